@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// .promptops.toml: prompt roots, file patterns, providers, defaults and gates.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/diagnostic.hpp>
+
+namespace promptops {
+
+// A model choice: which provider, which model, and the parameters passed through to it
+// (temperature, max_tokens, top_p, seed, stop, response_format...).
+struct ModelSpec {
+  std::string provider;
+  std::string name;
+  nlohmann::json params = nlohmann::json::object();
+  Location where;
+
+  bool empty() const { return provider.empty() && name.empty() && params.empty(); }
+  // This spec with unset fields taken from `base` (params merged key by key, ours win).
+  ModelSpec over(const ModelSpec& base) const;
+};
+
+// A provider declared in [providers.<name>]. The key itself is only ever read from the
+// environment variable `api_key_env`.
+struct ProviderSpec {
+  std::string name;
+  std::string kind;  // openai | anthropic | exec
+  std::string base_url;
+  std::string api_key_env;
+  std::vector<std::string> command;  // exec only
+  std::map<std::string, std::string> headers;
+  int max_concurrency = 8;
+  double timeout_seconds = 60;
+  int max_retries = 4;
+  Location where;
+};
+
+// Thresholds that block a regression ([gate] in a prompt, [defaults.gate] in config).
+struct GateSpec {
+  std::map<std::string, double> min;
+  std::map<std::string, double> max_drop;
+  double confidence = 0.95;
+  Location where;
+
+  bool empty() const { return min.empty() && max_drop.empty(); }
+};
+
+struct Config {
+  std::string path = ".promptops.toml";  // repository-relative
+  bool found = false;                    // false: every value below is a default
+  std::vector<std::string> prompt_roots{"prompts"};
+  std::vector<std::string> patterns{"*.toml", "*.prompt"};  // matched against file names
+  std::map<std::string, ProviderSpec> providers;
+  ModelSpec default_model;
+  GateSpec default_gate;
+};
+
+struct ParsedConfig {
+  Config config;
+  std::vector<Diagnostic> diagnostics;  // syntax errors (file:line:col), unknown keys, bad values
+};
+
+// Parses .promptops.toml text. Never throws for bad content: problems become diagnostics and
+// the affected values keep their defaults.
+ParsedConfig parse_config(std::string_view text, const std::string& path = ".promptops.toml");
+
+// True when `file_name` (no directory) matches a shell glob such as "*.toml".
+bool glob_match(std::string_view pattern, std::string_view file_name);
+
+// The closest candidate to `word` by edit distance, when it is close enough to suggest.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace promptops

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// The command line: parse, dispatch to src/cli/<command>.cpp, map errors to exit statuses.
+#include "cli/cli.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include <promptops/error.hpp>
+
+#include "cli/context.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+int report(const Error& error) {
+  std::fprintf(stderr, "git-promptops: error: %s\n", error.what());
+  if (!error.hint().empty()) {
+    std::fprintf(stderr, "hint: %s\n", error.hint().c_str());
+  }
+  return static_cast<int>(error.exit_code());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Context context;
+  CLI::App app{"git-promptops: LLM prompts versioned, tested and reviewed like code", "git-promptops"};
+  app.set_version_flag("--version", "git-promptops version " PROMPTOPS_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--color", context.color, "colour output: auto|always|never (default auto)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.footer("Run 'git promptops <command> --help' for a command's options; 'man git-promptops' for the manual.");
+  for (const Command& command : commands()) {
+    command.add(app, context);
+  }
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      std::fputs(app.help().c_str(), stdout);
+      return 0;
+    } catch (const CLI::CallForAllHelp&) {
+      std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+      return 0;
+    } catch (const CLI::CallForVersion&) {
+      std::printf("git-promptops version %s\n", PROMPTOPS_VERSION);
+      return 0;
+    } catch (const CLI::ParseError& error) {
+      throw UsageError(error.what(), "run 'git promptops --help' for usage");
+    }
+  } catch (const Error& error) {
+    return report(error);
+  } catch (const std::bad_alloc&) {
+    std::fputs("git-promptops: error: out of memory\n", stderr);
+    return static_cast<int>(ExitCode::error);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "git-promptops: error: %s\n", error.what());
+    return static_cast<int>(ExitCode::error);
+  }
+  return static_cast<int>(context.exit_status);
+}
+
+}  // namespace promptops::cli

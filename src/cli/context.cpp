@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// What every subcommand shares: the repository (opened on first use), output format and colour.
+#include "cli/context.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <promptops/error.hpp>
+
+namespace promptops::cli {
+
+git::Repository& Context::repo() {
+  if (!m_repo) {
+    if (!m_library) {
+      m_library.emplace();
+    }
+    m_repo.emplace(git::Repository::discover(std::filesystem::current_path()));
+  }
+  return *m_repo;
+}
+
+git::Oid Context::head() {
+  const auto id = repo().head();
+  if (!id) {
+    throw GitError("the repository has no commits yet",
+                   "commit a prompt first (git add prompts && git commit)");
+  }
+  return *id;
+}
+
+void Context::out(const std::string& text) const {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+void Context::warn(const std::string& text) const {
+  std::fprintf(stderr, "git-promptops: warning: %s\n", text.c_str());
+}
+
+void Context::out_json(nlohmann::json document) const {
+  nlohmann::ordered_json ordered;
+  ordered["schema_version"] = 1;
+  for (auto it = document.begin(); it != document.end(); ++it) {
+    if (it.key() != "schema_version") {
+      ordered[it.key()] = *it;
+    }
+  }
+  out(ordered.dump(2) + "\n");
+}
+
+void add_format_option(CLI::App& command, std::string& format,
+                       const std::vector<std::string>& choices) {
+  format = choices.front();
+  std::string list;
+  for (const auto& choice : choices) {
+    list += (list.empty() ? "" : "|") + choice;
+  }
+  command.add_option("--format", format, "output format: " + list + " (default " + choices.front() + ")")
+      ->check(CLI::IsMember(choices));
+  command.add_flag_callback("--json", [&format] { format = "json"; }, "same as --format json");
+}
+
+}  // namespace promptops::cli

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// What every subcommand shares: the repository (opened on first use), output format and colour.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <promptops/error.hpp>
+#include <promptops/git.hpp>
+
+#include "output/terminal.hpp"
+
+namespace promptops::cli {
+
+class Context {
+ public:
+  // The repository containing the current directory; libgit2 starts on first use, so commands
+  // that need no repository do not pay for it. Throws GitError (exit 128) outside a repository.
+  git::Repository& repo();
+  // The commit HEAD points at; throws GitError for an empty repository ("no commits yet").
+  git::Oid head();
+
+  std::string color = "auto";
+  // What the command decided (ok, or negative for a "no" verdict such as lint findings).
+  ExitCode exit_status = ExitCode::ok;
+  bool stdout_color() const { return output::use_color(output::parse_color_mode(color), stdout); }
+
+  // Writes to stdout (results) and stderr (diagnostics: "git-promptops: warning: ...").
+  void out(const std::string& text) const;
+  void warn(const std::string& text) const;
+  // Prints one JSON document (2-space indent) with "schema_version": 1 first.
+  void out_json(nlohmann::json document) const;
+
+ private:
+  std::optional<git::LibraryScope> m_library;
+  std::optional<git::Repository> m_repo;
+};
+
+// Adds --format (choices given; the first is the default) and --json (= --format json).
+void add_format_option(CLI::App& command, std::string& format,
+                       const std::vector<std::string>& choices = {"table", "json"});
+
+// One entry per subcommand (commands.cpp), in the order `--help` lists them.
+struct Command {
+  const char* name;
+  const char* summary;
+  void (*add)(CLI::App& app, Context& context);
+};
+const std::vector<Command>& commands();
+
+}  // namespace promptops::cli

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// Small string helpers with no promptops knowledge.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace promptops::util {
+
+std::vector<std::string> split(std::string_view text, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view trim(std::string_view text);
+std::string to_lower(std::string_view text);
+// Levenshtein distance (bytes), for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b);
+// Replaces every occurrence of `from` (non-empty) with `to`.
+std::string replace_all(std::string text, std::string_view from, std::string_view to);
+// Number of Unicode code points in UTF-8 text (invalid bytes count as one each).
+std::size_t utf8_length(std::string_view text);
+
+}  // namespace promptops::util

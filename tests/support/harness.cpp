@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+// Test harness: temp dirs, real git repositories made with the git CLI, and running processes.
+#include "support/harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <catch2/catch.hpp>
+
+extern char** environ;
+
+namespace promptops::test {
+
+namespace {
+
+const std::filesystem::path& temp_root() {
+  static const std::filesystem::path root = [] {
+    std::string pattern = (std::filesystem::temp_directory_path() / "promptops-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    std::filesystem::create_directories(std::filesystem::path(pattern) / "home");
+    return std::filesystem::path(pattern);
+  }();
+  return root;
+}
+
+bool keep_dirs() {
+  const char* keep = std::getenv("PROMPTOPS_KEEP_TEST_DIRS");
+  return keep != nullptr && std::string(keep) == "1";
+}
+
+}  // namespace
+
+std::map<std::string, std::string> test_environment() {
+  std::map<std::string, std::string> env;
+  const char* path = std::getenv("PATH");
+  env["PATH"] = path != nullptr ? path : "/usr/bin:/bin";
+  env["HOME"] = (temp_root() / "home").string();
+  env["XDG_CONFIG_HOME"] = (temp_root() / "home" / ".config").string();
+  env["GIT_CONFIG_NOSYSTEM"] = "1";
+  env["GIT_AUTHOR_NAME"] = "Ada Tester";
+  env["GIT_AUTHOR_EMAIL"] = "ada@example.com";
+  env["GIT_COMMITTER_NAME"] = "Ada Tester";
+  env["GIT_COMMITTER_EMAIL"] = "ada@example.com";
+  env["NO_COLOR"] = "1";
+  env["LC_ALL"] = "C.UTF-8";
+  env["TZ"] = "UTC";
+  return env;
+}
+
+void isolate_process_environment() {
+  for (const char* name : {"TERM", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_TRACE",
+                           "GIT_PROMPTOPS_TRACE", "EMAIL"}) {
+    ::unsetenv(name);
+  }
+  for (const auto& [name, value] : test_environment()) {
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+}
+
+RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& env, const std::string& input) {
+  std::map<std::string, std::string> full = test_environment();
+  for (const auto& [name, value] : env) {
+    if (value.empty()) {
+      full.erase(name);
+    } else {
+      full[name] = value;
+    }
+  }
+  std::vector<std::string> env_strings;
+  for (const auto& [name, value] : full) {
+    env_strings.push_back(name + "=" + value);
+  }
+  int in_pipe[2];
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    if (::chdir(cwd.c_str()) != 0) {
+      ::_exit(126);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const auto& e : env_strings) {
+      envp.push_back(const_cast<char*>(e.c_str()));
+    }
+    envp.push_back(nullptr);
+    environ = envp.data();
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  // Feed stdin from a writer that never blocks the readers: small inputs fit the pipe buffer.
+  std::size_t written = 0;
+  if (input.empty()) {
+    ::close(in_pipe[1]);
+    in_pipe[1] = -1;
+  }
+  RunResult result;
+  pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {in_pipe[1], POLLOUT, 0}};
+  int open_readers = 2;
+  while (open_readers > 0) {
+    const nfds_t count = in_pipe[1] >= 0 ? 3 : 2;
+    if (::poll(fds, count, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP)) != 0) {
+        char buffer[65536];
+        const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+        if (n <= 0) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1;
+          --open_readers;
+        } else {
+          (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
+        }
+      }
+    }
+    if (in_pipe[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+      const ssize_t n = ::write(in_pipe[1], input.data() + written, input.size() - written);
+      if (n > 0) {
+        written += static_cast<std::size_t>(n);
+      }
+      if (n < 0 || written == input.size()) {
+        ::close(in_pipe[1]);
+        in_pipe[1] = -1;
+        fds[2].fd = -1;
+      }
+    }
+  }
+  if (in_pipe[1] >= 0) {
+    ::close(in_pipe[1]);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+TempDir::TempDir() {
+  std::string pattern = (temp_root() / "t-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed");
+  }
+  m_path = pattern;
+}
+
+TempDir::~TempDir() {
+  if (keep_dirs() || std::uncaught_exceptions() > 0) {
+    std::fprintf(stderr, "kept test directory %s\n", m_path.c_str());
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(m_path, ec);
+}
+
+TempRepo::TempRepo(bool bare) {
+  std::vector<std::string> args = {"init", "-q", "-b", "main"};
+  if (bare) {
+    args.push_back("--bare");
+  }
+  git(args);
+}
+
+void TempRepo::write(const std::string& relative, const std::string& content) const {
+  const auto file = path() / relative;
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream stream(file, std::ios::binary | std::ios::trunc);
+  stream << content;
+  REQUIRE(stream.good());
+}
+
+void TempRepo::remove(const std::string& relative) const { std::filesystem::remove(path() / relative); }
+
+std::string TempRepo::read(const std::string& relative) const {
+  std::ifstream stream(path() / relative, std::ios::binary);
+  std::stringstream buffer;
+  buffer << stream.rdbuf();
+  return buffer.str();
+}
+
+std::string TempRepo::git(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"git"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const RunResult r = run(path(), argv);
+  INFO("git " << args.front() << " failed: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+std::string TempRepo::commit(const std::string& message) {
+  git({"add", "-A"});
+  ++m_clock;
+  const std::string date = std::to_string(1700000000 + m_clock * 3600) + " +0000";
+  std::vector<std::string> argv = {"git", "commit", "-q", "--allow-empty", "-m", message};
+  const RunResult r = run(path(), argv, {{"GIT_AUTHOR_DATE", date}, {"GIT_COMMITTER_DATE", date}});
+  INFO("git commit failed: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::string sha = git({"rev-parse", "HEAD"});
+  sha.erase(sha.find_last_not_of('\n') + 1);
+  return sha;
+}
+
+std::filesystem::path promptops_binary() {
+#ifdef PROMPTOPS_BINARY
+  return PROMPTOPS_BINARY;
+#else
+  return "git-promptops";
+#endif
+}
+
+RunResult run_promptops(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env, const std::string& input) {
+  std::vector<std::string> argv = {promptops_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(cwd, argv, env, input);
+}
+
+}  // namespace promptops::test

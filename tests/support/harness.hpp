@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// Test harness: temp dirs, real git repositories made with the git CLI, and running processes.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace promptops::test {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] (looked up in PATH) in `cwd` with the test environment plus `env` (an empty value
+// unsets the variable), feeding `input` on stdin. Never throws for a non-zero exit.
+RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& env = {}, const std::string& input = {});
+
+// The environment every child process gets: HOME and XDG_CONFIG_HOME inside the test's temp root,
+// GIT_CONFIG_NOSYSTEM=1, a fixed author and committer, TERM unset, NO_COLOR=1, LC_ALL=C.UTF-8.
+std::map<std::string, std::string> test_environment();
+
+// Sets this process's own environment to test_environment() (unit tests call libgit2 in-process).
+void isolate_process_environment();
+
+// A temp directory, removed at the end unless PROMPTOPS_KEEP_TEST_DIRS=1 or a REQUIRE failed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+// A real repository made with `git init` (branch main) in a temp dir.
+class TempRepo {
+ public:
+  explicit TempRepo(bool bare = false);
+  const std::filesystem::path& path() const { return m_dir.path(); }
+
+  // Writes a file (creating directories) relative to the work tree.
+  void write(const std::string& relative, const std::string& content) const;
+  void remove(const std::string& relative) const;
+  std::string read(const std::string& relative) const;
+  // Runs git with the arguments in the work tree; REQUIREs exit 0 and returns stdout.
+  std::string git(const std::vector<std::string>& args) const;
+  // `git add -A && git commit -m message` with a fixed, increasing date; returns the new sha.
+  std::string commit(const std::string& message);
+
+ private:
+  TempDir m_dir;
+  int m_clock = 0;
+};
+
+// Runs the built git-promptops binary in `cwd`.
+RunResult run_promptops(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env = {},
+                        const std::string& input = {});
+
+// The path of the built git-promptops binary.
+std::filesystem::path promptops_binary();
+
+}  // namespace promptops::test

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for util/strings and util/file.
+#include <catch2/catch.hpp>
+
+#include "support/harness.hpp"
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+using namespace promptops;
+
+TEST_CASE("strings split, join, trim and measure", "[util]") {
+  CHECK(util::split("a/b//c", '/') == std::vector<std::string>{"a", "b", "", "c"});
+  CHECK(util::join({"a", "b", "c"}, ", ") == "a, b, c");
+  CHECK(util::trim("  x y \n") == "x y");
+  CHECK(util::edit_distance("lsit", "list") == 2);
+  CHECK(util::edit_distance("", "abc") == 3);
+  CHECK(util::utf8_length("héllo ✓") == 7);
+  CHECK(util::replace_all("a.b.c", ".", "::") == "a::b::c");
+}
+
+TEST_CASE("atomic writes replace the whole file and leave no temp file", "[util]") {
+  test::TempDir dir;
+  const auto file = dir.path() / "sub" / "f.txt";
+  CHECK_FALSE(util::read_file(file).has_value());
+  util::write_file_atomic(file, "first");
+  util::write_file_atomic(file, "second");
+  CHECK(util::read_file(file).value() == "second");
+  std::size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(file.parent_path())) {
+    (void)entry;
+    ++entries;
+  }
+  CHECK(entries == 1);
+}
