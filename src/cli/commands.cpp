@@ -4,10 +4,26 @@
 
 namespace promptops::cli {
 
+void add_alias(CLI::App& app, Context& context);
+void add_export(CLI::App& app, Context& context);
+void add_init(CLI::App& app, Context& context);
+void add_lint(CLI::App& app, Context& context);
+void add_list(CLI::App& app, Context& context);
+void add_log(CLI::App& app, Context& context);
+void add_render(CLI::App& app, Context& context);
+void add_show(CLI::App& app, Context& context);
 void add_version(CLI::App& app, Context& context);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"init", "scaffold .promptops.toml, an example prompt and a dataset", add_init},
+      {"list", "list the prompts", add_list},
+      {"show", "show a prompt at a reference", add_show},
+      {"render", "render a prompt's messages", add_render},
+      {"log", "list a prompt's versions", add_log},
+      {"alias", "set, list or remove aliases", add_alias},
+      {"lint", "check config, prompts and datasets", add_lint},
+      {"export", "export all prompts at a revision as JSON", add_export},
       {"version", "print the version", add_version},
   };
   return table;

@@ -6,7 +6,7 @@
 
 using namespace promptops::test;
 
-TEST_CASE("--version prints the version and exits 0", "[e2e][cli]") {
+TEST_CASE("the --version flag prints the version and exits 0", "[e2e][cli]") {
   TempDir dir;
   const RunResult r = run_promptops(dir.path(), {"--version"});
   CHECK(r.exit_code == 0);

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the subcommands: dates, snapshots at a revision, JSON of git objects.
+#include "cli/common.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include <promptops/error.hpp>
+
+namespace promptops::cli {
+
+namespace {
+
+std::tm local_tm(const git::Person& person) {
+  const std::time_t shifted = static_cast<std::time_t>(person.time + person.offset_minutes * 60);
+  std::tm out{};
+  gmtime_r(&shifted, &out);
+  return out;
+}
+
+}  // namespace
+
+std::string format_date(const git::Person& person) {
+  const std::tm tm = local_tm(person);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M", &tm);
+  return buffer;
+}
+
+std::string format_iso_date(const git::Person& person) {
+  const std::tm tm = local_tm(person);
+  char buffer[40];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
+  const int offset = person.offset_minutes;
+  const int magnitude = offset < 0 ? -offset : offset;
+  char zone[16];
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset < 0 ? '-' : '+', magnitude / 60, magnitude % 60);
+  return std::string(buffer) + zone;
+}
+
+std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revision) {
+  git::Repository& repo = context.repo();
+  if (revision.empty() && !repo.is_bare()) {
+    return worktree_snapshot(repo);
+  }
+  const std::string rev = revision.empty() ? "HEAD" : revision;
+  if (rev == "HEAD") {
+    return commit_snapshot(repo, context.head());
+  }
+  const auto id = repo.resolve(rev);
+  if (!id) {
+    const std::string close = did_you_mean(rev, repo.ref_names());
+    throw NotFoundError("unknown revision '" + rev + "'", close.empty() ? "" : "did you mean '" + close + "'?");
+  }
+  return commit_snapshot(repo, *id);
+}
+
+nlohmann::json person_json(const git::Person& person) {
+  return {{"name", person.name}, {"email", person.email}};
+}
+
+}  // namespace promptops::cli

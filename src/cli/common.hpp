@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the subcommands: dates, snapshots at a revision, JSON of git objects.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/git.hpp>
+#include <promptops/registry.hpp>
+
+#include "cli/context.hpp"
+
+namespace promptops::cli {
+
+// "2026-11-23 14:05" in the person's own time zone.
+std::string format_date(const git::Person& person);
+// "2026-11-23T14:05:00+01:00".
+std::string format_iso_date(const git::Person& person);
+
+// The snapshot a listing command reads: the working tree when `revision` is empty (HEAD in a
+// bare repository), else that commit. Throws NotFoundError for an unknown revision.
+std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revision);
+
+// {"name": ..., "email": ...}
+nlohmann::json person_json(const git::Person& person);
+
+}  // namespace promptops::cli

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// `git promptops lint [NAME...]`: every problem in the config, prompts and datasets at once.
+#include <promptops/registry.hpp>
+
+#include "cli/common.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+struct LintOptions {
+  std::vector<std::string> names;
+  std::string at;
+  std::string format;
+};
+
+void run_lint(Context& context, const LintOptions& options) {
+  const auto snapshot = snapshot_at(context, options.at);
+  const std::vector<Diagnostic> diagnostics = lint(*snapshot, options.names);
+  std::size_t errors = 0;
+  for (const Diagnostic& diagnostic : diagnostics) {
+    errors += diagnostic.severity == Severity::error ? 1 : 0;
+  }
+  const std::size_t warnings = diagnostics.size() - errors;
+  if (options.format == "json") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Diagnostic& d : diagnostics) {
+      list.push_back({{"file", d.where.file}, {"line", d.where.line}, {"column", d.where.column},
+                      {"severity", d.severity == Severity::error ? "error" : "warning"},
+                      {"code", d.code}, {"message", d.message}, {"hint", d.hint}});
+    }
+    context.out_json({{"errors", errors}, {"warnings", warnings}, {"diagnostics", std::move(list)}});
+  } else {
+    std::string out;
+    for (const Diagnostic& d : diagnostics) {
+      out += d.format() + " [" + d.code + "]\n";
+      if (!d.hint.empty()) {
+        out += "  hint: " + d.hint + "\n";
+      }
+    }
+    if (!diagnostics.empty()) {
+      out += std::to_string(errors) + (errors == 1 ? " error, " : " errors, ") + std::to_string(warnings) +
+             (warnings == 1 ? " warning\n" : " warnings\n");
+    }
+    context.out(out);
+  }
+  if (!diagnostics.empty()) {
+    context.exit_status = ExitCode::negative;
+  }
+}
+
+}  // namespace
+
+void add_lint(CLI::App& app, Context& context) {
+  auto options = std::make_shared<LintOptions>();
+  CLI::App* command = app.add_subcommand("lint", "check the config, prompts and datasets; exit 1 on any finding");
+  command->add_option("names", options->names, "only these prompts (default: all)");
+  command->add_option("--at", options->at, "lint the files at this revision instead of the working tree");
+  add_format_option(*command, options->format, {"text", "json"});
+  command->callback([&context, options] { run_lint(context, *options); });
+}
+
+}  // namespace promptops::cli

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// `git promptops list`: the prompts in the working tree or at a revision.
+#include <promptops/error.hpp>
+#include <promptops/registry.hpp>
+
+#include "cli/common.hpp"
+#include "output/table.hpp"
+#include "util/strings.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+struct ListOptions {
+  std::string at;
+  std::string format;
+};
+
+std::string model_label(const ModelSpec& model) {
+  if (model.provider.empty()) {
+    return model.name;
+  }
+  return model.name.empty() ? model.provider : model.provider + "/" + model.name;
+}
+
+void run_list(Context& context, const ListOptions& options) {
+  const auto snapshot = snapshot_at(context, options.at);
+  const ParsedConfig parsed_config = load_config(*snapshot);
+  for (const Diagnostic& diagnostic : parsed_config.diagnostics) {
+    if (diagnostic.severity == Severity::error) {
+      throw ConfigError(diagnostic.format(), diagnostic.hint);
+    }
+  }
+  const Config& config = parsed_config.config;
+  const std::vector<PromptFile> files = find_prompts(*snapshot, config);
+
+  nlohmann::json prompts = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const PromptFile& file : files) {
+    const auto text = snapshot->read(file.path);
+    ParsedPrompt parsed = parse_prompt(text.value_or(""), file.path, file.name);
+    std::string problem;
+    for (const Diagnostic& diagnostic : parsed.diagnostics) {
+      if (diagnostic.severity == Severity::error) {
+        problem = diagnostic.format();
+        break;
+      }
+    }
+    nlohmann::json entry = {{"name", file.name}, {"path", file.path}};
+    if (!problem.empty() || !parsed.prompt) {
+      context.warn(problem.empty() ? file.path + ": cannot read prompt" : problem);
+      entry["error"] = problem;
+      rows.push_back({file.name, "", "", "(invalid: run git promptops lint " + file.name + ")"});
+      prompts.push_back(std::move(entry));
+      continue;
+    }
+    const Prompt& prompt = *parsed.prompt;
+    const ModelSpec model = prompt.effective_model(config);
+    std::vector<std::string> variables;
+    for (const VarSpec& var : prompt.vars) {
+      variables.push_back(var.name);
+    }
+    entry["format"] = prompt.format == PromptFormat::toml ? "toml" : "text";
+    entry["description"] = prompt.description;
+    entry["tags"] = prompt.tags;
+    entry["model"] = {{"provider", model.provider}, {"name", model.name}};
+    entry["variables"] = variables;
+    rows.push_back({file.name, model_label(model), util::join(variables, ","), prompt.description});
+    prompts.push_back(std::move(entry));
+  }
+  if (options.format == "json") {
+    context.out_json({{"at", snapshot->commit() ? snapshot->commit()->hex() : "working tree"},
+                      {"prompts", std::move(prompts)}});
+    return;
+  }
+  const std::vector<std::string> headers = {"NAME", "MODEL", "VARIABLES", "DESCRIPTION"};
+  if (options.format == "tsv") {
+    context.out(output::render_tsv(headers, rows));
+    return;
+  }
+  if (rows.empty()) {
+    context.out("no prompts under " + util::join(config.prompt_roots, ", ") + " matching " +
+                util::join(config.patterns, ", ") + "\n");
+    return;
+  }
+  output::Table table(headers);
+  for (auto& row : rows) {
+    table.add_row(std::move(row));
+  }
+  context.out(table.render(output::terminal_width(stdout)));
+}
+
+}  // namespace
+
+void add_list(CLI::App& app, Context& context) {
+  auto options = std::make_shared<ListOptions>();
+  CLI::App* command = app.add_subcommand("list", "list the prompts in the working tree or at a revision");
+  command->add_option("--at", options->at, "read the prompts at this revision instead of the working tree");
+  add_format_option(*command, options->format, {"table", "json", "tsv"});
+  command->callback([&context, options] { run_list(context, *options); });
+}
+
+}  // namespace promptops::cli

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// `git promptops log NAME`: the versions of a prompt along first-parent history, with aliases.
+#include <map>
+
+#include <promptops/error.hpp>
+#include <promptops/registry.hpp>
+
+#include "cli/common.hpp"
+#include "output/table.hpp"
+#include "util/strings.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+struct LogOptions {
+  std::string name;
+  std::string rev = "HEAD";
+  std::string format;
+  std::size_t max_count = 0;
+};
+
+void run_log(Context& context, const LogOptions& options) {
+  git::Repository& repo = context.repo();
+  const std::string name = Reference::parse(options.name).name;
+  git::Oid tip;
+  if (options.rev == "HEAD") {
+    tip = context.head();
+  } else if (const auto id = repo.resolve(options.rev)) {
+    tip = *id;
+  } else {
+    const std::string close = did_you_mean(options.rev, repo.ref_names());
+    throw NotFoundError("unknown revision '" + options.rev + "'", close.empty() ? "" : "did you mean '" + close + "'?");
+  }
+  std::string path;
+  std::vector<PromptVersion> versions = prompt_versions(repo, tip, name, &path);
+  if (options.max_count > 0 && versions.size() > options.max_count) {
+    versions.resize(options.max_count);
+  }
+  std::map<git::Oid, std::vector<std::string>> aliases_by_commit;
+  for (const git::Alias& alias : repo.aliases(name)) {
+    aliases_by_commit[alias.commit].push_back(alias.name);
+  }
+  const auto aliases_of = [&](const git::Oid& commit) {
+    const auto it = aliases_by_commit.find(commit);
+    return it == aliases_by_commit.end() ? std::vector<std::string>() : it->second;
+  };
+
+  if (options.format == "json") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const PromptVersion& version : versions) {
+      const git::Commit commit = repo.read_commit(version.commit);
+      nlohmann::json entry = {{"version", version.deleted ? nlohmann::json(nullptr) : nlohmann::json(version.number)},
+                              {"deleted", version.deleted},
+                              {"commit", version.commit.hex()},
+                              {"blob", version.deleted ? nlohmann::json(nullptr) : nlohmann::json(version.blob.hex())},
+                              {"date", format_iso_date(commit.author)},
+                              {"author", person_json(commit.author)},
+                              {"subject", commit.subject()},
+                              {"aliases", aliases_of(version.commit)}};
+      list.push_back(std::move(entry));
+    }
+    context.out_json({{"prompt", name}, {"path", path}, {"tip", tip.hex()}, {"versions", std::move(list)}});
+    return;
+  }
+  const std::vector<std::string> headers = {"VERSION", "COMMIT", "DATE", "AUTHOR", "ALIASES", "SUBJECT"};
+  std::vector<std::vector<std::string>> rows;
+  for (const PromptVersion& version : versions) {
+    const git::Commit commit = repo.read_commit(version.commit);
+    rows.push_back({version.deleted ? "deleted" : "v" + std::to_string(version.number), version.commit.short_hex(),
+                    format_date(commit.author), commit.author.name, util::join(aliases_of(version.commit), ","),
+                    commit.subject()});
+  }
+  if (options.format == "tsv") {
+    context.out(output::render_tsv(headers, rows));
+    return;
+  }
+  output::Table table(headers, {output::Align::right});
+  for (auto& row : rows) {
+    table.add_row(std::move(row));
+  }
+  context.out(table.render(output::terminal_width(stdout)));
+}
+
+}  // namespace
+
+void add_log(CLI::App& app, Context& context) {
+  auto options = std::make_shared<LogOptions>();
+  CLI::App* command = app.add_subcommand("log", "list the versions of a prompt (newest first) with their aliases");
+  command->add_option("name", options->name, "the prompt's name, e.g. support/classify")->required();
+  command->add_option("--rev", options->rev, "walk the first-parent history from this revision (default HEAD)");
+  command->add_option("-n,--max-count", options->max_count, "show at most this many versions");
+  add_format_option(*command, options->format, {"table", "json", "tsv"});
+  command->callback([&context, options] { run_log(context, *options); });
+}
+
+}  // namespace promptops::cli

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+// .promptops.toml: parsing with diagnostics, model defaults, globs and "did you mean".
+#include <promptops/config.hpp>
+
+#include <algorithm>
+
+#include "config/toml_reader.hpp"
+#include "util/strings.hpp"
+
+namespace promptops {
+
+namespace {
+
+using config::Entry;
+using config::TomlReader;
+
+const std::vector<std::string> k_top_keys{"prompts", "patterns", "providers", "defaults", "prices"};
+const std::vector<std::string> k_provider_keys{"kind",    "base_url",        "api_key_env", "command",
+                                               "headers", "max_concurrency", "timeout",     "max_retries"};
+const std::vector<std::string> k_provider_kinds{"openai", "anthropic", "exec"};
+const std::vector<std::string> k_defaults_keys{"model", "gate"};
+
+bool is_env_name(std::string_view name) {
+  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// "prompts/", "./prompts" -> "prompts"; nullopt for paths that leave the repository.
+std::optional<std::string> normalize_root(std::string_view root) {
+  std::string out(root);
+  while (out.size() > 2 && out.compare(0, 2, "./") == 0) {
+    out.erase(0, 2);
+  }
+  while (out.size() > 1 && out.back() == '/') {
+    out.pop_back();
+  }
+  if (out.empty() || out.front() == '/') {
+    return std::nullopt;
+  }
+  for (const std::string& part : util::split(out, '/')) {
+    if (part == "..") {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+void read_roots(TomlReader& reader, const toml::table& root, Config& config) {
+  const auto roots = reader.get_string_array(root, "prompts", "");
+  if (!roots) {
+    return;
+  }
+  const toml::node& node = *root.get("prompts");
+  if (roots->empty()) {
+    reader.bad_value(node, "prompts", "a non-empty array of directories",
+                     "prompts = [\"prompts\"]");
+    return;
+  }
+  std::vector<std::string> normalized;
+  for (const std::string& entry : *roots) {
+    const auto clean = normalize_root(entry);
+    if (!clean) {
+      reader.bad_value(node, "prompts", "an array of directories inside the repository",
+                       "'" + entry + "' is empty, absolute or goes up with '..'");
+      return;
+    }
+    normalized.push_back(*clean);
+  }
+  config.prompt_roots = normalized;
+}
+
+void read_patterns(TomlReader& reader, const toml::table& root, Config& config) {
+  const auto patterns = reader.get_string_array(root, "patterns", "");
+  if (!patterns) {
+    return;
+  }
+  const toml::node& node = *root.get("patterns");
+  if (patterns->empty()) {
+    reader.bad_value(node, "patterns", "a non-empty array of file name patterns",
+                     "patterns = [\"*.toml\", \"*.prompt\"]");
+    return;
+  }
+  for (const std::string& pattern : *patterns) {
+    if (pattern.empty() || pattern.find('/') != std::string::npos) {
+      reader.bad_value(node, "patterns", "an array of file name patterns such as \"*.toml\"",
+                       "patterns match file names, not paths: '" + pattern + "'");
+      return;
+    }
+  }
+  config.patterns = *patterns;
+}
+
+void read_provider(TomlReader& reader, const std::string& name, const toml::table& table,
+                   Config& config) {
+  const std::string path = config::key_path("providers", name);
+  reader.check_keys(table, k_provider_keys, "[" + path + "]");
+
+  ProviderSpec provider;
+  provider.name = name;
+  provider.where = reader.where(table.source());
+
+  if (const auto kind = reader.get_string(table, "kind", path)) {
+    if (std::find(k_provider_kinds.begin(), k_provider_kinds.end(), *kind) != k_provider_kinds.end()) {
+      provider.kind = *kind;
+    } else {
+      const std::string suggestion = did_you_mean(*kind, k_provider_kinds);
+      reader.report(Severity::error, table.get("kind")->source(), "invalid-value",
+                    "unknown provider kind '" + *kind + "'",
+                    suggestion.empty() ? "expected openai, anthropic or exec"
+                                       : "did you mean '" + suggestion + "'?");
+    }
+  } else if (table.get("kind") == nullptr) {
+    reader.report(Severity::error, table.source(), "missing-key", "provider '" + name + "' has no kind",
+                  "add kind = \"openai\", \"anthropic\" or \"exec\"");
+  }
+
+  if (const auto base_url = reader.get_string(table, "base_url", path)) {
+    if (base_url->rfind("http://", 0) == 0 || base_url->rfind("https://", 0) == 0) {
+      provider.base_url = *base_url;
+    } else {
+      reader.bad_value(*table.get("base_url"), config::key_path(path, "base_url"),
+                       "an http:// or https:// URL");
+    }
+  }
+  if (const auto env = reader.get_string(table, "api_key_env", path)) {
+    if (is_env_name(*env)) {
+      provider.api_key_env = *env;
+    } else {
+      // The value is not echoed: people paste the key itself here.
+      reader.bad_value(*table.get("api_key_env"), config::key_path(path, "api_key_env"),
+                       "the name of an environment variable",
+                       "the key itself never lives in a file: api_key_env = \"OPENAI_API_KEY\"");
+    }
+  }
+  if (const auto command = reader.get_string_array(table, "command", path)) {
+    if (command->empty() || command->front().empty()) {
+      reader.bad_value(*table.get("command"), config::key_path(path, "command"),
+                       "a non-empty array: the program and its arguments");
+    } else {
+      provider.command = *command;
+    }
+  }
+  if (provider.kind == "exec" && table.get("command") == nullptr) {
+    reader.report(Severity::error, table.source(), "missing-key",
+                  "exec provider '" + name + "' has no command",
+                  "add command = [\"program\", \"argument\"...]");
+  }
+  if (const toml::table* headers = reader.get_table(table, "headers", path)) {
+    const std::string headers_path = config::key_path(path, "headers");
+    for (const Entry& entry : config::in_file_order(*headers)) {
+      if (const auto* value = entry.node->as_string()) {
+        provider.headers[std::string(entry.key->str())] = value->get();
+      } else {
+        reader.wrong_type(*entry.node, config::key_path(headers_path, entry.key->str()), "a string");
+      }
+    }
+  }
+  if (const auto concurrency = reader.get_integer(table, "max_concurrency", path)) {
+    if (*concurrency >= 1 && *concurrency <= 100000) {
+      provider.max_concurrency = static_cast<int>(*concurrency);
+    } else {
+      reader.bad_value(*table.get("max_concurrency"), config::key_path(path, "max_concurrency"),
+                       "an integer of at least 1");
+    }
+  }
+  if (const auto timeout = reader.get_number(table, "timeout", path)) {
+    if (*timeout > 0) {
+      provider.timeout_seconds = *timeout;
+    } else {
+      reader.bad_value(*table.get("timeout"), config::key_path(path, "timeout"),
+                       "a number of seconds greater than 0");
+    }
+  }
+  if (const auto retries = reader.get_integer(table, "max_retries", path)) {
+    if (*retries >= 0 && *retries <= 1000) {
+      provider.max_retries = static_cast<int>(*retries);
+    } else {
+      reader.bad_value(*table.get("max_retries"), config::key_path(path, "max_retries"),
+                       "an integer of at least 0");
+    }
+  }
+  config.providers[name] = std::move(provider);
+}
+
+void read_providers(TomlReader& reader, const toml::table& root, Config& config) {
+  const toml::table* providers = reader.get_table(root, "providers", "");
+  if (providers == nullptr) {
+    return;
+  }
+  for (const Entry& entry : config::in_file_order(*providers)) {
+    const std::string name(entry.key->str());
+    if (const auto* table = entry.node->as_table()) {
+      read_provider(reader, name, *table, config);
+    } else {
+      reader.wrong_type(*entry.node, config::key_path("providers", name), "a table");
+    }
+  }
+}
+
+void read_defaults(TomlReader& reader, const toml::table& root, Config& config) {
+  const toml::table* defaults = reader.get_table(root, "defaults", "");
+  if (defaults == nullptr) {
+    return;
+  }
+  reader.check_keys(*defaults, k_defaults_keys, "[defaults]");
+  if (const toml::table* model = reader.get_table(*defaults, "model", "defaults")) {
+    config.default_model = reader.read_model(*model, "defaults.model");
+    const std::string& provider = config.default_model.provider;
+    if (!provider.empty() && config.providers.count(provider) == 0) {
+      std::vector<std::string> names;
+      for (const auto& [name, spec] : config.providers) {
+        names.push_back(name);
+      }
+      const std::string suggestion = did_you_mean(provider, names);
+      reader.report(Severity::error, model->get("provider")->source(), "unknown-provider",
+                    "unknown provider '" + provider + "'",
+                    suggestion.empty() ? "declare it in [providers." + provider + "]"
+                                       : "did you mean '" + suggestion + "'?");
+    }
+  }
+  if (const toml::table* gate = reader.get_table(*defaults, "gate", "defaults")) {
+    config.default_gate = reader.read_gate(*gate, "defaults.gate");
+  }
+}
+
+bool match_class(std::string_view pattern, std::size_t& p, char c) {
+  // pattern[p] is '['; on return p is just past the closing ']'.
+  std::size_t i = p + 1;
+  bool negate = false;
+  if (i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^')) {
+    negate = true;
+    ++i;
+  }
+  bool matched = false;
+  bool first = true;
+  while (i < pattern.size() && (first || pattern[i] != ']')) {
+    first = false;
+    char low = pattern[i];
+    char high = low;
+    if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
+      high = pattern[i + 2];
+      i += 3;
+    } else {
+      ++i;
+    }
+    if (c >= low && c <= high) {
+      matched = true;
+    }
+  }
+  p = i + 1;
+  return matched != negate;
+}
+
+}  // namespace
+
+ModelSpec ModelSpec::over(const ModelSpec& base) const {
+  ModelSpec out = *this;
+  if (out.provider.empty()) {
+    out.provider = base.provider;
+  }
+  if (out.name.empty()) {
+    out.name = base.name;
+  }
+  nlohmann::json params = base.params.is_object() ? base.params : nlohmann::json::object();
+  if (this->params.is_object()) {
+    for (const auto& [key, value] : this->params.items()) {
+      params[key] = value;
+    }
+  }
+  out.params = std::move(params);
+  if (out.where.file.empty()) {
+    out.where = base.where;
+  }
+  return out;
+}
+
+ParsedConfig parse_config(std::string_view text, const std::string& path) {
+  ParsedConfig parsed;
+  parsed.config.path = path;
+  parsed.config.found = true;
+  const auto root = config::parse_toml(text, path, parsed.diagnostics);
+  if (!root) {
+    return parsed;
+  }
+  TomlReader reader(path, parsed.diagnostics);
+  reader.check_keys(*root, k_top_keys, "");
+  read_roots(reader, *root, parsed.config);
+  read_patterns(reader, *root, parsed.config);
+  read_providers(reader, *root, parsed.config);
+  read_defaults(reader, *root, parsed.config);
+  // [prices] belongs to the cost issue: any content is accepted here.
+  config::sort_by_location(parsed.diagnostics);
+  return parsed;
+}
+
+bool glob_match(std::string_view pattern, std::string_view file_name) {
+  // Iterative matching with one backtrack point for the last '*'.
+  std::size_t p = 0;
+  std::size_t f = 0;
+  std::size_t star_p = std::string_view::npos;
+  std::size_t star_f = 0;
+  while (f < file_name.size()) {
+    if (p < pattern.size()) {
+      const char pc = pattern[p];
+      if (pc == '*') {
+        star_p = p++;
+        star_f = f;
+        continue;
+      }
+      if (pc == '?') {
+        ++p;
+        ++f;
+        continue;
+      }
+      if (pc == '[' && pattern.find(']', p + 2) != std::string_view::npos) {
+        std::size_t next = p;
+        if (match_class(pattern, next, file_name[f])) {
+          p = next;
+          ++f;
+          continue;
+        }
+      } else if (pc == '\\' && p + 1 < pattern.size()) {
+        if (pattern[p + 1] == file_name[f]) {
+          p += 2;
+          ++f;
+          continue;
+        }
+      } else if (pc == file_name[f]) {
+        ++p;
+        ++f;
+        continue;
+      }
+    }
+    if (star_p == std::string_view::npos) {
+      return false;
+    }
+    p = star_p + 1;
+    f = ++star_f;
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+  std::string best;
+  std::size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    const std::size_t distance = util::edit_distance(word, candidate);
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+}  // namespace promptops

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// Formatting of diagnostics about user files.
+#include <promptops/diagnostic.hpp>
+
+#include <algorithm>
+
+namespace promptops {
+
+std::string Location::format() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ':' + std::to_string(line);
+    if (column > 0) {
+      out += ':' + std::to_string(column);
+    }
+  }
+  return out;
+}
+
+std::string Diagnostic::format() const {
+  const std::string place = where.format();
+  const char* label = severity == Severity::error ? "error" : "warning";
+  if (place.empty()) {
+    return std::string(label) + ": " + message;
+  }
+  return place + ": " + label + ": " + message;
+}
+
+bool has_errors(const std::vector<Diagnostic>& diagnostics) {
+  return std::any_of(diagnostics.begin(), diagnostics.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::error; });
+}
+
+}  // namespace promptops

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+// Mustache templates: a static scan of their tags, and rendering through kainjow without escaping.
+#include <promptops/template.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <kainjow/mustache.hpp>
+
+#include <promptops/error.hpp>
+
+#include "util/strings.hpp"
+
+namespace promptops {
+
+namespace {
+
+namespace mustache = kainjow::mustache;
+
+// Byte offset -> 1-based line and byte column.
+class LineStarts {
+ public:
+  explicit LineStarts(std::string_view text) {
+    m_starts.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        m_starts.push_back(i + 1);
+      }
+    }
+  }
+  std::pair<int, int> position(std::size_t offset) const {
+    const auto it = std::upper_bound(m_starts.begin(), m_starts.end(), offset);
+    const auto line = static_cast<std::size_t>(it - m_starts.begin()) - 1;
+    return {static_cast<int>(line + 1), static_cast<int>(offset - m_starts[line] + 1)};
+  }
+
+ private:
+  std::vector<std::size_t> m_starts;
+};
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// "=<% %>=" -> the two new delimiters, or false when the tag is malformed.
+bool parse_delimiters(std::string_view content, std::string& open, std::string& close) {
+  if (content.size() < 5 || content.back() != '=') {
+    return false;
+  }
+  const std::string_view inner = util::trim(content.substr(1, content.size() - 2));
+  std::size_t split = 0;
+  while (split < inner.size() && !is_space(inner[split])) {
+    ++split;
+  }
+  const std::string_view first = inner.substr(0, split);
+  const std::string_view second = util::trim(inner.substr(split));
+  const auto valid = [](std::string_view delimiter) {
+    if (delimiter.empty()) {
+      return false;
+    }
+    for (const char c : delimiter) {
+      if (c == '=' || is_space(c)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!valid(first) || !valid(second)) {
+    return false;
+  }
+  open = std::string(first);
+  close = std::string(second);
+  return true;
+}
+
+mustache::data to_data(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+      mustache::data out{mustache::data::type::object};
+      for (const auto& [key, item] : value.items()) {
+        if (!item.is_null()) {
+          out.set(key, to_data(item));
+        }
+      }
+      return out;
+    }
+    case nlohmann::json::value_t::array: {
+      mustache::data out{mustache::data::type::list};
+      for (const auto& item : value) {
+        out.push_back(to_data(item));
+      }
+      return out;
+    }
+    case nlohmann::json::value_t::string:
+      return mustache::data{value.get<std::string>()};
+    case nlohmann::json::value_t::boolean:
+      // true as the text "true": it opens sections, skips inverted ones and renders as JSON
+      // text. false must stay kainjow's false so that sections skip and inverted ones render,
+      // which means {{flag}} renders nothing for false.
+      if (value.get<bool>()) {
+        return mustache::data{std::string("true")};
+      }
+      return mustache::data{false};
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      return mustache::data{value.dump()};
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::binary:
+    case nlohmann::json::value_t::discarded:
+      break;
+  }
+  return mustache::data{false};
+}
+
+}  // namespace
+
+TemplateInfo analyze_template(std::string_view text) {
+  TemplateInfo info;
+  const LineStarts lines(text);
+  std::map<std::string, std::size_t, std::less<>> seen;
+  struct Section {
+    std::string name;
+    std::size_t offset;
+  };
+  std::vector<Section> sections;
+  std::string open = "{{";
+  std::string close = "}}";
+
+  const auto fail = [&](std::string message, std::size_t offset) {
+    info.error = std::move(message);
+    const auto [line, column] = lines.position(offset);
+    info.error_line = line;
+    info.error_column = column;
+  };
+  const auto use = [&](std::string_view raw, std::size_t offset) {
+    std::string_view name = util::trim(raw);
+    if (name == ".") {
+      return;  // the implicit iterator
+    }
+    name = name.substr(0, name.find('.'));
+    if (name.empty()) {
+      return;
+    }
+    const bool in_section = !sections.empty();
+    const auto it = seen.find(name);
+    if (it != seen.end()) {
+      if (!in_section) {
+        info.variables[it->second].in_section = false;
+      }
+      return;
+    }
+    const auto [line, column] = lines.position(offset);
+    seen.emplace(std::string(name), info.variables.size());
+    info.variables.push_back(TemplateVariable{std::string(name), line, column, in_section});
+  };
+
+  std::size_t pos = 0;
+  for (;;) {
+    const std::size_t start = text.find(open, pos);
+    if (start == std::string_view::npos) {
+      break;
+    }
+    // Same rule as kainjow: "{{{" opens a triple tag only with the default delimiters.
+    const bool triple = open == "{{" && close == "}}" && start + 2 < text.size() && text[start + 2] == '{';
+    const std::size_t content_start = start + open.size() + (triple ? 1 : 0);
+    const std::string_view end_delimiter = triple ? std::string_view("}}}") : std::string_view(close);
+    const std::size_t end = text.find(end_delimiter, content_start);
+    if (end == std::string_view::npos) {
+      fail("unclosed tag", start);
+      return info;
+    }
+    const std::string_view content = util::trim(text.substr(content_start, end - content_start));
+    pos = end + end_delimiter.size();
+    if (triple) {
+      use(content, start);
+      continue;
+    }
+    if (content.empty()) {
+      continue;
+    }
+    const std::string_view rest = util::trim(content.substr(1));
+    switch (content.front()) {
+      case '=':
+        if (!parse_delimiters(content, open, close)) {
+          fail("invalid delimiter change", start);
+          return info;
+        }
+        break;
+      case '!':
+      case '>':
+        break;  // comments, and partials (which render as nothing: no partials are defined)
+      case '#':
+      case '^':
+        use(rest, start);
+        sections.push_back(Section{std::string(rest), start});
+        break;
+      case '/':
+        if (sections.empty()) {
+          fail("unopened section '" + std::string(rest) + "'", start);
+          return info;
+        }
+        if (sections.back().name != rest) {
+          fail("mismatched close '" + std::string(rest) + "' for section '" + sections.back().name + "'",
+               start);
+          return info;
+        }
+        sections.pop_back();
+        break;
+      case '&':
+        use(rest, start);
+        break;
+      default:
+        use(content, start);
+        break;
+    }
+  }
+  if (!sections.empty()) {
+    fail("unclosed section '" + sections.back().name + "'", sections.back().offset);
+  }
+  return info;
+}
+
+std::string render_template(std::string_view text, const nlohmann::json& context) {
+  const TemplateInfo info = analyze_template(text);
+  if (!info.error.empty()) {
+    throw ConfigError("template syntax error at line " + std::to_string(info.error_line) + ", column " +
+                      std::to_string(info.error_column) + ": " + info.error);
+  }
+  mustache::mustache tmpl{std::string(text)};
+  if (!tmpl.is_valid()) {
+    throw ConfigError("template syntax error: " + util::to_lower(tmpl.error_message()));
+  }
+  tmpl.set_custom_escape([](const std::string& s) { return s; });
+  std::string out = tmpl.render(to_data(context.is_object() ? context : nlohmann::json::object()));
+  if (!tmpl.is_valid()) {
+    throw ConfigError("template error: " + util::to_lower(tmpl.error_message()));
+  }
+  return out;
+}
+
+}  // namespace promptops
