@@ -137,7 +137,7 @@ class Generator:
             for i in range(1000):
                 path = "prompts/team%d/area%d/p%03d.toml" % (i % 10, (i // 10) % 10, i)
                 self.prompt_paths.append(path)
-                self.files[path] = self.prompt_text(path)
+                self.files[path] = self.prompt_text(path[len("prompts/"):-len(".toml")])
         main = self.commit(b"refs/heads/main", "initial import", sorted(self.files), self.files)
 
         merges = args.merges
@@ -183,7 +183,7 @@ class Generator:
                 next_prompt = rng.randint(50, 150)
             if self.prompt_paths and rng.random() < 0.2:
                 path = rng.choice(self.prompt_paths)
-                self.files[path] = self.prompt_text(path)
+                self.files[path] = self.prompt_text(path[len("prompts/"):-len(".toml")])
                 changes.append(path)
             main = self.commit(b"refs/heads/main", "change %d" % step, changes, self.files)
             done += 1

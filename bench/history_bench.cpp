@@ -80,7 +80,7 @@ Options parse_args(int argc, char** argv) {
 
 int run(const Options& options) {
   const promptops::git::Repository repo = promptops::git::Repository::discover(options.repo);
-  const auto tip = repo.resolve(options.rev);
+  const std::optional<promptops::git::Oid> tip = repo.resolve(options.rev);
   if (!tip) {
     std::fprintf(stderr, "history_bench: unknown revision %s\n", options.rev.c_str());
     return 128;

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     if (::access(candidate.c_str(), F_OK) != 0) {
       continue;
     }
-    core = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+    core = ::dlopen(candidate.c_str(), RTLD_LAZY | RTLD_LOCAL);
     if (core != nullptr) {
       break;
     }

@@ -16,10 +16,10 @@ namespace promptops {
 struct DatasetCase {
   int line = 0;    // 1-based line where the case starts in the file
   std::string id;  // the row's "id" (a number becomes its text), else the line number as text
-  nlohmann::json vars = nlohmann::json::object();  // template variable values
-  nlohmann::json expected;                         // null when the row has none
+  nlohmann::json vars = nlohmann::json::object();    // template variable values
+  nlohmann::json expected;                           // null when the row has none
   nlohmann::json asserts = nlohmann::json::array();  // extra assertions for this case only
-  std::string group;                               // clusters related cases; empty = none
+  std::string group;                                 // clusters related cases; empty = none
 };
 
 struct ParsedDataset {

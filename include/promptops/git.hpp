@@ -159,3 +159,14 @@ class LibraryScope {
 };
 
 }  // namespace promptops::git
+
+namespace promptops::git {
+
+// The work tree root containing `start`, found without starting libgit2 (which costs ~10 ms),
+// for commands that only read the working tree. Only the plain layouts are recognised: a `.git`
+// directory owned by this user without core.worktree, or a `.git` file (linked worktree);
+// nullopt for anything else (GIT_DIR set, bare, no repository), and the caller then opens the
+// repository with Repository::discover, which gives the full answer or error.
+std::optional<std::filesystem::path> find_worktree_root(const std::filesystem::path& start);
+
+}  // namespace promptops::git

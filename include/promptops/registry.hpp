@@ -3,6 +3,7 @@
 // tree), references NAME[@REV] to them, and lint.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@ class Snapshot {
 
 // The working tree. Throws GitError for a bare repository.
 std::unique_ptr<Snapshot> worktree_snapshot(const git::Repository& repo);
+// The working tree at `root` (see git::find_worktree_root).
+std::unique_ptr<Snapshot> worktree_snapshot(const std::filesystem::path& root);
 // A commit's tree; blobs are read lazily and once.
 std::unique_ptr<Snapshot> commit_snapshot(const git::Repository& repo, const git::Oid& commit);
 

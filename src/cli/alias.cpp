@@ -18,19 +18,9 @@ struct AliasOptions {
   std::string format;
 };
 
-// "v3" when the commit is a version of the prompt (the newest version at or below it otherwise).
-std::string version_label(const std::vector<PromptVersion>& versions, const git::Oid& commit) {
-  for (const PromptVersion& version : versions) {
-    if (version.commit == commit && !version.deleted) {
-      return "v" + std::to_string(version.number);
-    }
-  }
-  return "";
-}
-
 void run_set(Context& context, const AliasOptions& options) {
   git::Repository& repo = context.repo();
-  const std::string name = Reference::parse(options.name).name;
+  const std::string name = prompt_name_argument(options.name, "give the target after the alias: alias set NAME ALIAS REV");
   if (options.alias.empty() || options.alias.find('@') != std::string::npos ||
       !git::is_valid_ref_component(options.alias) || options.alias.find('/') != std::string::npos) {
     throw UsageError("invalid alias name '" + options.alias + "'",
@@ -46,11 +36,11 @@ void run_set(Context& context, const AliasOptions& options) {
   }
   const auto previous = repo.find_alias(name, options.alias);
   const git::Alias alias = repo.set_alias(name, options.alias, *target.commit, options.message);
-  const auto versions = prompt_versions(repo, context.head(), name);
+  std::string path;
+  const auto versions = prompt_versions(repo, context.head(), name, &path);
   std::string line = name + "@" + alias.name + " -> " + alias.commit.short_hex();
-  const std::string label = version_label(versions, alias.commit);
-  if (!label.empty()) {
-    line += " (" + label + ")";
+  if (const int number = version_at(repo, versions, path, alias.commit); number > 0) {
+    line += " (v" + std::to_string(number) + ")";
   }
   if (previous) {
     line += previous->commit == alias.commit ? ", unchanged" : ", was " + previous->commit.short_hex();
@@ -85,7 +75,7 @@ void run_list(Context& context, const AliasOptions& options) {
 
 void run_rm(Context& context, const AliasOptions& options) {
   git::Repository& repo = context.repo();
-  const std::string name = Reference::parse(options.name).name;
+  const std::string name = prompt_name_argument(options.name, "write: alias rm NAME ALIAS");
   if (!repo.remove_alias(name, options.alias)) {
     std::vector<std::string> known;
     for (const git::Alias& alias : repo.aliases(name)) {

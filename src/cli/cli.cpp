@@ -2,7 +2,10 @@
 // The command line: parse, dispatch to src/cli/<command>.cpp, map errors to exit statuses.
 #include "cli/cli.hpp"
 
+#include <algorithm>
 #include <cstdio>
+
+#include <promptops/config.hpp>
 #include <string>
 
 #include <promptops/error.hpp>
@@ -36,6 +39,17 @@ int main(int argc, char** argv) {
     command.add(app, context);
   }
   try {
+    if (argc >= 2 && argv[1][0] != '-') {
+      std::vector<std::string> names;
+      for (const Command& command : commands()) {
+        names.emplace_back(command.name);
+      }
+      if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+        const std::string close = did_you_mean(argv[1], names);
+        throw UsageError(std::string("'") + argv[1] + "' is not a git-promptops command",
+                         close.empty() ? "run 'git promptops --help' for the commands" : "did you mean '" + close + "'?");
+      }
+    }
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

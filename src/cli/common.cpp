@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include <promptops/error.hpp>
 
@@ -39,6 +40,11 @@ std::string format_iso_date(const git::Person& person) {
 }
 
 std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revision) {
+  if (revision.empty()) {
+    if (const auto root = git::find_worktree_root(std::filesystem::current_path())) {
+      return worktree_snapshot(*root);  // no libgit2 start-up for working-tree reads
+    }
+  }
   git::Repository& repo = context.repo();
   if (revision.empty() && !repo.is_bare()) {
     return worktree_snapshot(repo);
@@ -53,6 +59,33 @@ std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revis
     throw NotFoundError("unknown revision '" + rev + "'", close.empty() ? "" : "did you mean '" + close + "'?");
   }
   return commit_snapshot(repo, *id);
+}
+
+std::string prompt_name_argument(const std::string& text, const char* instead) {
+  const Reference ref = Reference::parse(text);
+  if (!ref.rev.empty()) {
+    throw UsageError("'" + text + "' names a revision where a prompt name is expected", instead);
+  }
+  return ref.name;
+}
+
+int version_at(const git::Repository& repo, const std::vector<PromptVersion>& versions,
+               const std::string& path, const git::Oid& commit) {
+  for (const PromptVersion& version : versions) {
+    if (version.commit == commit) {
+      return version.number;
+    }
+  }
+  const auto entry = repo.entry_at(commit, path);
+  if (!entry) {
+    return 0;
+  }
+  for (const PromptVersion& version : versions) {  // newest first
+    if (!version.deleted && version.blob == entry->id) {
+      return version.number;
+    }
+  }
+  return 0;
 }
 
 nlohmann::json person_json(const git::Person& person) {

@@ -23,6 +23,14 @@ std::string format_iso_date(const git::Person& person);
 // bare repository), else that commit. Throws NotFoundError for an unknown revision.
 std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revision);
 
+// A prompt name given where no @REV belongs (log, alias). Throws UsageError for NAME@REV.
+std::string prompt_name_argument(const std::string& text, const char* instead);
+
+// The number of the version of a prompt that `commit` holds: the version made at that commit,
+// else the newest version with the same content (blob) as the file at `commit`; 0 when none.
+int version_at(const git::Repository& repo, const std::vector<PromptVersion>& versions,
+               const std::string& path, const git::Oid& commit);
+
 // {"name": ..., "email": ...}
 nlohmann::json person_json(const git::Person& person);
 

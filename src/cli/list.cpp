@@ -5,6 +5,7 @@
 
 #include "cli/common.hpp"
 #include "output/table.hpp"
+#include "util/parallel.hpp"
 #include "util/strings.hpp"
 
 namespace promptops::cli {
@@ -34,11 +35,22 @@ void run_list(Context& context, const ListOptions& options) {
   const Config& config = parsed_config.config;
   const std::vector<PromptFile> files = find_prompts(*snapshot, config);
 
+  // Read in order (snapshots are not thread-safe), parse on every core: parsing dominates.
+  std::vector<std::string> texts;
+  texts.reserve(files.size());
+  for (const PromptFile& file : files) {
+    texts.push_back(snapshot->read(file.path).value_or(""));
+  }
+  std::vector<ParsedPrompt> parsed_prompts(files.size());
+  util::parallel_for(files.size(), [&](std::size_t i) {
+    parsed_prompts[i] = parse_prompt(texts[i], files[i].path, files[i].name);
+  });
+
   nlohmann::json prompts = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
-  for (const PromptFile& file : files) {
-    const auto text = snapshot->read(file.path);
-    ParsedPrompt parsed = parse_prompt(text.value_or(""), file.path, file.name);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const PromptFile& file = files[i];
+    const ParsedPrompt& parsed = parsed_prompts[i];
     std::string problem;
     for (const Diagnostic& diagnostic : parsed.diagnostics) {
       if (diagnostic.severity == Severity::error) {
@@ -64,12 +76,13 @@ void run_list(Context& context, const ListOptions& options) {
     entry["description"] = prompt.description;
     entry["tags"] = prompt.tags;
     entry["model"] = {{"provider", model.provider}, {"name", model.name}};
-    entry["variables"] = variables;
+    entry["vars"] = variables;
     rows.push_back({file.name, model_label(model), util::join(variables, ","), prompt.description});
     prompts.push_back(std::move(entry));
   }
   if (options.format == "json") {
-    context.out_json({{"at", snapshot->commit() ? snapshot->commit()->hex() : "working tree"},
+    const auto commit = snapshot->commit();
+    context.out_json({{"commit", commit ? nlohmann::json(commit->hex()) : nlohmann::json(nullptr)},
                       {"prompts", std::move(prompts)}});
     return;
   }

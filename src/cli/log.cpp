@@ -22,7 +22,7 @@ struct LogOptions {
 
 void run_log(Context& context, const LogOptions& options) {
   git::Repository& repo = context.repo();
-  const std::string name = Reference::parse(options.name).name;
+  const std::string name = prompt_name_argument(options.name, "use --rev REVISION to walk from another revision");
   git::Oid tip;
   if (options.rev == "HEAD") {
     tip = context.head();
@@ -37,13 +37,17 @@ void run_log(Context& context, const LogOptions& options) {
   if (options.max_count > 0 && versions.size() > options.max_count) {
     versions.resize(options.max_count);
   }
-  std::map<git::Oid, std::vector<std::string>> aliases_by_commit;
+  // An alias shows on the version its commit holds, even when it points at a later commit that
+  // did not change the prompt.
+  std::map<int, std::vector<std::string>> aliases_by_version;
   for (const git::Alias& alias : repo.aliases(name)) {
-    aliases_by_commit[alias.commit].push_back(alias.name);
+    if (const int number = version_at(repo, versions, path, alias.commit); number > 0) {
+      aliases_by_version[number].push_back(alias.name);
+    }
   }
-  const auto aliases_of = [&](const git::Oid& commit) {
-    const auto it = aliases_by_commit.find(commit);
-    return it == aliases_by_commit.end() ? std::vector<std::string>() : it->second;
+  const auto aliases_of = [&](const PromptVersion& version) {
+    const auto it = aliases_by_version.find(version.number);
+    return version.deleted || it == aliases_by_version.end() ? std::vector<std::string>() : it->second;
   };
 
   if (options.format == "json") {
@@ -57,7 +61,7 @@ void run_log(Context& context, const LogOptions& options) {
                               {"date", format_iso_date(commit.author)},
                               {"author", person_json(commit.author)},
                               {"subject", commit.subject()},
-                              {"aliases", aliases_of(version.commit)}};
+                              {"aliases", aliases_of(version)}};
       list.push_back(std::move(entry));
     }
     context.out_json({{"prompt", name}, {"path", path}, {"tip", tip.hex()}, {"versions", std::move(list)}});
@@ -68,7 +72,7 @@ void run_log(Context& context, const LogOptions& options) {
   for (const PromptVersion& version : versions) {
     const git::Commit commit = repo.read_commit(version.commit);
     rows.push_back({version.deleted ? "deleted" : "v" + std::to_string(version.number), version.commit.short_hex(),
-                    format_date(commit.author), commit.author.name, util::join(aliases_of(version.commit), ","),
+                    format_date(commit.author), commit.author.name, util::join(aliases_of(version), ","),
                     commit.subject()});
   }
   if (options.format == "tsv") {

@@ -65,11 +65,14 @@ struct ShowOptions {
 };
 
 void run_show(Context& context, const ShowOptions& options) {
-  Loaded loaded = load(context, options.reference);
-  if (options.raw) {
-    context.out(loaded.snapshot->read(loaded.ref.path).value_or(""));
+  if (options.raw) {  // the bytes as stored, even when the file does not parse
+    git::Repository& repo = context.repo();
+    const ResolvedReference ref = resolve_reference(repo, Reference::parse(options.reference));
+    const auto snapshot = ref.commit ? commit_snapshot(repo, *ref.commit) : worktree_snapshot(repo);
+    context.out(snapshot->read(ref.path).value_or(""));
     return;
   }
+  Loaded loaded = load(context, options.reference);
   const Prompt& prompt = loaded.prompt;
   const ModelSpec model = prompt.effective_model(loaded.config);
   if (options.format == "json") {

@@ -56,8 +56,7 @@ void read_roots(TomlReader& reader, const toml::table& root, Config& config) {
   }
   const toml::node& node = *root.get("prompts");
   if (roots->empty()) {
-    reader.bad_value(node, "prompts", "a non-empty array of directories",
-                     "prompts = [\"prompts\"]");
+    reader.bad_value(node, "prompts", "a non-empty array of directories", "prompts = [\"prompts\"]");
     return;
   }
   std::vector<std::string> normalized;
@@ -94,8 +93,7 @@ void read_patterns(TomlReader& reader, const toml::table& root, Config& config) 
   config.patterns = *patterns;
 }
 
-void read_provider(TomlReader& reader, const std::string& name, const toml::table& table,
-                   Config& config) {
+void read_provider(TomlReader& reader, const std::string& name, const toml::table& table, Config& config) {
   const std::string path = config::key_path("providers", name);
   reader.check_keys(table, k_provider_keys, "[" + path + "]");
 
@@ -108,10 +106,10 @@ void read_provider(TomlReader& reader, const std::string& name, const toml::tabl
       provider.kind = *kind;
     } else {
       const std::string suggestion = did_you_mean(*kind, k_provider_kinds);
-      reader.report(Severity::error, table.get("kind")->source(), "invalid-value",
-                    "unknown provider kind '" + *kind + "'",
-                    suggestion.empty() ? "expected openai, anthropic or exec"
-                                       : "did you mean '" + suggestion + "'?");
+      reader.report(
+          Severity::error, table.get("kind")->source(), "invalid-value",
+          "unknown provider kind '" + *kind + "'",
+          suggestion.empty() ? "expected openai, anthropic or exec" : "did you mean '" + suggestion + "'?");
     }
   } else if (table.get("kind") == nullptr) {
     reader.report(Severity::error, table.source(), "missing-key", "provider '" + name + "' has no kind",

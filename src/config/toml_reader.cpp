@@ -16,8 +16,7 @@ bool is_bare_key(std::string_view key) {
     return false;
   }
   return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
 }
 
@@ -33,6 +32,22 @@ std::string streamed(const T& value) {
   std::ostringstream out;
   out << value;
   return out.str();
+}
+
+// toml++'s "Error while parsing array: encountered end-of-file" in house style:
+// "invalid array: encountered end-of-file".
+std::string syntax_message(std::string_view description) {
+  constexpr std::string_view k_prefix = "Error while parsing ";
+  std::string out(description);
+  if (description.substr(0, k_prefix.size()) == k_prefix) {
+    out = "invalid " + std::string(description.substr(k_prefix.size()));
+  } else if (!out.empty() && out.front() >= 'A' && out.front() <= 'Z') {
+    out.front() = static_cast<char>(out.front() - 'A' + 'a');
+  }
+  while (!out.empty() && (out.back() == '.' || out.back() == '\n')) {
+    out.pop_back();
+  }
+  return out;
 }
 
 }  // namespace
@@ -142,7 +157,7 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::string& 
       d.where.line += line_offset;
     }
     d.code = "syntax-error";
-    d.message = std::string(e.description());
+    d.message = syntax_message(e.description());
     out.push_back(std::move(d));
     return std::nullopt;
   }

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include <promptops/config.hpp>
 #include <promptops/diagnostic.hpp>
@@ -52,8 +52,8 @@ class TomlReader {
   const std::string& path() const { return m_path; }
   Location where(const toml::source_region& region) const;
 
-  void report(Severity severity, const toml::source_region& region, std::string code,
-              std::string message, std::string hint = {});
+  void report(Severity severity, const toml::source_region& region, std::string code, std::string message,
+              std::string hint = {});
   // "invalid-value" at the node: "'path' must be EXPECTED, not a TYPE".
   void wrong_type(const toml::node& node, std::string_view path, std::string_view expected);
   // "invalid-value" at the node: "'path' must be EXPECTED" (the type was right, the value not).
@@ -61,23 +61,18 @@ class TomlReader {
                  std::string hint = {});
   // "unknown-key" for each key not in `valid`, with "did you mean" or the list of valid keys.
   // `in_what` names the table for nested ones ("[providers.openai]"); empty for the root.
-  void check_keys(const toml::table& table, const std::vector<std::string>& valid,
-                  std::string_view in_what);
+  void check_keys(const toml::table& table, const std::vector<std::string>& valid, std::string_view in_what);
 
   std::optional<std::string> get_string(const toml::table& table, std::string_view key,
                                         std::string_view parent);
-  std::optional<bool> get_bool(const toml::table& table, std::string_view key,
-                               std::string_view parent);
+  std::optional<bool> get_bool(const toml::table& table, std::string_view key, std::string_view parent);
   std::optional<std::int64_t> get_integer(const toml::table& table, std::string_view key,
                                           std::string_view parent);
   // An integer or a float.
-  std::optional<double> get_number(const toml::table& table, std::string_view key,
-                                   std::string_view parent);
-  std::optional<std::vector<std::string>> get_string_array(const toml::table& table,
-                                                           std::string_view key,
+  std::optional<double> get_number(const toml::table& table, std::string_view key, std::string_view parent);
+  std::optional<std::vector<std::string>> get_string_array(const toml::table& table, std::string_view key,
                                                            std::string_view parent);
-  const toml::table* get_table(const toml::table& table, std::string_view key,
-                               std::string_view parent);
+  const toml::table* get_table(const toml::table& table, std::string_view key, std::string_view parent);
 
   // [model] or [defaults.model]: provider, name, and every other key passed through as params.
   ModelSpec read_model(const toml::table& table, std::string_view path);

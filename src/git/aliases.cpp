@@ -132,6 +132,29 @@ ReferenceHandle lookup_reference(const Repository::Impl& impl, const std::string
   return ReferenceHandle(raw);
 }
 
+// An existing alias ref that `name` cannot coexist with in a file-per-ref store: one of its
+// parents ("refs/tags/promptops/a/b" for ".../a/b/c") or a ref below it (".../a/b/c/d").
+std::optional<std::string> conflicting_ref(const Repository::Impl& impl, const std::string& name) {
+  for (std::size_t slash = name.find('/', k_ref_prefix.size()); slash != std::string::npos;
+       slash = name.find('/', slash + 1)) {
+    const std::string parent = name.substr(0, slash);
+    if (lookup_reference(impl, parent)) {
+      return parent;
+    }
+  }
+  git_reference_iterator* raw = nullptr;
+  const std::string below = name + "/";
+  check(git_reference_iterator_glob_new(&raw, impl.repo.get(), (below + "*").c_str()), "listing aliases");
+  const ReferenceIteratorHandle iterator(raw);
+  const char* child = nullptr;  // borrowed from the iterator
+  while (git_reference_next_name(&child, iterator.get()) == 0) {
+    if (std::string_view(child).substr(0, below.size()) == below) {
+      return std::string(child);
+    }
+  }
+  return std::nullopt;
+}
+
 [[noreturn]] void throw_moved(std::string_view prompt, std::string_view alias) {
   throw GitError("alias '" + display(prompt, alias) + "' was moved by someone else meanwhile",
                  "run the command again");
@@ -155,8 +178,7 @@ std::vector<Alias> Repository::aliases(std::string_view prompt) const {
   git_reference_iterator* raw = nullptr;
   // A glob lets the ref backend walk only refs/tags/promptops; '*' also matches '/' here.
   const std::string glob = prefix + "*";
-  check(git_reference_iterator_glob_new(&raw, m_impl->repo.get(), glob.c_str()),
-        "listing aliases");
+  check(git_reference_iterator_glob_new(&raw, m_impl->repo.get(), glob.c_str()), "listing aliases");
   const ReferenceIteratorHandle iterator(raw);
   std::vector<Alias> out;
   git_reference* raw_ref = nullptr;
@@ -177,8 +199,8 @@ std::vector<Alias> Repository::aliases(std::string_view prompt) const {
     if (!prompt.empty() && alias_prompt != prompt) {
       continue;  // an alias of a prompt nested below `prompt`
     }
-    if (auto alias = alias_from(*m_impl, *reference, std::move(alias_prompt),
-                                std::string(rest.substr(slash + 1)))) {
+    if (auto alias =
+            alias_from(*m_impl, *reference, std::move(alias_prompt), std::string(rest.substr(slash + 1)))) {
       out.push_back(std::move(*alias));
     }
   }
@@ -208,8 +230,7 @@ Alias Repository::set_alias(std::string_view prompt, std::string_view alias, con
   const std::string name = ref_name(prompt, alias);
 
   git_object* raw_target = nullptr;
-  const int lookup_rc =
-      git_object_lookup(&raw_target, m_impl->repo.get(), to_git(commit), GIT_OBJECT_COMMIT);
+  const int lookup_rc = git_object_lookup(&raw_target, m_impl->repo.get(), to_git(commit), GIT_OBJECT_COMMIT);
   if (lookup_rc == GIT_ENOTFOUND) {
     throw GitError("commit " + commit.hex() + " not found: " + last_error_message());
   }
@@ -230,11 +251,18 @@ Alias Repository::set_alias(std::string_view prompt, std::string_view alias, con
     }
   }
 
+  if (!current) {
+    if (const auto conflict = conflicting_ref(*m_impl, name)) {
+      throw GitError("cannot create alias '" + display(prompt, alias) + "': '" + *conflict + "' exists",
+                     "an alias name cannot also be the name of a prompt that has aliases; "
+                     "choose another alias name");
+    }
+  }
+
   const Person tagger = signature(true);
-  std::string message = "promptops: alias " + std::string(alias) + " of " + std::string(prompt) +
-                        " -> " + commit.hex() + "\n\nprevious: " + previous +
-                        "\nmoved-by: " + tagger.name + " <" + tagger.email + ">" +
-                        "\nmoved-at: " + iso_utc(tagger.time) + "\n";
+  std::string message = "promptops: alias " + std::string(alias) + " of " + std::string(prompt) + " -> " +
+                        commit.hex() + "\n\nprevious: " + previous + "\nmoved-by: " + tagger.name + " <" +
+                        tagger.email + ">" + "\nmoved-at: " + iso_utc(tagger.time) + "\n";
   if (!reason.empty()) {
     std::string one_line(reason);
     std::replace(one_line.begin(), one_line.end(), '\n', ' ');
@@ -247,12 +275,11 @@ Alias Repository::set_alias(std::string_view prompt, std::string_view alias, con
         "making the tagger signature");
   const SignatureHandle signature_handle(raw_signature);
   git_oid tag_id{};
-  check(git_tag_annotation_create(&tag_id, m_impl->repo.get(), tag_name(prompt, alias).c_str(),
-                                  target.get(), signature_handle.get(), message.c_str()),
+  check(git_tag_annotation_create(&tag_id, m_impl->repo.get(), tag_name(prompt, alias).c_str(), target.get(),
+                                  signature_handle.get(), message.c_str()),
         "creating the tag of alias '" + display(prompt, alias) + "'");
 
-  const std::string log_message = "promptops: alias " + display(prompt, alias) + " -> " +
-                                  commit.hex();
+  const std::string log_message = "promptops: alias " + display(prompt, alias) + " -> " + commit.hex();
   git_reference* raw_ref = nullptr;
   int rc = 0;
   if (old_ref_target) {
@@ -260,11 +287,9 @@ Alias Repository::set_alias(std::string_view prompt, std::string_view alias, con
                                        &*old_ref_target, log_message.c_str());
   } else if (current) {
     // A symbolic ref (never made by this tool): replace it; there is no value to compare.
-    rc = git_reference_create(&raw_ref, m_impl->repo.get(), name.c_str(), &tag_id, 1,
-                              log_message.c_str());
+    rc = git_reference_create(&raw_ref, m_impl->repo.get(), name.c_str(), &tag_id, 1, log_message.c_str());
   } else {
-    rc = git_reference_create(&raw_ref, m_impl->repo.get(), name.c_str(), &tag_id, 0,
-                              log_message.c_str());
+    rc = git_reference_create(&raw_ref, m_impl->repo.get(), name.c_str(), &tag_id, 0, log_message.c_str());
   }
   // GIT_ENOTFOUND: with an expected old value, the ref was deleted meanwhile.
   if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || (old_ref_target && rc == GIT_ENOTFOUND)) {

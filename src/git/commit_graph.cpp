@@ -78,10 +78,10 @@ struct Chunk {
 }  // namespace
 
 std::uint32_t murmur3_seeded(std::uint32_t seed, std::string_view data, bool signed_chars) {
-  constexpr std::uint32_t c1 = 0xcc9e2d51u;
-  constexpr std::uint32_t c2 = 0x1b873593u;
-  constexpr std::uint32_t m = 5;
-  constexpr std::uint32_t n = 0xe6546b64u;
+  constexpr std::uint32_t k_c1 = 0xcc9e2d51u;
+  constexpr std::uint32_t k_c2 = 0x1b873593u;
+  constexpr std::uint32_t k_m = 5;
+  constexpr std::uint32_t k_n = 0xe6546b64u;
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   const std::size_t len = data.size();
   const std::size_t len4 = len / 4;
@@ -89,11 +89,11 @@ std::uint32_t murmur3_seeded(std::uint32_t seed, std::string_view data, bool sig
     std::uint32_t k = widen(bytes[4 * i], signed_chars) | (widen(bytes[4 * i + 1], signed_chars) << 8) |
                       (widen(bytes[4 * i + 2], signed_chars) << 16) |
                       (widen(bytes[4 * i + 3], signed_chars) << 24);
-    k *= c1;
+    k *= k_c1;
     k = rotate_left(k, 15);
-    k *= c2;
+    k *= k_c2;
     seed ^= k;
-    seed = rotate_left(seed, 13) * m + n;
+    seed = rotate_left(seed, 13) * k_m + k_n;
   }
   const unsigned char* tail = bytes + len4 * 4;
   std::uint32_t k1 = 0;
@@ -106,9 +106,9 @@ std::uint32_t murmur3_seeded(std::uint32_t seed, std::string_view data, bool sig
       [[fallthrough]];
     case 1:
       k1 ^= widen(tail[0], signed_chars);
-      k1 *= c1;
+      k1 *= k_c1;
       k1 = rotate_left(k1, 15);
-      k1 *= c2;
+      k1 *= k_c2;
       seed ^= k1;
       break;
     default:
@@ -302,7 +302,7 @@ bool parse_layer(Layer& layer) {
 }
 
 bool hex_to_bytes(std::string_view hex, unsigned char* out) {
-  const auto id = Oid::parse(hex);
+  const std::optional<Oid> id = Oid::parse(hex);
   if (!id) {
     return false;
   }
@@ -318,7 +318,7 @@ CommitGraph::~CommitGraph() = default;
 std::unique_ptr<CommitGraph> CommitGraph::open(const std::filesystem::path& objects_dir) {
   std::unique_ptr<CommitGraph> graph(new CommitGraph());
   const std::filesystem::path info = objects_dir / "info";
-  if (auto single = MappedFile::open(info / "commit-graph")) {
+  if (std::optional<MappedFile> single = MappedFile::open(info / "commit-graph")) {
     auto layer = std::make_unique<Layer>(std::move(*single));
     if (!parse_layer(*layer) || layer->base_graph_count != 0) {
       PO_TRACE("commit-graph: ignoring malformed " + (info / "commit-graph").string());
@@ -355,7 +355,7 @@ std::unique_ptr<CommitGraph> CommitGraph::open(const std::filesystem::path& obje
     for (std::size_t i = 0; i < names.size(); ++i) {
       Oid name_id;
       std::copy(names[i].begin(), names[i].end(), name_id.bytes.begin());
-      auto mapped = MappedFile::open(dir / ("graph-" + name_id.hex() + ".graph"));
+      std::optional<MappedFile> mapped = MappedFile::open(dir / ("graph-" + name_id.hex() + ".graph"));
       if (!mapped) {
         PO_TRACE("commit-graph: chain layer " + name_id.hex() + " is missing");
         return nullptr;

@@ -3,6 +3,7 @@
 #include <promptops/history.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -42,6 +43,38 @@ std::uint32_t canonical_mode(std::uint32_t mode) {
     default:
       return 0160000;
   }
+}
+
+// Parses 40 lowercase or uppercase hex digits; nullopt otherwise. Oid::parse with a table, since
+// commit headers are parsed once per commit on walks without a commit-graph.
+std::optional<Oid> parse_hex(std::string_view hex) {
+  static const auto table = [] {
+    std::array<signed char, 256> out{};
+    out.fill(-1);
+    for (int c = 0; c < 10; ++c) {
+      out['0' + c] = static_cast<signed char>(c);
+    }
+    for (int c = 0; c < 6; ++c) {
+      out['a' + c] = static_cast<signed char>(10 + c);
+      out['A' + c] = static_cast<signed char>(10 + c);
+    }
+    return out;
+  }();
+  if (hex.size() != 40) {
+    return std::nullopt;
+  }
+  Oid out;
+  int bad = 0;
+  for (std::size_t i = 0; i < 20; ++i) {
+    const int high = table[static_cast<unsigned char>(hex[2 * i])];
+    const int low = table[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= high | low;
+    out.bytes[i] = static_cast<unsigned char>((high << 4) | (low & 15));
+  }
+  if (bad < 0) {
+    return std::nullopt;
+  }
+  return out;
 }
 
 // The path as the walk uses it: components, whether a trailing '/' asked for a directory, and
@@ -113,7 +146,7 @@ class Walker {
         position = m_graph->find(id).value_or(k_no_position);
       }
       if (position != k_no_position) {
-        if (const auto row = m_graph->row(position)) {
+        if (const std::optional<CommitGraph::Row> row = m_graph->row(position)) {
           ++m_stats.commits_from_graph;
           CommitInfo out;
           out.id = id;
@@ -142,7 +175,7 @@ class Walker {
       if (entry.mode != k_mode_tree) {
         return Entry{};  // missing, or a file where a directory is needed
       }
-      auto& memo = m_memo[level];
+      std::unordered_map<Oid, Entry, OidHash>& memo = m_memo[level];
       if (const auto hit = memo.find(entry.id); hit != memo.end()) {
         entry = hit->second;
         continue;
@@ -165,7 +198,9 @@ class Walker {
       throw GitError(std::string(what) + " " + id.hex() + " is missing from the object database",
                      "the repository may be a partial or shallow clone; try 'git fetch'");
     }
-    check(rc, std::string("reading ") + what + " " + id.hex());
+    if (rc < 0) {
+      check(rc, std::string("reading ") + what + " " + id.hex());
+    }
     OdbObjectHandle object(raw);
     if (git_odb_object_type(raw) != type) {
       throw GitError("object " + id.hex() + " is not a " + what);
@@ -182,14 +217,14 @@ class Walker {
     // "tree <hex>\n" then "parent <hex>\n" lines, as git writes and fsck requires.
     std::optional<Oid> tree;
     if (text.size() >= 46 && text.compare(0, 5, "tree ") == 0 && text[45] == '\n') {
-      tree = Oid::parse(text.substr(5, 40));
+      tree = parse_hex(text.substr(5, 40));
     }
     if (!tree) {
       throw GitError("commit " + id.hex() + " is corrupt: no tree line");
     }
     out.tree = *tree;
     if (text.size() >= 46 + 48 && text.compare(46, 7, "parent ") == 0 && text[46 + 47] == '\n') {
-      const auto parent = Oid::parse(text.substr(53, 40));
+      const std::optional<Oid> parent = parse_hex(text.substr(53, 40));
       if (!parent) {
         throw GitError("commit " + id.hex() + " is corrupt: bad parent line");
       }

@@ -105,13 +105,21 @@ bool has_promisor_remote(const Repository::Impl& impl) {
     return false;
   }
   const ConfigHandle config(raw);
+  // A plain iterator rather than a glob: libgit2 1.5.1 leaks PCRE2 match data on every regex
+  // miss (fixed upstream in libgit2#6382).
   git_config_iterator* raw_iterator = nullptr;
-  if (git_config_iterator_glob_new(&raw_iterator, config.get(), "^remote\\..*\\.promisor$") < 0) {
+  if (git_config_iterator_new(&raw_iterator, config.get()) < 0) {
     return false;
   }
   const Handle<git_config_iterator, git_config_iterator_free> iterator(raw_iterator);
   git_config_entry* entry = nullptr;  // borrowed from the iterator
   while (git_config_next(&entry, iterator.get()) == 0) {
+    const std::string_view name = entry->name != nullptr ? entry->name : "";
+    const std::string_view suffix = ".promisor";
+    if (name.substr(0, 7) != "remote." || name.size() <= 7 + suffix.size() ||
+        name.substr(name.size() - suffix.size()) != suffix) {
+      continue;
+    }
     int value = 0;
     if (entry->value != nullptr && git_config_parse_bool(&value, entry->value) == 0 && value != 0) {
       return true;
@@ -186,8 +194,7 @@ std::vector<TreeEntry> Repository::list_blobs(const Oid& commit, std::string_vie
     const TreeHandle tree = lookup_tree(*m_impl, *to_git(entry->id));
     collect_blobs(*m_impl, *tree, relative + "/", out);
   }
-  std::sort(out.begin(), out.end(),
-            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(), [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
   return out;
 }
 

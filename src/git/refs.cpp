@@ -56,8 +56,7 @@ std::optional<Oid> Repository::resolve(std::string_view revision) const {
   const int rc = git_revparse_single(&raw, m_impl->repo.get(), spec.c_str());
   // Unknown names, malformed specs, an unborn HEAD and HEAD~N past a shallow boundary (whose
   // parents are absent) are all what git calls "unknown revision".
-  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC || rc == GIT_EUNBORNBRANCH ||
-      rc == GIT_EPEEL) {
+  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC || rc == GIT_EUNBORNBRANCH || rc == GIT_EPEEL) {
     return std::nullopt;
   }
   if (rc == GIT_EAMBIGUOUS) {

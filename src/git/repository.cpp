@@ -150,7 +150,9 @@ Repository::~Repository() = default;
 Repository Repository::discover(const std::filesystem::path& start) {
   git_repository* raw = nullptr;
   const std::string start_text = start.string();
-  const int rc = git_repository_open_ext(&raw, start_text.c_str(), 0, nullptr);
+  // FROM_ENV honours GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES... as git does; git sets
+  // GIT_DIR itself for `git --git-dir=X promptops`.
+  const int rc = git_repository_open_ext(&raw, start_text.c_str(), GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
   if (rc < 0) {
     throw_open_error(rc, start);
   }

@@ -36,8 +36,8 @@ std::optional<std::string> config_string(const git_config& config, const char* n
 
 // git's ident.c crud(): characters trimmed from both ends of a name or email.
 bool is_crud(unsigned char c) {
-  return c <= 32 || c == ',' || c == ':' || c == ';' || c == '<' || c == '>' || c == '"' ||
-         c == '\\' || c == '\'';
+  return c <= 32 || c == ',' || c == ':' || c == ';' || c == '<' || c == '>' || c == '"' || c == '\\' ||
+         c == '\'';
 }
 
 // As git's strbuf_addstr_without_crud: trims crud, then drops '<', '>' and newlines.
@@ -111,8 +111,8 @@ class Cursor {
   }
   std::string_view word() {
     std::size_t n = 0;
-    while (n < m_text.size() && ((m_text[n] >= 'a' && m_text[n] <= 'z') ||
-                                 (m_text[n] >= 'A' && m_text[n] <= 'Z'))) {
+    while (n < m_text.size() &&
+           ((m_text[n] >= 'a' && m_text[n] <= 'z') || (m_text[n] >= 'A' && m_text[n] <= 'Z'))) {
       ++n;
     }
     const std::string_view out = m_text.substr(0, n);
@@ -161,8 +161,7 @@ std::optional<int> parse_zone(Cursor& in) {
 
 // Seconds since the epoch of a UTC calendar time; nullopt when a field is out of range.
 std::optional<std::int64_t> civil_seconds(std::int64_t year, std::int64_t month, std::int64_t day,
-                                          std::int64_t hour, std::int64_t minute,
-                                          std::int64_t second) {
+                                          std::int64_t hour, std::int64_t minute, std::int64_t second) {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
@@ -312,8 +311,7 @@ Moment date_from(const std::optional<std::string>& text) {
     return now();
   }
   std::string_view trimmed = *text;
-  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t' ||
-                              trimmed.back() == '\n')) {
+  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t' || trimmed.back() == '\n')) {
     trimmed.remove_suffix(1);
   }
   if (auto moment = parse_raw(trimmed)) {

@@ -121,7 +121,8 @@ class Reader {
       } else if (id->is_number_integer()) {
         c.id = id->dump();
       } else {
-        error(line, 0, "invalid-case", "'id' must be a non-empty string or an integer, not " + json_type(*id));
+        error(line, 0, "invalid-case",
+              "'id' must be a non-empty string or an integer, not " + json_type(*id));
         ok = false;
       }
     }
@@ -139,8 +140,9 @@ class Reader {
   }
 
   bool set_asserts(DatasetCase& c, const nlohmann::json& asserts, int line) {
-    const bool valid = asserts.is_array() && std::all_of(asserts.begin(), asserts.end(),
-                                                         [](const nlohmann::json& a) { return a.is_object(); });
+    const bool valid =
+        asserts.is_array() &&
+        std::all_of(asserts.begin(), asserts.end(), [](const nlohmann::json& a) { return a.is_object(); });
     if (!valid) {
       error(line, 0, "invalid-case", "'assert' must be an array of objects",
             "write \"assert\": [{\"type\": \"contains\", \"value\": \"...\"}]");
@@ -417,7 +419,8 @@ void parse_csv(std::string_view text, Reader& reader) {
             try {
               asserts = nlohmann::json::parse(cell);
             } catch (const nlohmann::json::parse_error& e) {
-              reader.error(record.line, 0, "invalid-json", "invalid JSON in column 'assert': " + json_error(e));
+              reader.error(record.line, 0, "invalid-json",
+                           "invalid JSON in column 'assert': " + json_error(e));
               ok = false;
               break;
             }

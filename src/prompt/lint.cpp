@@ -153,6 +153,12 @@ std::vector<Diagnostic> lint(const Snapshot& snapshot, const std::vector<std::st
   std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.where.file, a.where.line, a.where.column) < std::tie(b.where.file, b.where.line, b.where.column);
   });
+  // A dataset shared by several prompts would otherwise report its problems once per prompt.
+  const auto same = [](const Diagnostic& a, const Diagnostic& b) {
+    return a.where.file == b.where.file && a.where.line == b.where.line && a.where.column == b.where.column &&
+           a.code == b.code && a.message == b.message;
+  };
+  out.erase(std::unique(out.begin(), out.end(), same), out.end());
   return out;
 }
 

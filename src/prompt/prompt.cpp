@@ -85,8 +85,8 @@ struct ContentStart {
 
 ContentStart content_start(const FileText& file, const toml::node& node, std::string_view content) {
   ContentStart out;
-  std::size_t at = file.offset(static_cast<int>(node.source().begin.line),
-                               static_cast<int>(node.source().begin.column));
+  std::size_t at =
+      file.offset(static_cast<int>(node.source().begin.line), static_cast<int>(node.source().begin.column));
   if (at == k_npos) {
     return out;
   }
@@ -292,10 +292,9 @@ std::vector<Message> read_messages(TomlReader& reader, const FileText& file, con
         message.role = *role;
       } else {
         const std::string suggestion = did_you_mean(*role, k_roles);
-        reader.report(Severity::error, table->get("role")->source(), "invalid-role",
-                      "unknown role '" + *role + "'",
-                      suggestion.empty() ? "expected system, user or assistant"
-                                         : "did you mean '" + suggestion + "'?");
+        reader.report(
+            Severity::error, table->get("role")->source(), "invalid-role", "unknown role '" + *role + "'",
+            suggestion.empty() ? "expected system, user or assistant" : "did you mean '" + suggestion + "'?");
         ok = false;
       }
     } else {
@@ -320,8 +319,7 @@ std::vector<Message> read_messages(TomlReader& reader, const FileText& file, con
       ok = false;
       if (table->get("content") == nullptr) {
         reader.report(Severity::error, table->source(), "missing-key",
-                      "message " + std::to_string(number) + " has no content",
-                      "add content = \"...\"");
+                      "message " + std::to_string(number) + " has no content", "add content = \"...\"");
       }
     }
     if (ok) {
@@ -452,9 +450,9 @@ bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
     body.remove_suffix(1);
   }
   if (util::trim(body).empty()) {
-    out.push_back(no_template(prompt.path, "prompt has no template",
-                              body_offset > bom ? "write the template after the closing +++"
-                                                : "the file is empty"));
+    out.push_back(
+        no_template(prompt.path, "prompt has no template",
+                    body_offset > bom ? "write the template after the closing +++" : "the file is empty"));
     return true;
   }
   Message message;
@@ -495,13 +493,12 @@ std::string quoted_list(const std::vector<std::string>& names) {
 }  // namespace
 
 const VarSpec* Prompt::find_var(std::string_view var_name) const {
-  const auto it = std::find_if(vars.begin(), vars.end(), [&](const VarSpec& v) { return v.name == var_name; });
+  const auto it =
+      std::find_if(vars.begin(), vars.end(), [&](const VarSpec& v) { return v.name == var_name; });
   return it == vars.end() ? nullptr : &*it;
 }
 
-ModelSpec Prompt::effective_model(const Config& config) const {
-  return model.over(config.default_model);
-}
+ModelSpec Prompt::effective_model(const Config& config) const { return model.over(config.default_model); }
 
 nlohmann::json Prompt::to_json() const {
   nlohmann::json out = nlohmann::json::object();
@@ -617,13 +614,13 @@ std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& v
     }
     hint += " or --vars FILE.json";
     if (missing.size() == 1) {
-      throw ConfigError("missing value for required variable '" + missing.front() + "' in prompt '" +
-                            prompt.name + "'",
-                        hint);
+      throw ConfigError(
+          "missing value for required variable '" + missing.front() + "' in prompt '" + prompt.name + "'",
+          hint);
     }
-    throw ConfigError("missing values for required variables " + quoted_list(missing) + " in prompt '" +
-                          prompt.name + "'",
-                      hint);
+    throw ConfigError(
+        "missing values for required variables " + quoted_list(missing) + " in prompt '" + prompt.name + "'",
+        hint);
   }
 
   std::vector<Message> rendered;

@@ -142,6 +142,10 @@ std::unique_ptr<Snapshot> worktree_snapshot(const git::Repository& repo) {
   return std::make_unique<WorktreeSnapshot>(repo.workdir());
 }
 
+std::unique_ptr<Snapshot> worktree_snapshot(const std::filesystem::path& root) {
+  return std::make_unique<WorktreeSnapshot>(root);
+}
+
 std::unique_ptr<Snapshot> commit_snapshot(const git::Repository& repo, const git::Oid& commit) {
   return std::make_unique<CommitSnapshot>(repo, commit);
 }

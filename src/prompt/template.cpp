@@ -38,9 +38,7 @@ class LineStarts {
   std::vector<std::size_t> m_starts;
 };
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 // "=<% %>=" -> the two new delimiters, or false when the tag is malformed.
 bool parse_delimiters(std::string_view content, std::string& open, std::string& close) {

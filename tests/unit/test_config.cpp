@@ -206,10 +206,7 @@ TEST_CASE("a config syntax error is one diagnostic at the error's position", "[c
   REQUIRE(parsed.diagnostics.size() == 1);
   const Diagnostic& d = parsed.diagnostics[0];
   CHECK(d.code == "syntax-error");
-  CHECK(d.where.file == "c.toml");
-  CHECK(d.where.line == 2);
-  CHECK(d.where.column > 0);
-  CHECK_FALSE(d.message.empty());
+  CHECK(d.format() == "c.toml:2:13: error: invalid table header: expected ']', saw '\\n'");
   CHECK(parsed.config.prompt_roots == std::vector<std::string>{"prompts"});
 }
 
@@ -251,14 +248,14 @@ confidence = 1
         "c.toml:8:15: error: 'providers.a.api_key_env' must be the name of an environment variable "
         "[invalid-value] (the key itself never lives in a file: api_key_env = \"OPENAI_API_KEY\")\n"
         "c.toml:9:12: error: 'providers.a.base_url' must be an http:// or https:// URL [invalid-value]\n"
-        "c.toml:10:15: error: 'providers.a.headers.X' must be a string, not an integer [invalid-value]\n"
+        "c.toml:10:17: error: 'providers.a.headers.X' must be a string, not an integer [invalid-value]\n"
         "c.toml:11:1: error: exec provider 'b' has no command [missing-key] "
         "(add command = [\"program\", \"argument\"...])\n"
         "c.toml:13:1: error: provider 'c' has no kind [missing-key] "
         "(add kind = \"openai\", \"anthropic\" or \"exec\")\n"
         "c.toml:17:11: error: 'providers.d.command' must be a non-empty array: the program and its "
         "arguments [invalid-value]\n"
-        "c.toml:19:12: error: unknown provider 'opnai' [unknown-provider] (did you mean 'a'?)\n"
+        "c.toml:19:12: error: unknown provider 'opnai' [unknown-provider] (declare it in [providers.opnai])\n"
         "c.toml:20:8: error: 'defaults.model.name' must be a string, not an integer [invalid-value]\n"
         "c.toml:22:7: error: 'defaults.gate.min' must be a table of metric thresholds such as "
         "{ accuracy = 0.9 }, not a float [invalid-value]\n"
@@ -276,15 +273,16 @@ confidence = 1
 
 TEST_CASE("a default provider must be declared", "[config]") {
   SECTION("did you mean") {
-    const ParsedConfig parsed =
-        parse_config("[providers.openai]\nkind = \"openai\"\n[defaults.model]\nprovider = \"opnai\"\n", "c.toml");
+    const ParsedConfig parsed = parse_config(
+        "[providers.openai]\nkind = \"openai\"\n[defaults.model]\nprovider = \"opnai\"\n", "c.toml");
     CHECK(listing(parsed.diagnostics) ==
           "c.toml:4:12: error: unknown provider 'opnai' [unknown-provider] (did you mean 'openai'?)\n");
   }
   SECTION("nothing close") {
     const ParsedConfig parsed = parse_config("[defaults.model]\nprovider = \"local\"\n", "c.toml");
     CHECK(listing(parsed.diagnostics) ==
-          "c.toml:2:12: error: unknown provider 'local' [unknown-provider] (declare it in [providers.local])\n");
+          "c.toml:2:12: error: unknown provider 'local' [unknown-provider] (declare it in "
+          "[providers.local])\n");
   }
 }
 

@@ -78,10 +78,9 @@ TEST_CASE("set_alias creates an annotated tag that records the move", "[git]") {
   CHECK(created.name == "a");
   CHECK(created.commit == oid(first));
   CHECK(created.tag.hex() == chomp(repo.git({"rev-parse", "refs/tags/promptops/p/a"})));
-  CHECK(created.message ==
-        "promptops: alias a of p -> " + first +
-            "\n\nprevious: none\nmoved-by: Ada Tester <ada@example.com>\n"
-            "moved-at: 2023-11-14T22:13:20Z\nreason: first release\n");
+  CHECK(created.message == "promptops: alias a of p -> " + first +
+                               "\n\nprevious: none\nmoved-by: Ada Tester <ada@example.com>\n"
+                               "moved-at: 2023-11-14T22:13:20Z\nreason: first release\n");
   CHECK(created.tagger.name == "Ada Tester");
   CHECK(created.tagger.email == "ada@example.com");
   CHECK(created.tagger.time == 1700000000);
@@ -89,8 +88,7 @@ TEST_CASE("set_alias creates an annotated tag that records the move", "[git]") {
   CHECK(chomp(repo.git({"rev-parse", "refs/tags/promptops/p/a^{commit}"})) == first);
   const std::string tag_text = repo.git({"cat-file", "tag", "refs/tags/promptops/p/a"});
   CHECK(tag_text == "object " + first + "\ntype commit\ntag promptops/p/a\n" +
-                        "tagger Ada Tester <ada@example.com> 1700000000 +0000\n\n" +
-                        created.message);
+                        "tagger Ada Tester <ada@example.com> 1700000000 +0000\n\n" + created.message);
   repo.git({"fsck", "--no-dangling", "--strict"});
 
   const auto found = r.find_alias("p", "a");
@@ -141,10 +139,9 @@ TEST_CASE("aliases are listed sorted, filtered by prompt, found and removed", "[
   repo.git({"tag", "promptops/stray", first});  // no alias component: ignored
 
   const auto all = r.aliases();
-  CHECK(names_of(all) ==
-        std::vector<std::string>{"alpha@b", "alpha@light", "support@staging",
-                                 "support/classify@canary", "support/classify@production",
-                                 "zeta@a"});
+  CHECK(names_of(all) == std::vector<std::string>{"alpha@b", "alpha@light", "support@staging",
+                                                  "support/classify@canary", "support/classify@production",
+                                                  "zeta@a"});
   REQUIRE(all.size() == 6);
   CHECK(all[1].tag.is_zero());
   CHECK(all[1].message.empty());
@@ -169,11 +166,10 @@ TEST_CASE("aliases are listed sorted, filtered by prompt, found and removed", "[
   CHECK(r.remove_alias("support/classify", "canary"));
   CHECK_FALSE(r.remove_alias("support/classify", "canary"));
   CHECK_FALSE(r.find_alias("support/classify", "canary").has_value());
-  const auto verify = test::run(repo.path(), {"git", "rev-parse", "--verify", "-q",
-                                              "refs/tags/promptops/support/classify/canary"});
+  const auto verify = test::run(
+      repo.path(), {"git", "rev-parse", "--verify", "-q", "refs/tags/promptops/support/classify/canary"});
   CHECK(verify.exit_code == 1);
-  CHECK(names_of(r.aliases("support/classify")) ==
-        std::vector<std::string>{"support/classify@production"});
+  CHECK(names_of(r.aliases("support/classify")) == std::vector<std::string>{"support/classify@production"});
 
   SECTION("packed aliases are listed, moved and removed too") {
     repo.git({"pack-refs", "--all"});
@@ -213,6 +209,30 @@ TEST_CASE("invalid alias and prompt names are usage errors", "[git]") {
     CHECK_THROWS_AS(r.set_alias("p", "a", oid(std::string(40, 'b')), ""), GitError);
     CHECK(r.aliases().empty());
   }
+}
+
+TEST_CASE("an alias may not clash with the refs of a nested prompt", "[git]") {
+  test::TempRepo repo;
+  const std::string sha = repo.commit("first");
+  auto r = git::Repository::discover(repo.path());
+  r.set_alias("support/classify", "production", oid(sha), "");
+  r.set_alias("a", "b", oid(sha), "");
+
+  try {
+    r.set_alias("support", "classify", oid(sha), "");
+    FAIL("set_alias did not throw");
+  } catch (const GitError& error) {
+    CHECK(std::string(error.what()) ==
+          "cannot create alias 'support@classify': "
+          "'refs/tags/promptops/support/classify/production' exists");
+  }
+  try {
+    r.set_alias("a/b", "c", oid(sha), "");
+    FAIL("set_alias did not throw");
+  } catch (const GitError& error) {
+    CHECK(std::string(error.what()) == "cannot create alias 'a/b@c': 'refs/tags/promptops/a/b' exists");
+  }
+  CHECK(names_of(r.aliases()) == std::vector<std::string>{"a@b", "support/classify@production"});
 }
 
 TEST_CASE("is_valid_ref_component decides as git does", "[git]") {
@@ -325,8 +345,7 @@ TEST_CASE("signature falls back to EMAIL and fails without an identity", "[git]"
       FAIL("signature did not throw");
     } catch (const GitError& error) {
       CHECK(std::string(error.what()) == "author identity unknown");
-      CHECK(error.hint().find("git config --global user.email \"you@example.com\"") !=
-            std::string::npos);
+      CHECK(error.hint().find("git config --global user.email \"you@example.com\"") != std::string::npos);
       CHECK(error.exit_code() == ExitCode::git_fatal);
     }
   }

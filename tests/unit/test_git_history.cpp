@@ -288,7 +288,7 @@ TEST_CASE("merges: side-branch commits never show, merges that change the first 
     repo.commit("octopus part " + branch);
   }
   repo.git({"checkout", "-q", "main"});
-  merge(repo, {"-m", "octopus", "o1", "o2", "o3"});
+  merge(repo, {"--no-ff", "-m", "octopus", "o1", "o2", "o3"});
   repo.write("other.txt", "o4\n");
   repo.commit("after the octopus");
 

@@ -136,17 +136,16 @@ TEST_CASE("list_blobs lists regular files recursively, sorted by path", "[git]")
 
   SECTION("a directory") {
     const auto blobs = r.list_blobs(oid(sha), "prompts");
-    CHECK(paths_of(blobs) == std::vector<std::string>{"prompts/a-b.md", "prompts/a.md",
-                                                      "prompts/a/b/deep.md", "prompts/z.md"});
+    CHECK(paths_of(blobs) ==
+          std::vector<std::string>{"prompts/a-b.md", "prompts/a.md", "prompts/a/b/deep.md", "prompts/z.md"});
     REQUIRE(blobs.size() == 4);
     CHECK(blobs[2].id.hex() == chomp(repo.git({"rev-parse", "HEAD:prompts/a/b/deep.md"})));
     CHECK(paths_of(r.list_blobs(oid(sha), "prompts/")) == paths_of(blobs));
   }
   SECTION("the whole tree, with file modes") {
     const auto blobs = r.list_blobs(oid(sha), "");
-    CHECK(paths_of(blobs) ==
-          std::vector<std::string>{"other.txt", "prompts/a-b.md", "prompts/a.md",
-                                   "prompts/a/b/deep.md", "prompts/z.md", "tool.sh"});
+    CHECK(paths_of(blobs) == std::vector<std::string>{"other.txt", "prompts/a-b.md", "prompts/a.md",
+                                                      "prompts/a/b/deep.md", "prompts/z.md", "tool.sh"});
     REQUIRE(blobs.size() == 6);
     CHECK(blobs[5].mode == 0100755);
     CHECK(blobs[0].mode == 0100644);
@@ -195,8 +194,7 @@ TEST_CASE("read_blob in a partial clone says the blob is missing", "[git]") {
     (void)r.read_blob(entry->id);
     FAIL("read_blob did not throw");
   } catch (const GitError& error) {
-    CHECK(std::string(error.what()) ==
-          "blob " + entry->id.hex() + " is missing in this partial clone");
+    CHECK(std::string(error.what()) == "blob " + entry->id.hex() + " is missing in this partial clone");
     CHECK(error.hint().find("git cat-file -e " + entry->id.hex()) != std::string::npos);
     CHECK(error.hint().find("git fetch") != std::string::npos);
     CHECK(error.exit_code() == ExitCode::git_fatal);
