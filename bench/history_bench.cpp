@@ -103,15 +103,14 @@ int run(const Options& options) {
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   std::sort(times.begin(), times.end());
-  const double median = times.size() % 2 == 1
-                            ? times[times.size() / 2]
-                            : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
+  const double median = times.size() % 2 == 1 ? times[times.size() / 2]
+                                              : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
   std::fprintf(stderr,
                "runs=%d median_ms=%.1f min_ms=%.1f changes=%zu visited=%zu from_graph=%zu "
                "trees_read=%zu bloom_skips=%zu cache_used=%s cache_new_commits=%zu\n",
                options.runs, median, times.front(), changes.size(), stats.commits_visited,
-               stats.commits_from_graph, stats.trees_read, stats.bloom_skips,
-               stats.cache_used ? "yes" : "no", stats.cache_new_commits);
+               stats.commits_from_graph, stats.trees_read, stats.bloom_skips, stats.cache_used ? "yes" : "no",
+               stats.cache_new_commits);
   return 0;
 }
 

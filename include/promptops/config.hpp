@@ -22,7 +22,8 @@ struct ModelSpec {
   Location where;
 
   bool empty() const { return provider.empty() && name.empty() && params.empty(); }
-  // This spec with unset fields taken from `base` (params merged key by key, ours win).
+  // This spec with unset fields taken from `base` (params merged key by key, ours win); the
+  // name is inherited only when the provider is the same (or unset).
   ModelSpec over(const ModelSpec& base) const;
 };
 

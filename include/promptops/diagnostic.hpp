@@ -28,6 +28,8 @@ struct Diagnostic {
 
   // "file:line:col: error: message" (the hint is not included).
   std::string format() const;
+  // "file:line:col: message", for an error line that already says "error".
+  std::string located_message() const;
 };
 
 // True when any diagnostic is an error (warnings alone are false).

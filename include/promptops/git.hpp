@@ -42,7 +42,7 @@ struct Person {
 struct Commit {
   Oid id;
   Oid tree;
-  std::vector<Oid> parents;
+  std::vector<Oid> parents;  // none for a shallow root, as git shows it
   Person author;
   Person committer;
   std::string message;
@@ -112,7 +112,8 @@ class Repository {
   std::vector<Oid> parents(const Oid& commit) const;
   // The entry at `path` in the commit's tree; nullopt when absent.
   std::optional<TreeEntry> entry_at(const Oid& commit, std::string_view path) const;
-  // Every blob under `dir` ("" = the whole tree) at the commit, recursively, sorted by path.
+  // Every regular file under `dir` ("" = the whole tree) at the commit, recursively, sorted by
+  // path; symlinks and submodules are skipped.
   std::vector<TreeEntry> list_blobs(const Oid& commit, std::string_view dir) const;
   // Blob contents. Throws GitError; in a partial clone the hint says to fetch the blob.
   std::string read_blob(const Oid& blob) const;
@@ -129,7 +130,8 @@ class Repository {
   bool remove_alias(std::string_view prompt, std::string_view alias);
 
   // The identity git would use for new commits or tags, with git's precedence: GIT_AUTHOR_* or
-  // GIT_COMMITTER_* variables, then user.name/user.email in config, then EMAIL. Time is now.
+  // GIT_COMMITTER_* variables, then author.*/committer.* and user.* in config, then EMAIL. The
+  // time is GIT_AUTHOR_DATE/GIT_COMMITTER_DATE when set and readable, else now.
   // Throws GitError with git's "please tell me who you are" hint when there is none.
   Person signature(bool committer) const;
 

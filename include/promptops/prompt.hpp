@@ -22,6 +22,10 @@ struct VarSpec {
   std::optional<std::string> default_value;
   std::string description;
   Location where;
+
+  // {"name", "required", "default" (only when set), "description"}: the shape list, show and
+  // export share.
+  nlohmann::json to_json() const;
 };
 
 struct Message {

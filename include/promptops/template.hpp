@@ -29,7 +29,8 @@ struct TemplateInfo {
 TemplateInfo analyze_template(std::string_view text);
 
 // Renders with `context` (a JSON object). Strings are inserted as they are (no escaping);
-// numbers and booleans as JSON text; a missing name renders as nothing. Throws ConfigError on
+// numbers as JSON text; true as "true" and false as nothing (so both work as sections); a
+// missing name renders as nothing. Throws ConfigError on
 // a template syntax error.
 std::string render_template(std::string_view text, const nlohmann::json& context);
 

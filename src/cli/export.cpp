@@ -24,7 +24,7 @@ void run_export(Context& context, const ExportOptions& options) {
   const ParsedConfig parsed_config = load_config(*snapshot);
   for (const Diagnostic& diagnostic : parsed_config.diagnostics) {
     if (diagnostic.severity == Severity::error) {
-      throw ConfigError(diagnostic.format(), diagnostic.hint);
+      throw ConfigError(diagnostic.located_message(), diagnostic.hint);
     }
   }
   std::map<std::string, std::vector<std::string>> aliases;

@@ -29,7 +29,7 @@ void run_list(Context& context, const ListOptions& options) {
   const ParsedConfig parsed_config = load_config(*snapshot);
   for (const Diagnostic& diagnostic : parsed_config.diagnostics) {
     if (diagnostic.severity == Severity::error) {
-      throw ConfigError(diagnostic.format(), diagnostic.hint);
+      throw ConfigError(diagnostic.located_message(), diagnostic.hint);
     }
   }
   const Config& config = parsed_config.config;
@@ -54,7 +54,7 @@ void run_list(Context& context, const ListOptions& options) {
     std::string problem;
     for (const Diagnostic& diagnostic : parsed.diagnostics) {
       if (diagnostic.severity == Severity::error) {
-        problem = diagnostic.format();
+        problem = diagnostic.located_message();
         break;
       }
     }
@@ -69,14 +69,16 @@ void run_list(Context& context, const ListOptions& options) {
     const Prompt& prompt = *parsed.prompt;
     const ModelSpec model = prompt.effective_model(config);
     std::vector<std::string> variables;
+    nlohmann::json vars = nlohmann::json::array();
     for (const VarSpec& var : prompt.vars) {
       variables.push_back(var.name);
+      vars.push_back(var.to_json());
     }
     entry["format"] = prompt.format == PromptFormat::toml ? "toml" : "text";
     entry["description"] = prompt.description;
     entry["tags"] = prompt.tags;
     entry["model"] = {{"provider", model.provider}, {"name", model.name}};
-    entry["vars"] = variables;
+    entry["vars"] = std::move(vars);  // the same shape as in show and export
     rows.push_back({file.name, model_label(model), util::join(variables, ","), prompt.description});
     prompts.push_back(std::move(entry));
   }

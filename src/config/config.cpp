@@ -257,10 +257,13 @@ bool match_class(std::string_view pattern, std::size_t& p, char c) {
 
 ModelSpec ModelSpec::over(const ModelSpec& base) const {
   ModelSpec out = *this;
+  // A model name belongs to its provider: a prompt that picks another provider does not inherit
+  // the default model's name ("gpt-4o-mini" means nothing to a local server).
+  const bool same_provider = out.provider.empty() || out.provider == base.provider;
   if (out.provider.empty()) {
     out.provider = base.provider;
   }
-  if (out.name.empty()) {
+  if (out.name.empty() && same_provider) {
     out.name = base.name;
   }
   nlohmann::json params = base.params.is_object() ? base.params : nlohmann::json::object();

@@ -26,6 +26,11 @@ std::string Diagnostic::format() const {
   return place + ": " + label + ": " + message;
 }
 
+std::string Diagnostic::located_message() const {
+  const std::string place = where.format();
+  return place.empty() ? message : place + ": " + message;
+}
+
 bool has_errors(const std::vector<Diagnostic>& diagnostics) {
   return std::any_of(diagnostics.begin(), diagnostics.end(),
                      [](const Diagnostic& d) { return d.severity == Severity::error; });

@@ -253,8 +253,7 @@ bool parse_layer(Layer& layer) {
   if (be32(data + k_header_size + chunk_count * k_chunk_entry_size) != 0) {
     return false;
   }
-  if (oidf.data == nullptr || oidl.data == nullptr || cdat.data == nullptr ||
-      oidf.size != k_fanout_size) {
+  if (oidf.data == nullptr || oidl.data == nullptr || cdat.data == nullptr || oidf.size != k_fanout_size) {
     return false;
   }
   std::uint32_t previous = 0;

@@ -39,7 +39,7 @@ class MappedFile {
 class BloomKeys {
  public:
   struct Variant {
-    std::uint32_t version = 0;      // BDAT version: 1 hashes signed chars, 2 unsigned chars
+    std::uint32_t version = 0;  // BDAT version: 1 hashes signed chars, 2 unsigned chars
     std::uint32_t num_hashes = 0;
     std::vector<std::uint32_t> hashes;  // num_hashes per key, keys back to back
   };

@@ -429,8 +429,7 @@ class HistoryCache {
 
  private:
   bool parse(std::string_view data) {
-    if (data.size() < k_cache_magic.size() + 8 ||
-        data.substr(0, k_cache_magic.size()) != k_cache_magic) {
+    if (data.size() < k_cache_magic.size() + 8 || data.substr(0, k_cache_magic.size()) != k_cache_magic) {
       return false;
     }
     const std::string_view body = data.substr(0, data.size() - 8);
@@ -508,8 +507,7 @@ class HistoryCache {
 std::string stats_line(const HistoryStats& stats) {
   return "visited=" + std::to_string(stats.commits_visited) +
          " from_graph=" + std::to_string(stats.commits_from_graph) +
-         " trees=" + std::to_string(stats.trees_read) +
-         " bloom_skips=" + std::to_string(stats.bloom_skips) +
+         " trees=" + std::to_string(stats.trees_read) + " bloom_skips=" + std::to_string(stats.bloom_skips) +
          " cache_used=" + (stats.cache_used ? std::string("yes") : std::string("no")) +
          " cache_new=" + std::to_string(stats.cache_new_commits);
 }
@@ -616,8 +614,7 @@ std::vector<PathChange> path_history(const Repository& repo, const Oid& tip, std
   return out;
 }
 
-std::vector<Oid> first_parent_chain(const Repository& repo, const Oid& tip,
-                                    const std::optional<Oid>& stop) {
+std::vector<Oid> first_parent_chain(const Repository& repo, const Oid& tip, const std::optional<Oid>& stop) {
   HistoryStats unused;
   Walker walker(repo.impl(), HistoryOptions{}, unused);
   std::vector<Oid> out;

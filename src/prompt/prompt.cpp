@@ -500,6 +500,15 @@ const VarSpec* Prompt::find_var(std::string_view var_name) const {
 
 ModelSpec Prompt::effective_model(const Config& config) const { return model.over(config.default_model); }
 
+nlohmann::json VarSpec::to_json() const {
+  nlohmann::json item = {{"name", name}, {"required", required}};
+  if (default_value) {
+    item["default"] = *default_value;
+  }
+  item["description"] = description;
+  return item;
+}
+
 nlohmann::json Prompt::to_json() const {
   nlohmann::json out = nlohmann::json::object();
   out["name"] = name;
@@ -517,12 +526,7 @@ nlohmann::json Prompt::to_json() const {
                   {"params", model.params.is_object() ? model.params : nlohmann::json::object()}};
   nlohmann::json vars_json = nlohmann::json::array();
   for (const VarSpec& var : vars) {
-    nlohmann::json item = {{"name", var.name}, {"required", var.required}};
-    if (var.default_value) {
-      item["default"] = *var.default_value;
-    }
-    item["description"] = var.description;
-    vars_json.push_back(std::move(item));
+    vars_json.push_back(var.to_json());
   }
   out["vars"] = std::move(vars_json);
   out["eval"] = eval.present ? eval.raw : nlohmann::json(nullptr);

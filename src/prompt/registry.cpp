@@ -124,7 +124,7 @@ Prompt load_prompt(const Snapshot& snapshot, const PromptFile& file) {
   ParsedPrompt parsed = parse_prompt(*text, file.path, file.name);
   for (const Diagnostic& diagnostic : parsed.diagnostics) {
     if (diagnostic.severity == Severity::error) {
-      throw ConfigError(diagnostic.where.format() + ": " + diagnostic.message, diagnostic.hint.empty()
+      throw ConfigError(diagnostic.located_message(), diagnostic.hint.empty()
                                                  ? "run 'git promptops lint " + file.name + "' for every problem"
                                                  : diagnostic.hint);
     }

@@ -229,6 +229,12 @@ TEST_CASE("lint reports a broken .promptops.toml, and list refuses it with exit 
     CHECK(list.err ==
           "git-promptops: error: .promptops.toml:1:1: unknown key 'promtps'\n"
           "hint: did you mean 'prompts'?\n");
+    const RunResult bundle = run_promptops(repo.path(), {"export", "--worktree"});
+    CHECK(bundle.exit_code == 2);
+    CHECK(bundle.out.empty());
+    CHECK(bundle.err ==
+          "git-promptops: error: .promptops.toml:1:1: unknown key 'promtps'\n"
+          "hint: did you mean 'prompts'?\n");
   }
   SECTION("a syntax error") {
     repo.write(".promptops.toml", "prompts = [\"prompts\"\n");
@@ -255,6 +261,10 @@ TEST_CASE("a prompt with broken TOML: show exits 2 with file:line:col, lint list
   CHECK(show.err ==
         "git-promptops: error: prompts/e.toml:3:6: invalid table header: expected ']', saw '\\n'\n"
         "hint: run 'git promptops lint e' for every problem\n");
+
+  const RunResult raw = run_promptops(repo.path(), {"show", "--raw", "e"});
+  CHECK(raw.exit_code == 0);
+  CHECK(raw.out == repo.read("prompts/e.toml"));
 
   const RunResult lint = run_promptops(repo.path(), {"lint", "e"});
   CHECK(lint.exit_code == 1);

@@ -266,6 +266,18 @@ TEST_CASE("a deleted prompt keeps its versions and drops out of list", "[e2e][lo
   const RunResult old = run_promptops(repo.path(), {"render", "greet@v1", "--var", "who=Ada"});
   CHECK(old.exit_code == 0);
   CHECK(old.out == "Hello Ada!\n");
+
+  SECTION("adding it back continues the numbering") {
+    repo.write("prompts/greet.toml", prompt_toml("Back {{who}}!"));
+    const std::string back = repo.commit("restore greet");
+    const auto again = log_json(repo.path(), {"greet"});
+    CHECK(commits_of(again) == std::vector<std::string>{back, gone, v1});
+    CHECK(again.at("versions")[0].at("version") == 2);
+    CHECK(again.at("versions")[1].at("version").is_null());
+    const RunResult v2 = run_promptops(repo.path(), {"render", "greet@v2", "--var", "who=Ada"});
+    CHECK(v2.exit_code == 0);
+    CHECK(v2.out == "Back Ada!\n");
+  }
 }
 
 TEST_CASE("log of a name that never existed exits 2 with did-you-mean", "[e2e][log]") {
@@ -461,4 +473,32 @@ TEST_CASE("alias set of an unknown version exits 2", "[e2e][alias]") {
         "git-promptops: error: prompt 'greet' has no version v7\n"
         "hint: its versions are v1..v3 (see 'git promptops log greet')\n");
   CHECK(g.repo.git({"tag", "-l"}).empty());
+}
+
+TEST_CASE("an alias of a prompt in a subdirectory is the tag promptops/<dir>/<name>/<alias>", "[e2e][alias]") {
+  TempRepo repo;
+  REQUIRE(run_promptops(repo.path(), {"init"}).exit_code == 0);
+  const std::string head = repo.commit("scaffold");
+
+  const RunResult set = run_promptops(repo.path(), {"alias", "set", "support/classify", "production"}, k_alias_clock);
+  CHECK(set.exit_code == 0);
+  CHECK(set.out == "support/classify@production -> " + short_sha(head) + " (v1)\n");
+  CHECK(repo.git({"tag", "-l"}) == "promptops/support/classify/production\n");
+
+  const RunResult list = run_promptops(repo.path(), {"alias", "list", "support/classify"});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out ==
+        "PROMPT            ALIAS       COMMIT   SET BY      DATE\n"
+        "support/classify  production  " + short_sha(head) + "  Ada Tester  2023-11-16 02:00\n");
+
+  const RunResult other = run_promptops(repo.path(), {"alias", "list", "summarize"});
+  CHECK(other.exit_code == 0);
+  CHECK(other.out.empty());
+
+  const RunResult show = run_promptops(repo.path(), {"show", "support/classify@production", "--json"});
+  CHECK(show.exit_code == 0);
+  CHECK(nlohmann::json::parse(show.out).at("reference").at("how") == "alias production");
+
+  const auto log = log_json(repo.path(), {"support/classify"});
+  CHECK(log.at("versions")[0].at("aliases") == nlohmann::json::array({"production"}));
 }

@@ -133,13 +133,17 @@ TEST_CASE("the scaffolded project lints clean and lists both prompts", "[e2e][in
     CHECK(prompts[0].at("name") == "summarize");
     CHECK(prompts[0].at("path") == "prompts/summarize.prompt");
     CHECK(prompts[0].at("format") == "text");
-    CHECK(prompts[0].at("vars") == nlohmann::json::array({"conversation"}));
+    CHECK(prompts[0].at("vars") ==
+          nlohmann::json::parse(R"([{"name": "conversation", "required": true, "description": ""}])"));
     CHECK(prompts[1].at("name") == "support/classify");
     CHECK(prompts[1].at("path") == "prompts/support/classify.toml");
     CHECK(prompts[1].at("format") == "toml");
     CHECK(prompts[1].at("tags") == nlohmann::json::array({"support", "classifier"}));
     CHECK(prompts[1].at("model") == nlohmann::json({{"provider", "openai"}, {"name", "gpt-4o-mini"}}));
-    CHECK(prompts[1].at("vars") == nlohmann::json::array({"question", "scope"}));
+    CHECK(prompts[1].at("vars") == nlohmann::json::parse(R"([
+        {"name": "question", "required": true, "description": "the customer's question"},
+        {"name": "scope", "required": false, "default": "cards, payment accounts, iPay",
+         "description": "what the bank covers"}])"));
   }
   SECTION("--json is --format json") {
     const RunResult a = run_promptops(repo.path(), {"list", "--json"});
@@ -290,6 +294,12 @@ TEST_CASE("render fills variables from --var, --vars FILE and --vars -", "[e2e][
     const RunResult r = run_promptops(g.repo.path(), {"render", "greet@v3", "--vars", "values.json"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "Hey Grace!\n");
+  }
+  SECTION("numbers and booleans from --vars render as JSON text") {
+    g.repo.write("values.json", "{\"who\": 42}\n");
+    const RunResult r = run_promptops(g.repo.path(), {"render", "greet@v3", "--vars", "values.json"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "Hey 42!\n");
   }
   SECTION("--var wins over --vars") {
     g.repo.write("values.json", "{\"who\": \"Grace\"}\n");

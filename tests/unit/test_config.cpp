@@ -309,5 +309,11 @@ TEST_CASE("ModelSpec::over fills unset fields and merges params", "[config]") {
   CHECK(merged.name == "llama3");
   CHECK(merged.where.format() == "p.toml:5:1");
 
+  mine.name.clear();  // another provider: the default's model name does not carry over
+  merged = mine.over(base);
+  CHECK(merged.provider == "local");
+  CHECK(merged.name.empty());
+  CHECK(merged.params.at("max_tokens") == 100);
+
   CHECK(ModelSpec{}.over(ModelSpec{}).empty());
 }

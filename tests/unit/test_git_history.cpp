@@ -103,8 +103,7 @@ HistoryOptions read_mode(bool graph, bool bloom, bool cache = false) {
 
 // Checks path_history against git with the graph and Bloom on, graph only, and neither; returns
 // the stats of the first.
-HistoryStats expect_like_git(const fs::path& dir, const std::string& path,
-                             const std::string& rev = "HEAD") {
+HistoryStats expect_like_git(const fs::path& dir, const std::string& path, const std::string& rev = "HEAD") {
   INFO("path '" << path << "' at " << rev);
   const Repository repo = Repository::discover(dir);
   const auto expected = git_history(dir, path, rev);
@@ -193,8 +192,7 @@ void check_split_chain(const fs::path& dir, const std::vector<std::string>& path
 }
 
 void make_executable(const TempRepo& repo, const std::string& path) {
-  fs::permissions(repo.path() / path, fs::perms::owner_exec | fs::perms::group_exec,
-                  fs::perm_options::add);
+  fs::permissions(repo.path() / path, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
 }
 
 std::string checkout_new(TempRepo& repo, const std::string& branch, const std::string& from = "main") {
@@ -338,8 +336,8 @@ TEST_CASE("a deleted and re-added file shows the deletion with a zero blob", "[h
 
   check_states(repo.path(), {"a.txt", "b.txt"});
   const Repository r = Repository::discover(repo.path());
-  const auto changes = promptops::git::path_history(r, rev_parse(repo.path(), "HEAD"), "a.txt",
-                                                    read_mode(true, true));
+  const auto changes =
+      promptops::git::path_history(r, rev_parse(repo.path(), "HEAD"), "a.txt", read_mode(true, true));
   REQUIRE(changes.size() == 5);
   CHECK(changes[2].commit.hex() == deleted);
   CHECK(changes[2].deleted());
@@ -407,8 +405,8 @@ TEST_CASE("nested paths and directories follow subtree changes exactly", "[histo
   repo.write("deep/a/b/c/file.txt", "f3\n");
   repo.commit("and comes back");
 
-  const std::vector<std::string> paths = {"deep/a/b/c/file.txt", "deep/a/b/c", "deep/a/b/c/",
-                                          "deep/a/b", "deep", "deep/a/x.txt", "z.txt"};
+  const std::vector<std::string> paths = {
+      "deep/a/b/c/file.txt", "deep/a/b/c", "deep/a/b/c/", "deep/a/b", "deep", "deep/a/x.txt", "z.txt"};
   check_states(repo.path(), paths);
   check_split_chain(repo.path(), paths, [&] {
     repo.write("deep/a/b/c/file.txt", "f4\n");
@@ -531,8 +529,8 @@ TEST_CASE("shallow clones end at the boundary, even with a full commit-graph cop
   fs::copy_file(objects_info(full.path()) / "commit-graph", objects_info(clone) / "commit-graph");
   const auto expected = git_history(clone, "a.txt");
   HistoryStats stats;
-  const auto changes = promptops::git::path_history(
-      Repository::discover(clone), rev_parse(clone, "HEAD"), "a.txt", read_mode(true, true), &stats);
+  const auto changes = promptops::git::path_history(Repository::discover(clone), rev_parse(clone, "HEAD"),
+                                                    "a.txt", read_mode(true, true), &stats);
   CHECK(hexes(changes) == expected);
   CHECK(stats.commits_from_graph > 0);
   CHECK(promptops::git::first_parent_chain(repo, rev_parse(clone, "HEAD")).size() == 3);
@@ -561,9 +559,9 @@ TEST_CASE("first_parent_chain lists the chain newest first and stops before `sto
                                                             rev_parse(repo.path(), "HEAD~2"));
     REQUIRE(stopped.size() == 2);
     CHECK(stopped[1] == rev_parse(repo.path(), "HEAD~1"));
-    CHECK(promptops::git::first_parent_chain(r, rev_parse(repo.path(), "HEAD"),
-                                             rev_parse(repo.path(), "HEAD"))
-              .empty());
+    CHECK(
+        promptops::git::first_parent_chain(r, rev_parse(repo.path(), "HEAD"), rev_parse(repo.path(), "HEAD"))
+            .empty());
   }
 }
 
@@ -661,9 +659,8 @@ TEST_CASE("the persistent cache: reuse, new commits, rewritten branches, corrupt
       CHECK_FALSE(feature.cache_used);
       HistoryStats back;
       const Repository r = Repository::discover(repo.path());
-      CHECK(hexes(promptops::git::path_history(r, main_tip, "prompts/a.toml",
-                                               read_mode(true, true, true), &back)) ==
-            git_history(repo.path(), "prompts/a.toml", "main"));
+      CHECK(hexes(promptops::git::path_history(r, main_tip, "prompts/a.toml", read_mode(true, true, true),
+                                               &back)) == git_history(repo.path(), "prompts/a.toml", "main"));
       CHECK(back.cache_used);
       CHECK(back.commits_visited == 0);
     }
@@ -843,8 +840,8 @@ class RandomHistory {
   using State = std::map<std::string, File>;
 
   static const std::vector<std::string>& files() {
-    static const std::vector<std::string> list = {"a.txt", "p/a.txt", "p/q/b.txt", "p/q/c.txt",
-                                                  "r/x", "r/x/y", "s/t/u/v.txt", "noise1.txt",
+    static const std::vector<std::string> list = {"a.txt",      "p/a.txt",   "p/q/b.txt",   "p/q/c.txt",
+                                                  "r/x",        "r/x/y",     "s/t/u/v.txt", "noise1.txt",
                                                   "noise2.txt", "noise3.txt"};
     return list;
   }
@@ -864,8 +861,8 @@ class RandomHistory {
   std::string random_content() { return "content " + std::to_string(next(4)) + "\n"; }
 
   static std::string modify_line(const std::string& path, const File& file) {
-    return "M " + file.mode + " inline " + path + "\ndata " + std::to_string(file.content.size()) +
-           "\n" + file.content + "\n";
+    return "M " + file.mode + " inline " + path + "\ndata " + std::to_string(file.content.size()) + "\n" +
+           file.content + "\n";
   }
 
   void set(State& state, const std::string& path, const std::string& content) {
@@ -931,8 +928,7 @@ class RandomHistory {
     return diff(before, state);
   }
 
-  int commit(const std::string& ref, int from, const std::vector<int>& merges,
-             const std::string& changes) {
+  int commit(const std::string& ref, int from, const std::vector<int>& merges, const std::string& changes) {
     const int mark = ++m_mark;
     const std::string when = std::to_string(1700000000 + mark * 60) + " +0000";
     m_stream += "commit " + ref + "\nmark :" + std::to_string(mark) + "\n";
@@ -958,8 +954,8 @@ class RandomHistory {
 TEST_CASE("a random 300-commit history with merges matches git in every graph state", "[history]") {
   TempRepo repo;
   RandomHistory history(20240611);
-  const auto r = promptops::test::run(repo.path(), {"git", "fast-import", "--quiet", "--done"}, {},
-                                      history.build(300));
+  const auto r =
+      promptops::test::run(repo.path(), {"git", "fast-import", "--quiet", "--done"}, {}, history.build(300));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto count = lines_of(git_out(repo.path(), {"rev-list", "--count", "main"}));
@@ -973,9 +969,9 @@ TEST_CASE("a random 300-commit history with merges matches git in every graph st
     for (const std::string rev : {"main~120", "main~40", "main~39", "main", "main~10"}) {
       INFO(path << " at " << rev);
       HistoryStats stats;
-      const auto changes = promptops::git::path_history(Repository::discover(repo.path()),
-                                                        rev_parse(repo.path(), rev), path,
-                                                        read_mode(true, true, true), &stats);
+      const auto changes =
+          promptops::git::path_history(Repository::discover(repo.path()), rev_parse(repo.path(), rev), path,
+                                       read_mode(true, true, true), &stats);
       CHECK(hexes(changes) == git_history(repo.path(), path, rev));
       if (rev == "main~39") {
         CHECK(stats.cache_used);
