@@ -14,11 +14,12 @@
 
 namespace promptops::git {
 
-// One commit on the first-parent chain where the path's blob id changed (or it appeared or
-// disappeared).
+// One commit on the first-parent chain where the path's entry changed, exactly as git counts
+// it: the blob id, or only its mode or type (chmod +x), or it appeared or disappeared. The path
+// is matched literally (no pathspec wildcards); replace refs and grafts are not applied.
 struct PathChange {
   Oid commit;
-  Oid blob;  // the path's blob id at `commit`; zero when the commit deleted the path
+  Oid blob;  // the path's object id at `commit` (a tree for a directory); zero when deleted
   bool deleted() const { return blob.is_zero(); }
 };
 

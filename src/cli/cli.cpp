@@ -62,7 +62,12 @@ int main(int argc, char** argv) {
       std::printf("git-promptops version %s\n", PROMPTOPS_VERSION);
       return 0;
     } catch (const CLI::ParseError& error) {
-      throw UsageError(error.what(), "run 'git promptops --help' for usage");
+      std::string message = error.what();  // CLI11 capitalises; our messages are lower case
+      if (!message.empty() && message[0] >= 'A' && message[0] <= 'Z' &&
+          (message.size() < 2 || message[1] < 'A' || message[1] > 'Z')) {
+        message[0] = static_cast<char>(message[0] - 'A' + 'a');
+      }
+      throw UsageError(message, "run 'git promptops --help' for usage");
     }
   } catch (const Error& error) {
     return report(error);

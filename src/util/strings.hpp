@@ -13,7 +13,7 @@ std::vector<std::string> split(std::string_view text, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view trim(std::string_view text);
 std::string to_lower(std::string_view text);
-// Levenshtein distance (bytes), for "did you mean".
+// Edit distance (bytes; adjacent transpositions count 1), for "did you mean".
 std::size_t edit_distance(std::string_view a, std::string_view b);
 // Replaces every occurrence of `from` (non-empty) with `to`.
 std::string replace_all(std::string text, std::string_view from, std::string_view to);

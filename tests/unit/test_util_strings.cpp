@@ -12,7 +12,9 @@ TEST_CASE("strings split, join, trim and measure", "[util]") {
   CHECK(util::split("a/b//c", '/') == std::vector<std::string>{"a", "b", "", "c"});
   CHECK(util::join({"a", "b", "c"}, ", ") == "a, b, c");
   CHECK(util::trim("  x y \n") == "x y");
-  CHECK(util::edit_distance("lsit", "list") == 2);
+  CHECK(util::edit_distance("lsit", "list") == 1);
+  CHECK(util::edit_distance("lsit", "init") == 2);
+  CHECK(util::edit_distance("kitten", "sitting") == 3);
   CHECK(util::edit_distance("", "abc") == 3);
   CHECK(util::utf8_length("héllo ✓") == 7);
   CHECK(util::replace_all("a.b.c", ".", "::") == "a::b::c");
