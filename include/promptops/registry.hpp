@@ -26,6 +26,8 @@ class Snapshot {
   virtual bool exists(const std::string& path) const = 0;
   // Files under `dir`, recursively, sorted; hidden entries (".name") are skipped.
   virtual std::vector<std::string> list(const std::string& dir) const = 0;
+  // True when read() may be called from several threads at once.
+  virtual bool thread_safe() const { return false; }
   // The commit, or nullopt for the working tree.
   virtual std::optional<git::Oid> commit() const = 0;
   // "working tree" or the short commit id.

@@ -37,14 +37,17 @@ void Context::warn(const std::string& text) const {
 }
 
 void Context::out_json(nlohmann::json document) const {
-  nlohmann::ordered_json ordered;
-  ordered["schema_version"] = 1;
-  for (auto it = document.begin(); it != document.end(); ++it) {
-    if (it.key() != "schema_version") {
-      ordered[it.key()] = *it;
-    }
+  // schema_version goes first; splicing it into the dump avoids converting a large document to
+  // an ordered_json copy.
+  document.erase("schema_version");
+  std::string text = document.dump(2);
+  const std::string version = "\"schema_version\": 1";
+  if (document.empty()) {
+    text = "{\n  " + version + "\n}";
+  } else {
+    text.insert(2, "  " + version + ",\n");
   }
-  out(ordered.dump(2) + "\n");
+  out(text + "\n");
 }
 
 void add_format_option(CLI::App& command, std::string& format,

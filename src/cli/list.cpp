@@ -35,16 +35,21 @@ void run_list(Context& context, const ListOptions& options) {
   const Config& config = parsed_config.config;
   const std::vector<PromptFile> files = find_prompts(*snapshot, config);
 
-  // Read in order (snapshots are not thread-safe), parse on every core: parsing dominates.
-  std::vector<std::string> texts;
-  texts.reserve(files.size());
-  for (const PromptFile& file : files) {
-    texts.push_back(snapshot->read(file.path).value_or(""));
+  // Parsing dominates: spread it (and the reads, when the snapshot allows) over every core.
+  std::vector<std::string> texts(files.size());
+  if (!snapshot->thread_safe()) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      texts[i] = snapshot->read(files[i].path).value_or("");
+    }
   }
   std::vector<ParsedPrompt> parsed_prompts(files.size());
   util::parallel_for(files.size(), [&](std::size_t i) {
+    if (snapshot->thread_safe()) {
+      texts[i] = snapshot->read(files[i].path).value_or("");
+    }
     parsed_prompts[i] = parse_prompt(texts[i], files[i].path, files[i].name);
   });
+  const bool json = options.format == "json";
 
   nlohmann::json prompts = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
@@ -58,31 +63,37 @@ void run_list(Context& context, const ListOptions& options) {
         break;
       }
     }
-    nlohmann::json entry = {{"name", file.name}, {"path", file.path}};
     if (!problem.empty() || !parsed.prompt) {
       context.warn(problem.empty() ? file.path + ": cannot read prompt" : problem);
-      entry["error"] = problem;
+      if (json) {
+        prompts.push_back({{"name", file.name}, {"path", file.path}, {"error", problem}});
+      }
       rows.push_back({file.name, "", "", "(invalid: run git promptops lint " + file.name + ")"});
-      prompts.push_back(std::move(entry));
       continue;
     }
     const Prompt& prompt = *parsed.prompt;
     const ModelSpec model = prompt.effective_model(config);
     std::vector<std::string> variables;
-    nlohmann::json vars = nlohmann::json::array();
     for (const VarSpec& var : prompt.vars) {
       variables.push_back(var.name);
+    }
+    rows.push_back({file.name, model_label(model), util::join(variables, ","), prompt.description});
+    if (!json) {
+      continue;
+    }
+    nlohmann::json vars = nlohmann::json::array();
+    for (const VarSpec& var : prompt.vars) {
       vars.push_back(var.to_json());
     }
+    nlohmann::json entry = {{"name", file.name}, {"path", file.path}};
     entry["format"] = prompt.format == PromptFormat::toml ? "toml" : "text";
     entry["description"] = prompt.description;
     entry["tags"] = prompt.tags;
     entry["model"] = {{"provider", model.provider}, {"name", model.name}};
     entry["vars"] = std::move(vars);  // the same shape as in show and export
-    rows.push_back({file.name, model_label(model), util::join(variables, ","), prompt.description});
     prompts.push_back(std::move(entry));
   }
-  if (options.format == "json") {
+  if (json) {
     const auto commit = snapshot->commit();
     context.out_json({{"commit", commit ? nlohmann::json(commit->hex()) : nlohmann::json(nullptr)},
                       {"prompts", std::move(prompts)}});

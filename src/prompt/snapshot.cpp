@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Snapshots: the files of a project in the working tree or in a commit's tree.
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include <promptops/error.hpp>
 #include <promptops/registry.hpp>
@@ -27,6 +31,9 @@ bool is_inside(const std::string& path) {
   if (path.empty() || path.front() == '/') {
     return false;
   }
+  if (path.find("..") == std::string::npos) {
+    return true;  // the common case, without building a path
+  }
   const std::filesystem::path normal = std::filesystem::path(path).lexically_normal();
   return !normal.empty() && *normal.begin() != "..";
 }
@@ -39,13 +46,10 @@ class WorktreeSnapshot final : public Snapshot {
     if (!is_inside(path)) {
       return std::nullopt;
     }
-    const auto file = m_root / path;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) {
-      return std::nullopt;
-    }
-    return util::read_file(file);
+    return util::read_file(m_root / path);  // nullopt for a missing file or a directory
   }
+
+  bool thread_safe() const override { return true; }
 
   bool exists(const std::string& path) const override {
     std::error_code ec;
@@ -54,25 +58,17 @@ class WorktreeSnapshot final : public Snapshot {
 
   std::vector<std::string> list(const std::string& dir) const override {
     std::vector<std::string> out;
-    const auto base = dir.empty() ? m_root : m_root / dir;
-    std::error_code ec;
-    if ((!dir.empty() && !is_inside(dir)) || !std::filesystem::is_directory(base, ec)) {
+    if (!dir.empty() && (!is_inside(dir) || is_hidden(dir))) {
       return out;
     }
-    auto it = std::filesystem::recursive_directory_iterator(
-        base, std::filesystem::directory_options::skip_permission_denied, ec);
-    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      const auto relative = it->path().lexically_relative(m_root);
-      if (it->path().filename().string().starts_with(".")) {
-        if (it->is_directory(ec)) {
-          it.disable_recursion_pending();
-        }
-        continue;
-      }
-      if (it->is_regular_file(ec) && !is_hidden(relative)) {
-        out.push_back(relative.generic_string());
-      }
+    std::string relative = std::filesystem::path(dir).lexically_normal().generic_string();
+    while (!relative.empty() && relative.back() == '/') {
+      relative.pop_back();
     }
+    if (relative == ".") {
+      relative.clear();
+    }
+    walk(relative, out);
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -80,6 +76,40 @@ class WorktreeSnapshot final : public Snapshot {
   std::optional<git::Oid> commit() const override { return std::nullopt; }
 
  private:
+  // readdir with d_type: a listing of a thousand prompts is on every `list`, so no
+  // std::filesystem path objects per entry.
+  void walk(const std::string& relative, std::vector<std::string>& out) const {
+    const std::string absolute = relative.empty() ? m_root.string() : (m_root / relative).string();
+    DIR* handle = ::opendir(absolute.c_str());
+    if (handle == nullptr) {
+      return;
+    }
+    std::vector<std::string> subdirs;
+    while (const dirent* entry = ::readdir(handle)) {
+      if (entry->d_name[0] == '.') {
+        continue;  // hidden entries, "." and ".."
+      }
+      std::string path = relative.empty() ? std::string(entry->d_name) : relative + "/" + entry->d_name;
+      unsigned char type = entry->d_type;
+      if (type == DT_UNKNOWN || type == DT_LNK) {  // follow symlinks as git's working tree shows them
+        struct stat info {};
+        if (::stat((absolute + "/" + entry->d_name).c_str(), &info) != 0) {
+          continue;
+        }
+        type = S_ISDIR(info.st_mode) ? DT_DIR : S_ISREG(info.st_mode) ? DT_REG : DT_UNKNOWN;
+      }
+      if (type == DT_DIR) {
+        subdirs.push_back(std::move(path));
+      } else if (type == DT_REG) {
+        out.push_back(std::move(path));
+      }
+    }
+    ::closedir(handle);
+    for (const std::string& subdir : subdirs) {
+      walk(subdir, out);
+    }
+  }
+
   std::filesystem::path m_root;
 };
 
@@ -91,13 +121,19 @@ class CommitSnapshot final : public Snapshot {
     if (!is_inside(path)) {
       return std::nullopt;
     }
-    const auto entry = m_repo.entry_at(m_commit, path);
-    if (!entry || !entry->is_blob()) {
-      return std::nullopt;
+    git::Oid id;
+    if (const auto listed = m_listed.find(path); listed != m_listed.end()) {
+      id = listed->second;  // found by list(): no second tree walk
+    } else {
+      const auto entry = m_repo.entry_at(m_commit, path);
+      if (!entry || !entry->is_blob()) {
+        return std::nullopt;
+      }
+      id = entry->id;
     }
-    auto cached = m_blobs.find(entry->id);
+    auto cached = m_blobs.find(id);
     if (cached == m_blobs.end()) {
-      cached = m_blobs.emplace(entry->id, m_repo.read_blob(entry->id)).first;
+      cached = m_blobs.emplace(id, m_repo.read_blob(id)).first;
     }
     return cached->second;
   }
@@ -119,6 +155,7 @@ class CommitSnapshot final : public Snapshot {
       const std::filesystem::path relative(entry.path);
       if (!is_hidden(relative)) {
         out.push_back(entry.path);
+        m_listed.emplace(entry.path, entry.id);
       }
     }
     return out;
@@ -130,6 +167,7 @@ class CommitSnapshot final : public Snapshot {
   const git::Repository& m_repo;
   git::Oid m_commit;
   mutable std::map<git::Oid, std::string> m_blobs;
+  mutable std::unordered_map<std::string, git::Oid> m_listed;  // path -> blob id, from list()
 };
 
 }  // namespace

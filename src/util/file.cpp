@@ -28,7 +28,13 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
     }
     fail("cannot open", path);
   }
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
   std::string out;
+  out.reserve(info.st_size > 0 ? static_cast<std::size_t>(info.st_size) : 0);
   char buffer[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);

@@ -9,7 +9,8 @@
 
 namespace promptops::util {
 
-// The whole file, or nullopt when it does not exist. Throws Error on other I/O errors.
+// The whole file, or nullopt when it does not exist or is a directory. Throws Error on other
+// I/O errors.
 std::optional<std::string> read_file(const std::filesystem::path& path);
 
 // Writes `content` to a temp file beside `path`, fsyncs it and renames it over `path`, creating
