@@ -17,8 +17,6 @@ using namespace promptops::test;
 
 namespace {
 
-std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
-
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
     text.pop_back();
@@ -35,23 +33,8 @@ std::string greet_toml(const std::string& text) {
 }
 
 // greet in three versions (v3 at HEAD) with an unrelated commit between v2 and v3.
-struct GreetRepo {
-  TempRepo repo;
-  std::string v1;
-  std::string v2;
-  std::string unrelated;
-  std::string v3;
-
-  GreetRepo() {
-    repo.write("prompts/greet.toml", greet_toml("Hello {{who}}!"));
-    v1 = repo.commit("add greet");
-    repo.write("prompts/greet.toml", greet_toml("Hi {{who}}!"));
-    v2 = repo.commit("greet: say hi");
-    repo.write("README.md", "# demo\n");
-    unrelated = repo.commit("add readme");
-    repo.write("prompts/greet.toml", greet_toml("Hey {{who}}!"));
-    v3 = repo.commit("greet: say hey");
-  }
+struct GreetRepo : GreetHistory {
+  GreetRepo() : GreetHistory(greet_toml) {}
 };
 
 const char* const k_list_tsv = "NAME\tMODEL\tVARIABLES\tDESCRIPTION\ngreet\t\twho\tGreets a user\n";

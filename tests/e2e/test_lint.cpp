@@ -13,8 +13,6 @@ using namespace promptops::test;
 
 namespace {
 
-std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
-
 std::string greet_toml(const std::string& text) {
   return "description = \"Greets a user\"\n"
          "template = \"" + text + "\"\n"
@@ -23,19 +21,10 @@ std::string greet_toml(const std::string& text) {
          "who = { required = true }\n";
 }
 
-// greet in three committed versions.
-struct GreetRepo {
-  TempRepo repo;
-  std::string head;
-
-  GreetRepo() {
-    repo.write("prompts/greet.toml", greet_toml("Hello {{who}}!"));
-    repo.commit("add greet");
-    repo.write("prompts/greet.toml", greet_toml("Hi {{who}}!"));
-    repo.commit("greet: say hi");
-    repo.write("prompts/greet.toml", greet_toml("Hey {{who}}!"));
-    head = repo.commit("greet: say hey");
-  }
+// greet in three committed versions (and an unrelated commit between v2 and v3).
+struct GreetRepo : GreetHistory {
+  std::string head = v3;
+  GreetRepo() : GreetHistory(greet_toml) {}
 };
 
 // A project with one problem of each kind, spread over several files:

@@ -16,8 +16,6 @@ namespace {
 // Tagger dates of alias moves, so that tables and tag objects are reproducible.
 const std::map<std::string, std::string> k_alias_clock = {{"GIT_COMMITTER_DATE", "1700100000 +0000"}};
 
-std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
-
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
     text.pop_back();
@@ -44,23 +42,8 @@ std::string log_header(std::size_t aliases_width) {
 
 // greet in three versions with an unrelated commit between v2 and v3. Commit dates are
 // 2023-11-14 23:13, 2023-11-15 00:13, 01:13 and 02:13 UTC.
-struct GreetRepo {
-  TempRepo repo;
-  std::string v1;
-  std::string v2;
-  std::string unrelated;
-  std::string v3;
-
-  GreetRepo() {
-    repo.write("prompts/greet.toml", prompt_toml("Hello {{who}}!"));
-    v1 = repo.commit("add greet");
-    repo.write("prompts/greet.toml", prompt_toml("Hi {{who}}!"));
-    v2 = repo.commit("greet: say hi");
-    repo.write("README.md", "# demo\n");
-    unrelated = repo.commit("add readme");
-    repo.write("prompts/greet.toml", prompt_toml("Hey {{who}}!"));
-    v3 = repo.commit("greet: say hey");
-  }
+struct GreetRepo : GreetHistory {
+  GreetRepo() : GreetHistory(prompt_toml) {}
 };
 
 nlohmann::json log_json(const std::filesystem::path& cwd, std::vector<std::string> args) {

@@ -12,8 +12,6 @@ using namespace promptops::test;
 
 namespace {
 
-std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
-
 // A TOML prompt with one required variable `who` and the given template.
 std::string greet_toml(const std::string& text) {
   return "description = \"Greets a user\"\n"
@@ -36,22 +34,8 @@ std::string greet_show(const std::string& at, const std::string& text) {
 
 // greet in three versions with an unrelated commit between v2 and v3, and an edit to the working
 // tree on top, so that every kind of reference reads different text.
-struct GreetRepo {
-  TempRepo repo;
-  std::string v1;
-  std::string v2;
-  std::string unrelated;
-  std::string v3;
-
-  GreetRepo() {
-    repo.write("prompts/greet.toml", greet_toml("Hello {{who}}!"));
-    v1 = repo.commit("add greet");
-    repo.write("prompts/greet.toml", greet_toml("Hi {{who}}!"));
-    v2 = repo.commit("greet: say hi");
-    repo.write("README.md", "# demo\n");
-    unrelated = repo.commit("add readme");
-    repo.write("prompts/greet.toml", greet_toml("Hey {{who}}!"));
-    v3 = repo.commit("greet: say hey");
+struct GreetRepo : GreetHistory {
+  GreetRepo() : GreetHistory(greet_toml) {
     repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!"));
   }
 };

@@ -245,3 +245,20 @@ RunResult run_promptops(const std::filesystem::path& cwd, const std::vector<std:
 }
 
 }  // namespace promptops::test
+
+namespace promptops::test {
+
+std::string short_sha(const std::string& sha) { return sha.substr(0, 7); }
+
+GreetHistory::GreetHistory(std::string (*toml)(const std::string& text)) {
+  repo.write("prompts/greet.toml", toml("Hello {{who}}!"));
+  v1 = repo.commit("add greet");
+  repo.write("prompts/greet.toml", toml("Hi {{who}}!"));
+  v2 = repo.commit("greet: say hi");
+  repo.write("README.md", "# demo\n");
+  unrelated = repo.commit("add readme");
+  repo.write("prompts/greet.toml", toml("Hey {{who}}!"));
+  v3 = repo.commit("greet: say hey");
+}
+
+}  // namespace promptops::test

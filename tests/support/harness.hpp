@@ -69,3 +69,22 @@ RunResult run_promptops(const std::filesystem::path& cwd, const std::vector<std:
 std::filesystem::path promptops_binary();
 
 }  // namespace promptops::test
+
+namespace promptops::test {
+
+// The first 7 hex digits of a sha, as the tables print it.
+std::string short_sha(const std::string& sha);
+
+// prompts/greet.toml in three versions, made with `toml(template text)`: v1 "Hello {{who}}!",
+// v2 "Hi {{who}}!", an unrelated commit (README.md), then v3 "Hey {{who}}!" at HEAD.
+struct GreetHistory {
+  TempRepo repo;
+  std::string v1;
+  std::string v2;
+  std::string unrelated;
+  std::string v3;
+
+  explicit GreetHistory(std::string (*toml)(const std::string& text));
+};
+
+}  // namespace promptops::test
