@@ -106,6 +106,9 @@ class Repository {
   // Short names of refs under refs/heads, refs/tags and refs/remotes, for "did you mean".
   std::vector<std::string> ref_names() const;
 
+  // The person as .mailmap (and mailmap.file / mailmap.blob) names them, as git log's %aN/%aE.
+  Person mailmap(const Person& person) const;
+
   // Throws GitError when `id` is not a commit in this repository.
   Commit read_commit(const Oid& id) const;
   // The parents to follow: none for shallow roots (see shallow_roots()).

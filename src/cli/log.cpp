@@ -54,12 +54,13 @@ void run_log(Context& context, const LogOptions& options) {
     nlohmann::json list = nlohmann::json::array();
     for (const PromptVersion& version : versions) {
       const git::Commit commit = repo.read_commit(version.commit);
+      const git::Person author = repo.mailmap(commit.author);
       nlohmann::json entry = {{"version", version.deleted ? nlohmann::json(nullptr) : nlohmann::json(version.number)},
                               {"deleted", version.deleted},
                               {"commit", version.commit.hex()},
                               {"blob", version.deleted ? nlohmann::json(nullptr) : nlohmann::json(version.blob.hex())},
                               {"date", format_iso_date(commit.author)},
-                              {"author", person_json(commit.author)},
+                              {"author", person_json(author)},
                               {"subject", commit.subject()},
                               {"aliases", aliases_of(version)}};
       list.push_back(std::move(entry));
@@ -72,7 +73,7 @@ void run_log(Context& context, const LogOptions& options) {
   for (const PromptVersion& version : versions) {
     const git::Commit commit = repo.read_commit(version.commit);
     rows.push_back({version.deleted ? "deleted" : "v" + std::to_string(version.number), version.commit.short_hex(),
-                    format_date(commit.author), commit.author.name, util::join(aliases_of(version), ","),
+                    format_date(commit.author), repo.mailmap(commit.author).name, util::join(aliases_of(version), ","),
                     commit.subject()});
   }
   if (options.format == "tsv") {

@@ -29,6 +29,7 @@ using TagHandle = Handle<git_tag, git_tag_free>;
 using ConfigHandle = Handle<git_config, git_config_free>;
 using SignatureHandle = Handle<git_signature, git_signature_free>;
 using RevwalkHandle = Handle<git_revwalk, git_revwalk_free>;
+using MailmapHandle = Handle<git_mailmap, git_mailmap_free>;
 using ReferenceIteratorHandle = Handle<git_reference_iterator, git_reference_iterator_free>;
 
 // git_buf that disposes itself.

@@ -169,6 +169,26 @@ Repository Repository::discover(const std::filesystem::path& start) {
   return Repository(std::move(impl));
 }
 
+Person Repository::mailmap(const Person& person) const {
+  if (!m_impl->mailmap) {
+    git_mailmap* raw = nullptr;
+    // A broken .mailmap must not stop a read-only listing: treat it as absent.
+    m_impl->mailmap.emplace(git_mailmap_from_repository(&raw, m_impl->repo.get()) == 0 ? raw : nullptr);
+  }
+  if (!*m_impl->mailmap) {
+    return person;
+  }
+  const char* name = nullptr;   // borrowed from the mailmap or from the arguments
+  const char* email = nullptr;
+  if (git_mailmap_resolve(&name, &email, m_impl->mailmap->get(), person.name.c_str(), person.email.c_str()) != 0) {
+    return person;
+  }
+  Person out = person;
+  out.name = name;
+  out.email = email;
+  return out;
+}
+
 const std::filesystem::path& Repository::workdir() const { return m_impl->workdir; }
 const std::filesystem::path& Repository::git_dir() const { return m_impl->git_dir; }
 const std::filesystem::path& Repository::common_dir() const { return m_impl->common_dir; }

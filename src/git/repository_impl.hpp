@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include <promptops/git.hpp>
@@ -19,6 +20,7 @@ struct Repository::Impl {
   std::filesystem::path common_dir;
   bool bare = false;
   std::vector<Oid> shallow;  // sorted, for binary search
+  std::optional<MailmapHandle> mailmap;  // loaded on first use; a null handle means none
 
   bool is_shallow_root(const Oid& id) const;
 };

@@ -485,3 +485,20 @@ TEST_CASE("an alias of a prompt in a subdirectory is the tag promptops/<dir>/<na
   const auto log = log_json(repo.path(), {"support/classify"});
   CHECK(log.at("versions")[0].at("aliases") == nlohmann::json::array({"production"}));
 }
+
+TEST_CASE("log names authors as .mailmap does", "[e2e][log]") {
+  GreetRepo g;
+  g.repo.write(".mailmap", "Ada Lovelace <ada@lovelace.org> Ada Tester <ada@example.com>\n");
+  g.repo.commit("add a mailmap");
+  const RunResult json = run_promptops(g.repo.path(), {"log", "greet", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  const auto versions = nlohmann::json::parse(json.out).at("versions");
+  REQUIRE(versions.size() == 3);
+  for (const auto& version : versions) {
+    CHECK(version.at("author") == nlohmann::json({{"name", "Ada Lovelace"}, {"email", "ada@lovelace.org"}}));
+  }
+  const RunResult table = run_promptops(g.repo.path(), {"log", "greet", "-n", "1"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.find("  Ada Lovelace  ") != std::string::npos);
+  CHECK(table.out.find("Ada Tester") == std::string::npos);
+}
