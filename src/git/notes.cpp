@@ -214,8 +214,8 @@ TreeHandle empty_tree(git_repository& repo) {
 
 SignatureHandle to_signature(const Person& person) {
   git_signature* raw = nullptr;
-  check(git_signature_new(&raw, person.name.c_str(), person.email.c_str(), static_cast<git_time_t>(person.time),
-                          person.offset_minutes),
+  check(git_signature_new(&raw, person.name.c_str(), person.email.c_str(),
+                          static_cast<git_time_t>(person.time), person.offset_minutes),
         "making the notes commit signature");
   return SignatureHandle(raw);
 }
@@ -256,8 +256,8 @@ Attempt try_merge(git_repository& repo, const std::map<Oid, std::vector<nlohmann
     check(git_blob_create_from_buffer(&blob, &repo, new_text.data(), new_text.size()),
           "writing the note of " + commit.hex());
     // Rewrite the note where it is; a second copy (flat next to fan-out) is folded into it.
-    const std::string target = found != index.notes.end() ? found->second.front().path
-                                                          : path_for(commit, index.fanout_depth);
+    const std::string target =
+        found != index.notes.end() ? found->second.front().path : path_for(commit, index.fanout_depth);
     paths.push_back(target);
     blobs.push_back(blob);
     actions.push_back(GIT_TREE_UPDATE_UPSERT);
@@ -293,15 +293,16 @@ Attempt try_merge(git_repository& repo, const std::map<Oid, std::vector<nlohmann
   }
   const git_commit* parents[] = {parent.get()};
   git_oid commit_id{};
-  check(git_commit_create(&commit_id, &repo, nullptr, &signature, &signature, nullptr, message.c_str(), tree.get(),
-                          tip ? 1 : 0, parents),
+  check(git_commit_create(&commit_id, &repo, nullptr, &signature, &signature, nullptr, message.c_str(),
+                          tree.get(), tip ? 1 : 0, parents),
         "writing the notes commit");
 
   git_reference* raw_ref = nullptr;
   const std::string log_message = "notes: " + message;
   int rc = 0;
   if (tip) {
-    rc = git_reference_create_matching(&raw_ref, &repo, ref.c_str(), &commit_id, 1, &*tip, log_message.c_str());
+    rc = git_reference_create_matching(&raw_ref, &repo, ref.c_str(), &commit_id, 1, &*tip,
+                                       log_message.c_str());
     // GIT_ENOTFOUND: the ref was deleted since it was read.
     if (rc == GIT_ENOTFOUND) {
       return Attempt::raced;
