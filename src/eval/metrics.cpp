@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+// Wilson intervals, percentiles, label metrics and the streaming accumulator behind an eval summary.
+#include <promptops/metrics.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+namespace promptops {
+
+namespace {
+
+using nlohmann::json;
+
+double ratio(std::size_t numerator, std::size_t denominator) {
+  return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
+}
+
+json interval_json(const Interval& interval) { return json::array({interval.low, interval.high}); }
+
+json label_json(const LabelMetrics& labels) {
+  json per_label = json::array();
+  for (const LabelStats& stats : labels.per_label) {
+    per_label.push_back({{"label", stats.label},
+                         {"support", stats.support},
+                         {"predicted", stats.predicted},
+                         {"precision", stats.precision},
+                         {"recall", stats.recall},
+                         {"f1", stats.f1}});
+  }
+  return {{"total", labels.total},
+          {"correct", labels.correct},
+          {"accuracy", labels.accuracy},
+          {"accuracy_ci", interval_json(labels.accuracy_ci)},
+          {"macro_f1", labels.macro_f1},
+          {"per_label", per_label},
+          {"confusion", {{"labels", labels.confusion.labels}, {"counts", labels.confusion.counts}}}};
+}
+
+}  // namespace
+
+Interval wilson_interval(std::size_t k, std::size_t n, double z) {
+  if (n == 0) {
+    return Interval{0.0, 1.0};
+  }
+  const double trials = static_cast<double>(n);
+  const double p = static_cast<double>(k) / trials;
+  const double z2 = z * z;
+  const double denominator = 1.0 + z2 / trials;
+  const double center = (p + z2 / (2.0 * trials)) / denominator;
+  const double margin = z * std::sqrt(p * (1.0 - p) / trials + z2 / (4.0 * trials * trials)) / denominator;
+  return Interval{std::clamp(center - margin, 0.0, 1.0), std::clamp(center + margin, 0.0, 1.0)};
+}
+
+std::optional<double> percentile(std::vector<double> values, double p) {
+  if (values.empty()) {
+    return std::nullopt;
+  }
+  std::sort(values.begin(), values.end());
+  const double rank = std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(values.size() - 1);
+  const auto low = static_cast<std::size_t>(std::floor(rank));
+  const auto high = static_cast<std::size_t>(std::ceil(rank));
+  return values[low] + (values[high] - values[low]) * (rank - static_cast<double>(low));
+}
+
+double mean(const std::vector<double>& values) {
+  if (values.empty()) {
+    return 0.0;
+  }
+  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+LabelMetrics label_metrics(const ConfusionMatrix& confusion, double z) {
+  LabelMetrics metrics;
+  metrics.confusion = confusion;
+  const std::size_t size = confusion.labels.size();
+  std::vector<std::size_t> predicted(size, 0);
+  for (std::size_t expected = 0; expected < size; ++expected) {
+    for (std::size_t guess = 0; guess < size; ++guess) {
+      const std::size_t count = confusion.counts[expected][guess];
+      metrics.total += count;
+      predicted[guess] += count;
+      if (expected == guess) {
+        metrics.correct += count;
+      }
+    }
+  }
+  double f1_sum = 0.0;
+  for (std::size_t i = 0; i < size; ++i) {
+    LabelStats stats;
+    stats.label = confusion.labels[i];
+    const std::vector<std::size_t>& row = confusion.counts[i];
+    stats.support = std::accumulate(row.begin(), row.end(), std::size_t{0});
+    stats.predicted = predicted[i];
+    stats.true_positives = row[i];
+    stats.precision = ratio(stats.true_positives, stats.predicted);
+    stats.recall = ratio(stats.true_positives, stats.support);
+    // 2TP / (2TP + FP + FN), which is 2PR / (P + R) and 0 when both are 0.
+    stats.f1 = ratio(2 * stats.true_positives, stats.support + stats.predicted);
+    f1_sum += stats.f1;
+    metrics.per_label.push_back(std::move(stats));
+  }
+  metrics.accuracy = ratio(metrics.correct, metrics.total);
+  metrics.accuracy_ci = wilson_interval(metrics.correct, metrics.total, z);
+  metrics.macro_f1 = size == 0 ? 0.0 : f1_sum / static_cast<double>(size);
+  return metrics;
+}
+
+LabelMetrics label_metrics(const std::vector<std::pair<std::string, std::string>>& pairs, double z) {
+  std::set<std::string> labels;
+  for (const auto& [expected, predicted] : pairs) {
+    labels.insert(expected);
+    labels.insert(predicted);
+  }
+  ConfusionMatrix confusion;
+  confusion.labels.assign(labels.begin(), labels.end());
+  confusion.counts.assign(labels.size(), std::vector<std::size_t>(labels.size(), 0));
+  const auto index = [&](const std::string& label) {
+    return static_cast<std::size_t>(
+        std::lower_bound(confusion.labels.begin(), confusion.labels.end(), label) - confusion.labels.begin());
+  };
+  for (const auto& [expected, predicted] : pairs) {
+    ++confusion.counts[index(expected)][index(predicted)];
+  }
+  return label_metrics(confusion, z);
+}
+
+json Metrics::to_json() const {
+  json latency_json = nullptr;
+  if (latency) {
+    latency_json = {{"count", latency->count}, {"mean", latency->mean_ms}, {"p50", latency->p50_ms},
+                    {"p95", latency->p95_ms},  {"p99", latency->p99_ms},   {"max", latency->max_ms}};
+  }
+  return {{"cases", cases},
+          {"passed", passed},
+          {"failed", failed},
+          {"pass_rate", pass_rate},
+          {"pass_rate_ci", interval_json(pass_rate_ci)},
+          {"mean_score", mean_score},
+          {"labels", labels ? label_json(*labels) : json(nullptr)},
+          {"tokens_in", tokens_in},
+          {"tokens_out", tokens_out},
+          {"cost", cost},
+          {"cost_spent", cost_spent},
+          {"real_calls", real_calls},
+          {"cached", cached},
+          {"latency_ms", latency_json}};
+}
+
+void MetricsAccumulator::add(const CaseOutcome& outcome) {
+  ++m_totals.cases;
+  if (outcome.pass) {
+    ++m_totals.passed;
+  } else {
+    ++m_totals.failed;
+  }
+  m_score_sum += outcome.score;
+  m_totals.tokens_in += outcome.tokens_in;
+  m_totals.tokens_out += outcome.tokens_out;
+  m_totals.cost += outcome.cost;
+  if (outcome.had_real_call) {
+    ++m_totals.real_calls;
+    m_totals.cost_spent += outcome.cost;
+  } else {
+    ++m_totals.cached;
+  }
+  if (outcome.latency_ms) {
+    m_latencies.push_back(*outcome.latency_ms);
+  }
+  if (outcome.expected_label) {
+    ++m_label_pairs[{*outcome.expected_label, outcome.predicted_label}];
+  }
+}
+
+Metrics MetricsAccumulator::metrics() const {
+  Metrics metrics = m_totals;
+  metrics.pass_rate = ratio(metrics.passed, metrics.cases);
+  metrics.pass_rate_ci = wilson_interval(metrics.passed, metrics.cases, m_z);
+  metrics.mean_score = metrics.cases == 0 ? 0.0 : m_score_sum / static_cast<double>(metrics.cases);
+  if (!m_latencies.empty()) {
+    std::vector<double> sorted = m_latencies;
+    std::sort(sorted.begin(), sorted.end());
+    LatencySummary latency;
+    latency.count = sorted.size();
+    latency.mean_ms = mean(sorted);
+    latency.p50_ms = *percentile(sorted, 50);
+    latency.p95_ms = *percentile(sorted, 95);
+    latency.p99_ms = *percentile(sorted, 99);
+    latency.max_ms = sorted.back();
+    metrics.latency = latency;
+  }
+  if (!m_label_pairs.empty()) {
+    std::set<std::string> labels;
+    for (const auto& [pair, count] : m_label_pairs) {
+      labels.insert(pair.first);
+      labels.insert(pair.second);
+    }
+    ConfusionMatrix confusion;
+    confusion.labels.assign(labels.begin(), labels.end());
+    confusion.counts.assign(labels.size(), std::vector<std::size_t>(labels.size(), 0));
+    const auto index = [&](const std::string& label) {
+      return static_cast<std::size_t>(
+          std::lower_bound(confusion.labels.begin(), confusion.labels.end(), label) -
+          confusion.labels.begin());
+    };
+    for (const auto& [pair, count] : m_label_pairs) {
+      confusion.counts[index(pair.first)][index(pair.second)] += count;
+    }
+    metrics.labels = label_metrics(confusion, m_z);
+  }
+  return metrics;
+}
+
+}  // namespace promptops
