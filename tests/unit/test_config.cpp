@@ -5,24 +5,10 @@
 #include <promptops/config.hpp>
 #include <promptops/diagnostic.hpp>
 
+#include "support/text.hpp"
+
 using namespace promptops;
-
-namespace {
-
-// Every diagnostic as "location: severity: message [code] (hint)", one per line.
-std::string listing(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const Diagnostic& d : diagnostics) {
-    out += d.format() + " [" + d.code + "]";
-    if (!d.hint.empty()) {
-      out += " (" + d.hint + ")";
-    }
-    out += "\n";
-  }
-  return out;
-}
-
-}  // namespace
+using promptops::test::listing;
 
 TEST_CASE("locations and diagnostics format as file:line:col", "[config]") {
   CHECK(Location{"a.toml", 3, 7}.format() == "a.toml:3:7");

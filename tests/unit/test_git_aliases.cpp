@@ -10,23 +10,15 @@
 #include <promptops/git.hpp>
 
 #include "support/harness.hpp"
+#include "support/text.hpp"
 
 using namespace promptops;
+using promptops::test::chomp;
+using promptops::test::oid;
 
 namespace {
 
-std::string chomp(std::string text) {
-  while (!text.empty() && text.back() == '\n') {
-    text.pop_back();
-  }
-  return text;
-}
 
-git::Oid oid(const std::string& hex) {
-  const auto parsed = git::Oid::parse(chomp(hex));
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
 
 // Sets (or, with nullopt, unsets) one variable of this process and restores it on scope exit.
 class EnvOverride {

@@ -15,24 +15,16 @@
 #include <promptops/notes.hpp>
 
 #include "support/harness.hpp"
+#include "support/text.hpp"
 
 using namespace promptops;
+using promptops::test::chomp;
+using promptops::test::oid;
 using nlohmann::json;
 
 namespace {
 
-std::string chomp(std::string text) {
-  while (!text.empty() && text.back() == '\n') {
-    text.pop_back();
-  }
-  return text;
-}
 
-git::Oid oid(const std::string& hex) {
-  const auto parsed = git::Oid::parse(chomp(hex));
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
 
 std::string show_note(const test::TempRepo& repo, const std::string& sha) {
   return repo.git({"notes", "--ref=promptops", "show", sha});

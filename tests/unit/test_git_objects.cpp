@@ -6,23 +6,15 @@
 #include <promptops/git.hpp>
 
 #include "support/harness.hpp"
+#include "support/text.hpp"
 
 using namespace promptops;
+using promptops::test::chomp;
+using promptops::test::oid;
 
 namespace {
 
-std::string chomp(std::string text) {
-  while (!text.empty() && text.back() == '\n') {
-    text.pop_back();
-  }
-  return text;
-}
 
-git::Oid oid(const std::string& hex) {
-  const auto parsed = git::Oid::parse(chomp(hex));
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
 
 std::vector<std::string> paths_of(const std::vector<git::TreeEntry>& entries) {
   std::vector<std::string> out;

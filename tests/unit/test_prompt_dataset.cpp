@@ -4,21 +4,13 @@
 
 #include <promptops/dataset.hpp>
 
+#include "support/text.hpp"
+
 using namespace promptops;
+using promptops::test::listing;
 
 namespace {
 
-std::string listing(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const Diagnostic& d : diagnostics) {
-    out += d.format() + " [" + d.code + "]";
-    if (!d.hint.empty()) {
-      out += " (" + d.hint + ")";
-    }
-    out += "\n";
-  }
-  return out;
-}
 
 // "id@line group vars expected asserts" per case.
 std::string cases_of(const ParsedDataset& parsed) {

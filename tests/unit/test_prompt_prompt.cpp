@@ -5,21 +5,13 @@
 #include <promptops/error.hpp>
 #include <promptops/prompt.hpp>
 
+#include "support/text.hpp"
+
 using namespace promptops;
+using promptops::test::listing;
 
 namespace {
 
-std::string listing(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const Diagnostic& d : diagnostics) {
-    out += d.format() + " [" + d.code + "]";
-    if (!d.hint.empty()) {
-      out += " (" + d.hint + ")";
-    }
-    out += "\n";
-  }
-  return out;
-}
 
 const char* const k_classify = R"(description = "Is a customer question inside the bank's business scope?"
 tags = ["support", "classifier"]
