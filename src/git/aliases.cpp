@@ -55,18 +55,6 @@ bool valid_names(std::string_view prompt, std::string_view alias) {
          is_valid_ref_component(alias) && is_valid_ref_name(ref_name(prompt, alias));
 }
 
-Person person_from(const git_signature* signature) {
-  Person out;
-  if (signature == nullptr) {
-    return out;
-  }
-  out.name = signature->name != nullptr ? signature->name : "";
-  out.email = signature->email != nullptr ? signature->email : "";
-  out.time = static_cast<std::int64_t>(signature->when.time);
-  out.offset_minutes = signature->when.offset;
-  return out;
-}
-
 std::string iso_utc(std::int64_t time) {
   const auto t = static_cast<std::time_t>(time);
   std::tm utc{};

@@ -13,18 +13,6 @@ std::string Commit::subject() const { return message.substr(0, message.find('\n'
 
 namespace {
 
-Person person_from(const git_signature* signature) {
-  Person out;
-  if (signature == nullptr) {
-    return out;
-  }
-  out.name = signature->name != nullptr ? signature->name : "";
-  out.email = signature->email != nullptr ? signature->email : "";
-  out.time = static_cast<std::int64_t>(signature->when.time);
-  out.offset_minutes = signature->when.offset;
-  return out;
-}
-
 // The commit `id`; throws GitError when it is missing or not a commit.
 CommitHandle lookup_commit(const Repository::Impl& impl, const Oid& id) {
   git_commit* raw = nullptr;

@@ -88,6 +88,18 @@ std::size_t OidHash::operator()(const Oid& id) const noexcept {
   return h;
 }
 
+Person person_from(const git_signature* signature) {
+  Person out;
+  if (signature == nullptr) {
+    return out;
+  }
+  out.name = signature->name != nullptr ? signature->name : "";
+  out.email = signature->email != nullptr ? signature->email : "";
+  out.time = static_cast<std::int64_t>(signature->when.time);
+  out.offset_minutes = signature->when.offset;
+  return out;
+}
+
 bool Repository::Impl::is_shallow_root(const Oid& id) const {
   return std::binary_search(shallow.begin(), shallow.end(), id);
 }

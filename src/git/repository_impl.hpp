@@ -26,6 +26,9 @@ struct Repository::Impl {
 };
 
 inline const git_oid* to_git(const Oid& id) { return reinterpret_cast<const git_oid*>(id.bytes.data()); }
+// A libgit2 signature (borrowed, may be null) as a Person; an empty Person for null.
+Person person_from(const git_signature* signature);
+
 inline Oid from_git(const git_oid& id) {
   Oid out;
   std::copy(id.id, id.id + 20, out.bytes.begin());
