@@ -308,7 +308,12 @@ Attempt try_merge(git_repository& repo, const std::map<Oid, std::vector<nlohmann
       return Attempt::raced;
     }
   } else {
-    rc = git_reference_create(&raw_ref, &repo, ref.c_str(), &commit_id, 0, log_message.c_str());
+    // Creating is a compare-and-swap too: a zero expected id means "must not exist yet", checked
+    // under the ref's lock. git_reference_create(force=0) checks existence before locking, so
+    // two first writers could both "create" it and one would lose its entries.
+    const git_oid absent{};
+    rc = git_reference_create_matching(&raw_ref, &repo, ref.c_str(), &commit_id, 1, &absent,
+                                       log_message.c_str());
   }
   if (is_race(rc)) {
     return Attempt::raced;
