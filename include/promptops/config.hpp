@@ -34,11 +34,17 @@ struct ProviderSpec {
   std::string kind;  // openai | anthropic | exec
   std::string base_url;
   std::string api_key_env;
+  // The header that carries the key: empty means the kind's own ("Authorization: Bearer KEY" for
+  // openai, "x-api-key: KEY" for anthropic); another name sends the bare key in it ("api-key" for
+  // Azure OpenAI).
+  std::string api_key_header;
   std::vector<std::string> command;  // exec only
   std::map<std::string, std::string> headers;
   int max_concurrency = 8;
   double timeout_seconds = 60;
   int max_retries = 4;
+  double retry_delay_seconds = 0.5;  // the first backoff; doubles per retry, with jitter
+  std::string embedding_model;       // for `similar`; empty = "text-embedding-3-small"
   Location where;
 };
 
@@ -52,6 +58,13 @@ struct GateSpec {
   bool empty() const { return min.empty() && max_drop.empty(); }
 };
 
+// What a model costs, in currency units per million tokens ([prices."model"] in config).
+struct Price {
+  double input = 0.0;
+  double output = 0.0;
+  Location where;
+};
+
 struct Config {
   std::string path = ".promptops.toml";  // repository-relative
   bool found = false;                    // false: every value below is a default
@@ -60,6 +73,7 @@ struct Config {
   std::map<std::string, ProviderSpec> providers;
   ModelSpec default_model;
   GateSpec default_gate;
+  std::map<std::string, Price> prices;  // by model name
 };
 
 struct ParsedConfig {

@@ -15,8 +15,10 @@ using config::Entry;
 using config::TomlReader;
 
 const std::vector<std::string> k_top_keys{"prompts", "patterns", "providers", "defaults", "prices"};
-const std::vector<std::string> k_provider_keys{"kind",    "base_url",        "api_key_env", "command",
-                                               "headers", "max_concurrency", "timeout",     "max_retries"};
+const std::vector<std::string> k_provider_keys{
+    "kind",    "base_url",        "api_key_env", "api_key_header", "command",         "headers",
+    "max_concurrency", "timeout", "max_retries", "retry_delay",    "embedding_model"};
+const std::vector<std::string> k_price_keys{"input", "output"};
 const std::vector<std::string> k_provider_kinds{"openai", "anthropic", "exec"};
 const std::vector<std::string> k_defaults_keys{"model", "gate"};
 
@@ -181,7 +183,51 @@ void read_provider(TomlReader& reader, const std::string& name, const toml::tabl
                        "an integer of at least 0");
     }
   }
+  if (const auto delay = reader.get_number(table, "retry_delay", path)) {
+    if (*delay >= 0 && *delay <= 3600) {
+      provider.retry_delay_seconds = *delay;
+    } else {
+      reader.bad_value(*table.get("retry_delay"), config::key_path(path, "retry_delay"),
+                       "a number of seconds from 0 to 3600");
+    }
+  }
+  if (const auto header = reader.get_string(table, "api_key_header", path)) {
+    provider.api_key_header = *header;
+  }
+  if (const auto model = reader.get_string(table, "embedding_model", path)) {
+    provider.embedding_model = *model;
+  }
   config.providers[name] = std::move(provider);
+}
+
+// [prices."model"] = { input = 0.15, output = 0.6 }: per million tokens.
+void read_prices(TomlReader& reader, const toml::table& root, Config& config) {
+  const toml::table* prices = reader.get_table(root, "prices", "");
+  if (prices == nullptr) {
+    return;
+  }
+  for (const Entry& entry : config::in_file_order(*prices)) {
+    const std::string model(entry.key->str());
+    const std::string path = config::key_path("prices", model);
+    const toml::table* table = entry.node->as_table();
+    if (table == nullptr) {
+      reader.wrong_type(*entry.node, path, "a table such as { input = 0.15, output = 0.6 }");
+      continue;
+    }
+    reader.check_keys(*table, k_price_keys, "[" + path + "]");
+    Price price;
+    price.where = reader.where(table->source());
+    for (const char* key : {"input", "output"}) {
+      if (const auto value = reader.get_number(*table, key, path)) {
+        if (*value >= 0) {
+          (std::string_view(key) == "input" ? price.input : price.output) = *value;
+        } else {
+          reader.bad_value(*table->get(key), config::key_path(path, key), "a price of at least 0");
+        }
+      }
+    }
+    config.prices[model] = price;
+  }
 }
 
 void read_providers(TomlReader& reader, const toml::table& root, Config& config) {
@@ -293,7 +339,7 @@ ParsedConfig parse_config(std::string_view text, const std::string& path) {
   read_patterns(reader, *root, parsed.config);
   read_providers(reader, *root, parsed.config);
   read_defaults(reader, *root, parsed.config);
-  // [prices] belongs to the cost issue: any content is accepted here.
+  read_prices(reader, *root, parsed.config);
   config::sort_by_location(parsed.diagnostics);
   return parsed;
 }

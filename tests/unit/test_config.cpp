@@ -94,6 +94,9 @@ max_concurrency = 32
 timeout = 12.5
 max_retries = 0
 headers = { "OpenAI-Organization" = "org-1" }
+api_key_header = "api-key"
+retry_delay = 0.01
+embedding_model = "text-embedding-3-large"
 
 [providers.tool]
 kind = "exec"
@@ -116,7 +119,6 @@ confidence = 0.99
 
 [prices]
 "gpt-4o-mini" = { input = 0.15, output = 0.6 }
-anything = "goes"
 )";
   const ParsedConfig parsed = parse_config(text, ".promptops.toml");
   INFO(listing(parsed.diagnostics));
@@ -136,6 +138,9 @@ anything = "goes"
   CHECK(openai.max_retries == 0);
   CHECK(openai.headers == std::map<std::string, std::string>{{"OpenAI-Organization", "org-1"}});
   CHECK(openai.where.format() == ".promptops.toml:4:1");
+  CHECK(openai.api_key_header == "api-key");
+  CHECK(openai.retry_delay_seconds == 0.01);
+  CHECK(openai.embedding_model == "text-embedding-3-large");
 
   const ProviderSpec& tool = c.providers.at("tool");
   CHECK(tool.kind == "exec");
@@ -147,6 +152,12 @@ anything = "goes"
   const ProviderSpec& claude = c.providers.at("claude");
   CHECK(claude.kind == "anthropic");
   CHECK(claude.timeout_seconds == 60);
+  CHECK(claude.retry_delay_seconds == 0.5);
+  CHECK(claude.api_key_header.empty());
+
+  REQUIRE(c.prices.size() == 1);
+  CHECK(c.prices.at("gpt-4o-mini").input == 0.15);
+  CHECK(c.prices.at("gpt-4o-mini").output == 0.6);
 
   CHECK(c.default_model.provider == "openai");
   CHECK(c.default_model.name == "gpt-4o-mini");
@@ -170,6 +181,17 @@ TEST_CASE("unknown config keys are reported with did-you-mean at their position"
     CHECK(d.format() == ".promptops.toml:1:1: error: unknown key 'promtps'");
     // The bad key leaves the default in place.
     CHECK(parsed.config.prompt_roots == std::vector<std::string>{"prompts"});
+  }
+  SECTION("prices") {
+    const ParsedConfig parsed =
+        parse_config("[prices]\nm = { input = 1, ouput = 2 }\nn = 3\no = { input = -1 }\n", ".promptops.toml");
+    REQUIRE(parsed.diagnostics.size() == 3);
+    CHECK(parsed.diagnostics[0].format() == ".promptops.toml:2:18: error: unknown key 'ouput' in [prices.m]");
+    CHECK(parsed.diagnostics[0].hint == "did you mean 'output'?");
+    CHECK(parsed.diagnostics[1].where.format() == ".promptops.toml:3:5");
+    CHECK(parsed.diagnostics[2].where.format() == ".promptops.toml:4:15");
+    CHECK(parsed.config.prices.at("m").input == 1);
+    CHECK(parsed.config.prices.count("n") == 0);
   }
   SECTION("nested, several at once, and nothing close") {
     const ParsedConfig parsed = parse_config(
