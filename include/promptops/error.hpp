@@ -50,6 +50,13 @@ class GitError : public Error {
   ExitCode exit_code() const noexcept override { return ExitCode::git_fatal; }
 };
 
+// A model provider failed: bad credentials, retries exhausted, a command that cannot run.
+// Messages never hold an API key (see redact() in provider.hpp).
+class ProviderError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Bad flags or arguments.
 class UsageError : public Error {
  public:
@@ -60,7 +67,8 @@ class UsageError : public Error {
 // SIGINT arrived; the work done so far is kept.
 class InterruptedError : public Error {
  public:
-  InterruptedError() : Error("interrupted") {}
+  explicit InterruptedError(const std::string& message = "interrupted", std::string hint = {})
+      : Error(message, std::move(hint)) {}
   ExitCode exit_code() const noexcept override { return ExitCode::interrupted; }
 };
 

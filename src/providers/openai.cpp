@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+// The OpenAI-compatible backend: /chat/completions and /embeddings (OpenAI, Azure, vLLM, Ollama...).
+#include <algorithm>
+#include <atomic>
+#include <map>
+
+#include <promptops/error.hpp>
+
+#include "providers/api.hpp"
+#include "providers/backends.hpp"
+
+namespace promptops::providers {
+
+namespace {
+
+constexpr std::size_t k_embedding_batch = 256;
+constexpr const char* k_default_embedding_model = "text-embedding-3-small";
+
+// One request per batch of inputs; the vectors land in `vectors` by input position.
+class EmbeddingJobs final : public HttpJobs {
+ public:
+  EmbeddingJobs(const std::vector<std::string>& inputs, std::string url, std::vector<std::string> headers,
+                std::string model)
+      : m_inputs(inputs),
+        m_url(std::move(url)),
+        m_headers(std::move(headers)),
+        m_model(std::move(model)),
+        m_vectors(inputs.size()) {}
+
+  std::optional<std::pair<std::uint64_t, HttpRequest>> next() override {
+    if (m_next >= m_inputs.size()) {
+      return std::nullopt;
+    }
+    const std::size_t start = m_next;
+    const std::size_t end = std::min(m_inputs.size(), start + k_embedding_batch);
+    m_next = end;
+    nlohmann::json input = nlohmann::json::array();
+    for (std::size_t i = start; i < end; ++i) {
+      input.push_back(m_inputs[i]);
+    }
+    const nlohmann::json body{{"model", m_model}, {"input", std::move(input)}};
+    return std::make_pair(std::uint64_t{start}, HttpRequest{m_url, m_headers, dump_json(body)});
+  }
+
+  void done(std::uint64_t id, HttpResult result) override {
+    if (!m_failure.empty()) {
+      return;
+    }
+    if (!result.ok()) {
+      m_failure = result.message;
+      return;
+    }
+    const std::size_t start = static_cast<std::size_t>(id);
+    const std::size_t count = std::min(m_inputs.size(), start + k_embedding_batch) - start;
+    const std::string problem = read(nlohmann::json::parse(result.body, nullptr, false), start, count);
+    if (!problem.empty()) {
+      m_failure = "malformed embeddings from " + result.url + ": " + problem;
+    }
+  }
+
+  const std::string& failure() const { return m_failure; }
+  std::vector<std::vector<double>> take() { return std::move(m_vectors); }
+
+ private:
+  // Stores data[].embedding by data[].index; returns what is wrong, or "".
+  std::string read(const nlohmann::json& body, std::size_t start, std::size_t count) {
+    if (body.is_discarded() || !body.is_object()) {
+      return "the body is not a JSON object";
+    }
+    const auto data = body.find("data");
+    if (data == body.end() || !data->is_array() || data->size() != count) {
+      return "expected " + std::to_string(count) + " items in \"data\"";
+    }
+    std::vector<bool> seen(count, false);
+    for (const nlohmann::json& item : *data) {
+      const auto index = item.find("index");
+      const auto embedding = item.find("embedding");
+      if (!item.is_object() || index == item.end() || !index->is_number_unsigned() ||
+          embedding == item.end() || !embedding->is_array()) {
+        return "an item lacks \"index\" or \"embedding\"";
+      }
+      const std::size_t at = index->get<std::size_t>();
+      if (at >= count || seen[at]) {
+        return "index " + std::to_string(at) + " is out of range or repeated";
+      }
+      seen[at] = true;
+      std::vector<double>& vector = m_vectors[start + at];
+      vector.reserve(embedding->size());
+      for (const nlohmann::json& value : *embedding) {
+        if (!value.is_number()) {
+          return "an embedding holds something other than numbers";
+        }
+        vector.push_back(value.get<double>());
+      }
+    }
+    return {};
+  }
+
+  const std::vector<std::string>& m_inputs;
+  std::string m_url;
+  std::vector<std::string> m_headers;
+  std::string m_model;
+  std::size_t m_next = 0;
+  std::vector<std::vector<double>> m_vectors;
+  std::string m_failure;
+};
+
+class OpenAiProvider final : public ApiProvider {
+ public:
+  OpenAiProvider(ProviderSpec spec, std::string key) : ApiProvider(std::move(spec), std::move(key)) {}
+
+  HttpRequest chat_request(const ChatRequest& request) const override {
+    nlohmann::json body = request.params.is_object() ? request.params : nlohmann::json::object();
+    body.erase("stream");  // one JSON answer, not server-sent events
+    body["model"] = request.model;
+    body["messages"] = messages_json(request.messages);
+    return HttpRequest{spec().base_url + "/chat/completions", headers("Authorization", "Bearer "),
+                       dump_json(body)};
+  }
+
+  ParsedAnswer parse_chat(const nlohmann::json& body) const override {
+    ParsedAnswer answer;
+    const nlohmann::json* content = nullptr;
+    if (body.is_object()) {
+      const auto choices = body.find("choices");
+      if (choices != body.end() && choices->is_array() && !choices->empty() && choices->front().is_object()) {
+        const auto message = choices->front().find("message");
+        if (message != choices->front().end() && message->is_object()) {
+          const auto found = message->find("content");
+          if (found != message->end() && found->is_string()) {
+            content = &*found;
+          }
+        }
+      }
+    }
+    if (content == nullptr) {
+      answer.problem = "no choices[0].message.content string";
+      return answer;
+    }
+    ChatResponse response;
+    response.text = content->get<std::string>();
+    response.tokens_in = usage_count(body, "prompt_tokens");
+    response.tokens_out = usage_count(body, "completion_tokens");
+    answer.response = std::move(response);
+    return answer;
+  }
+
+  std::vector<std::vector<double>> embed(const std::vector<std::string>& inputs,
+                                         const std::string& model) override {
+    if (inputs.empty()) {
+      return {};
+    }
+    std::string name = model;
+    if (name.empty()) {
+      name = spec().embedding_model.empty() ? k_default_embedding_model : spec().embedding_model;
+    }
+    EmbeddingJobs jobs(inputs, spec().base_url + "/embeddings", headers("Authorization", "Bearer "), name);
+    const std::atomic<bool> stop{false};
+    client().run(jobs, stop, std::chrono::milliseconds(0));
+    if (!jobs.failure().empty()) {
+      throw ProviderError("embeddings failed for provider '" + spec().name +
+                          "': " + redact(jobs.failure(), key()));
+    }
+    return jobs.take();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_openai_provider(ProviderSpec spec, std::string key) {
+  return std::make_unique<OpenAiProvider>(std::move(spec), std::move(key));
+}
+
+}  // namespace promptops::providers
