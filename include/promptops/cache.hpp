@@ -40,8 +40,9 @@ struct CacheStats {
 // A directory of JSON values addressed by (kind, key), stored at
 // `<dir>/<kind>/<key[0..2]>/<key[2..]>.json`. Callers pass `<common_dir>/promptops/cache`.
 //
-// Writes are atomic (temp file, fsync, rename): a crash or Ctrl-C leaves the old entry or the new
-// one, never a torn file, and concurrent writers of the same key (which write the same content,
+// Writes are atomic (temp file, rename; no fsync, which costs ~5 ms per answer): a crash or Ctrl-C
+// leaves the old entry or the new one, never a torn file (after a power loss an entry may be
+// empty, and reads as a miss), and concurrent writers of the same key (which write the same content,
 // since the key addresses it) are safe. A corrupt or unreadable entry reads as a miss.
 //
 // `kind` must be 1 to 32 characters of [a-z0-9-] (such as "response" or "case") and `key` 40

@@ -103,6 +103,14 @@ class Repository {
   // peeling tags. nullopt when git would say "unknown revision"; throws GitError otherwise.
   std::optional<Oid> resolve(std::string_view revision) const;
 
+  // The best common ancestor of two commits, as `git merge-base A B`; nullopt when they share no
+  // history. Throws GitError on repository errors.
+  std::optional<Oid> merge_base(const Oid& a, const Oid& b) const;
+
+  // A boolean from git config (system, global, the repository's .git/config; never a tracked
+  // file), as `git config --type=bool` reads it; nullopt when unset or not a boolean.
+  std::optional<bool> config_bool(const std::string& name) const;
+
   // Short names of refs under refs/heads, refs/tags and refs/remotes, for "did you mean".
   std::vector<std::string> ref_names() const;
 

@@ -97,6 +97,9 @@ struct Metrics {
   //  "tokens_in", "tokens_out", "cost", "cost_spent", "real_calls", "cached",
   //  "latency_ms": null | {"count", "mean", "p50", "p95", "p99", "max"}}
   nlohmann::json to_json() const;
+  // The inverse of to_json(): from_json(m.to_json()) equals m. Throws nlohmann::json::exception
+  // when a field is missing or has the wrong type.
+  static Metrics from_json(const nlohmann::json& json);
 };
 
 // The outcome of one case, as the runner reports it to MetricsAccumulator.

@@ -148,6 +148,61 @@ json Metrics::to_json() const {
           {"latency_ms", latency_json}};
 }
 
+Metrics Metrics::from_json(const json& in) {
+  const auto interval = [](const json& pair) { return Interval{pair.at(0).get<double>(), pair.at(1).get<double>()}; };
+  Metrics out;
+  out.cases = in.at("cases").get<std::size_t>();
+  out.passed = in.at("passed").get<std::size_t>();
+  out.failed = in.at("failed").get<std::size_t>();
+  out.pass_rate = in.at("pass_rate").get<double>();
+  out.pass_rate_ci = interval(in.at("pass_rate_ci"));
+  out.mean_score = in.at("mean_score").get<double>();
+  if (const json& labels = in.at("labels"); !labels.is_null()) {
+    LabelMetrics l;
+    l.total = labels.at("total").get<std::size_t>();
+    l.correct = labels.at("correct").get<std::size_t>();
+    l.accuracy = labels.at("accuracy").get<double>();
+    l.accuracy_ci = interval(labels.at("accuracy_ci"));
+    l.macro_f1 = labels.at("macro_f1").get<double>();
+    for (const json& stats : labels.at("per_label")) {
+      LabelStats s;
+      s.label = stats.at("label").get<std::string>();
+      s.support = stats.at("support").get<std::size_t>();
+      s.predicted = stats.at("predicted").get<std::size_t>();
+      s.precision = stats.at("precision").get<double>();
+      s.recall = stats.at("recall").get<double>();
+      s.f1 = stats.at("f1").get<double>();
+      l.per_label.push_back(std::move(s));
+    }
+    l.confusion.labels = labels.at("confusion").at("labels").get<std::vector<std::string>>();
+    l.confusion.counts = labels.at("confusion").at("counts").get<std::vector<std::vector<std::size_t>>>();
+    // per_label follows confusion.labels, so the diagonal holds the true positives.
+    for (std::size_t i = 0; i < l.per_label.size() && i < l.confusion.counts.size(); ++i) {
+      if (i < l.confusion.counts[i].size()) {
+        l.per_label[i].true_positives = l.confusion.counts[i][i];
+      }
+    }
+    out.labels = std::move(l);
+  }
+  out.tokens_in = in.at("tokens_in").get<std::int64_t>();
+  out.tokens_out = in.at("tokens_out").get<std::int64_t>();
+  out.cost = in.at("cost").get<double>();
+  out.cost_spent = in.at("cost_spent").get<double>();
+  out.real_calls = in.at("real_calls").get<std::size_t>();
+  out.cached = in.at("cached").get<std::size_t>();
+  if (const json& latency = in.at("latency_ms"); !latency.is_null()) {
+    LatencySummary l;
+    l.count = latency.at("count").get<std::size_t>();
+    l.mean_ms = latency.at("mean").get<double>();
+    l.p50_ms = latency.at("p50").get<double>();
+    l.p95_ms = latency.at("p95").get<double>();
+    l.p99_ms = latency.at("p99").get<double>();
+    l.max_ms = latency.at("max").get<double>();
+    out.latency = l;
+  }
+  return out;
+}
+
 void MetricsAccumulator::add(const CaseOutcome& outcome) {
   ++m_totals.cases;
   if (outcome.pass) {

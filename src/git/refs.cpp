@@ -47,6 +47,16 @@ std::string Repository::head_ref() const {
   return "HEAD";
 }
 
+std::optional<Oid> Repository::merge_base(const Oid& a, const Oid& b) const {
+  git_oid out;
+  const int rc = git_merge_base(&out, m_impl->repo.get(), to_git(a), to_git(b));
+  if (rc == GIT_ENOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "finding the merge base of " + a.short_hex() + " and " + b.short_hex());
+  return from_git(out);
+}
+
 std::optional<Oid> Repository::resolve(std::string_view revision) const {
   if (revision.empty()) {
     return std::nullopt;

@@ -369,4 +369,16 @@ Person Repository::signature(bool committer) const {
   return out;
 }
 
+std::optional<bool> Repository::config_bool(const std::string& name) const {
+  git_config* raw = nullptr;
+  check(git_repository_config_snapshot(&raw, m_impl->repo.get()), "reading the git config");
+  const ConfigHandle config(raw);
+  const std::optional<std::string> text = config_string(*config, name.c_str());
+  int value = 0;
+  if (!text || git_config_parse_bool(&value, text->c_str()) != 0) {
+    return std::nullopt;
+  }
+  return value != 0;
+}
+
 }  // namespace promptops::git

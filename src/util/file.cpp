@@ -57,7 +57,7 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content,
-                       std::filesystem::perms mode) {
+                       std::filesystem::perms mode, Sync sync) {
   std::error_code ec;
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -85,7 +85,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     left -= static_cast<std::size_t>(n);
   }
   ::fchmod(fd, static_cast<mode_t>(mode));
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((sync == Sync::full && ::fsync(fd) != 0) || ::close(fd) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());
     errno = saved;

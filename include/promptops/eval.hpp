@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+// The evaluation engine: prompt versions at a list of commits, deduplicated by content, scored
+// against one yardstick, cached as answers arrive; gate, review, bisect and optimize call it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/cache.hpp>
+#include <promptops/git.hpp>
+#include <promptops/metrics.hpp>
+#include <promptops/provider.hpp>
+
+namespace promptops {
+
+// Where to evaluate: a commit, or the working tree.
+struct EvalTarget {
+  std::optional<git::Oid> commit;  // nullopt = the working tree
+  std::string subject;             // the commit's subject; empty for the working tree
+};
+
+// Whose dataset and assertions judge each version.
+enum class SuiteAt {
+  newest,  // the newest target that has the prompt: one yardstick, so versions compare
+  each,    // every target its own
+};
+
+// The headline metrics a prompt's [eval] metric may name.
+const std::vector<std::string>& metric_names();
+
+struct EvalOptions {
+  std::vector<std::string> names;  // prompts to evaluate; empty = every prompt with [eval]
+  SuiteAt suite_at = SuiteAt::newest;
+  int repeat = 1;  // samples per case; the repeat index is part of each answer's key
+  ProviderOptions provider_options;
+};
+
+// done/total count case samples (cases x repeat) of the evaluations that had to run.
+struct EvalProgress {
+  std::size_t done = 0;
+  std::size_t total = 0;
+  std::size_t cache_hits = 0;  // answers taken from the cache
+  std::size_t real_calls = 0;  // answers from the provider
+  double elapsed_seconds = 0.0;
+};
+
+// What the engine needs from its caller.
+struct EvalServices {
+  ResultCache* cache = nullptr;       // required; a disabled cache is --no-cache
+  std::filesystem::path results_dir;  // per-case JSONL files go here; empty = none are written
+  // Set by the caller's SIGINT handler (and by the engine itself on an auth error): no new
+  // request is sent, answers in flight are waited for briefly and kept. May be null.
+  std::atomic<bool>* stop = nullptr;
+  // Called on the engine's thread as cases finish (often: throttle it).
+  std::function<void(const EvalProgress&)> progress;
+  // Makes a provider; empty = make_provider(spec, options.provider_options). Providers are made
+  // only when an answer is missing from the cache, so a fully cached run needs no API key.
+  std::function<std::unique_ptr<Provider>(const ProviderSpec&)> make_provider;
+};
+
+// The result of one evaluation: one prompt content judged by one suite on one model. Identical
+// inputs give the same key, so it is computed once however many commits share it.
+struct EvalResult {
+  std::string key;     // content_key over prompt, model, provider identity, dataset, assertions, repeat
+  std::string prompt;  // the prompt's name when it was computed
+  std::string model;   // "provider/name"
+  std::string dataset;      // repository-relative path
+  std::string dataset_sha;  // SHA-1 of its bytes
+  std::string metric;       // the headline metric's name
+  double value = 0.0;       // the headline metric
+  std::optional<Interval> interval;  // 95% interval of the headline metric, when it has one
+  Metrics metrics;
+  int repeat = 1;
+  // Per case in dataset order: 'p' passed, 'f' failed, 'x' flaky (repeats disagree), 'e' no answer.
+  std::string outcomes;
+  std::vector<std::string> case_ids;  // in dataset order
+  std::vector<double> scores;         // mean assertion score per case, in dataset order
+  std::vector<std::string> flaky;     // ids of the 'x' cases
+  std::size_t errors = 0;             // case samples that got no answer (after retries)
+  std::int64_t evaluated_at = 0;      // when it was computed (seconds since the epoch)
+  std::string results_file;           // per-case JSONL (absolute); empty when not written
+  bool reused = false;                // taken whole from the cache: nothing ran
+
+  // The cache value and the notes entry: every field above except reused and results_file,
+  // with "metrics" as Metrics::to_json() and "interval" as [low, high] or null.
+  nlohmann::json to_json() const;
+  // Throws Error when `json` lacks a field to_json() writes.
+  static EvalResult from_json(const nlohmann::json& json);
+};
+
+// One (target, prompt) pair and the evaluation that judged it.
+struct EvalRow {
+  std::size_t target = 0;  // index into EvalReport::targets
+  std::string prompt;
+  std::string path;        // the prompt file at the target
+  std::string key;         // into EvalReport::results
+  std::size_t suite_from;  // index of the target whose dataset and assertions were used
+  bool duplicate = false;  // another row (earlier in the list) has the same key
+};
+
+struct EvalReport {
+  std::vector<EvalTarget> targets;
+  std::vector<EvalRow> rows;                  // by target, then prompt name
+  std::map<std::string, EvalResult> results;  // by key; only complete evaluations
+  std::size_t real_calls = 0;                 // model answers received in this run
+  std::size_t cache_hits = 0;                 // answers found in the cache
+  std::size_t errors = 0;                     // case samples without an answer
+  bool interrupted = false;                   // stopped: rows whose key is not in results are unfinished
+  std::vector<std::string> skipped;           // prompts without [eval] that were not named
+};
+
+// Evaluates the prompts at `targets` (oldest first). Rows follow targets; a prompt absent at a
+// target has no row there. Per evaluation: the dataset is rendered case by case, answers come from
+// the cache or the provider (requests deduplicated by content, many in flight), are cached as
+// they arrive, scored by the assertions, and aggregated; complete evaluations are cached whole
+// under kind "eval". Case samples whose call failed after retries count as errors (outcome 'e').
+// Providers are the newest target's [providers] (the model comes from each version).
+//
+// Throws NotFoundError for a named prompt that exists at no target; ConfigError for a named
+// prompt without [eval], a missing or bad dataset (file:line), bad assertions, an unknown metric
+// or provider; ProviderError when the provider rejects the credentials (the run stops at once;
+// answers already received stay cached). An interrupt is not an exception: see `interrupted`.
+EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& targets,
+                    const EvalOptions& options, EvalServices& services);
+
+// Merges a summary of every complete evaluation without errors into the notes (refs/notes/promptops) of each
+// evaluated commit, in one notes commit: the entry is EvalResult::to_json() with "key" set to
+// "eval:<prompt>:<eval key>", "type": "eval", "eval_key", "prompt" and "path" of the row. Returns
+// the number of entries offered. Throws GitError as git::merge_notes does.
+std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report);
+
+// The newest ("evaluated_at") eval entry for `prompt` among a commit's note entries.
+std::optional<EvalResult> latest_eval_note(const std::vector<nlohmann::json>& entries, const std::string& prompt);
+
+// The cost of a call from the [prices] table: tokens x price per million; 0 for unknown models.
+double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in,
+                 std::int64_t tokens_out);
+
+}  // namespace promptops

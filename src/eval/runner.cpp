@@ -1,0 +1,842 @@
+// SPDX-License-Identifier: MIT
+// The evaluation engine: plan (targets x prompts -> content-keyed evaluations), then stream every
+// case through the cache and the provider, score it and aggregate, keeping answers as they come.
+#include <promptops/eval.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include <promptops/assertions.hpp>
+#include <promptops/dataset.hpp>
+#include <promptops/error.hpp>
+#include <promptops/registry.hpp>
+
+#include "eval/services.hpp"
+#include "util/file.hpp"
+#include "util/sha1.hpp"
+#include "util/strings.hpp"
+#include "util/trace.hpp"
+
+namespace promptops {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const std::vector<std::string> k_metric_names{"pass_rate", "accuracy", "macro_f1", "mean_score"};
+constexpr std::size_t k_max_label_length = 100;
+
+// The dataset and assertions that judge a prompt.
+struct Suite {
+  std::size_t from = 0;  // target index
+  std::string dataset;
+  std::string dataset_sha;
+  std::vector<DatasetCase> cases;
+  std::vector<Assertion> asserts;                   // the prompt's [eval] assert
+  std::vector<std::vector<Assertion>> case_asserts;  // each case's own "assert"
+  json asserts_json;
+  std::string metric;
+};
+
+struct Target {
+  std::unique_ptr<Snapshot> snapshot;
+  Config config;
+  std::map<std::string, PromptFile> files;  // by prompt name
+};
+
+// What one case accumulated over its repeats.
+struct CaseTally {
+  std::uint16_t passes = 0;
+  std::uint16_t fails = 0;
+  std::uint16_t errors = 0;
+  std::uint16_t done = 0;
+  double score_sum = 0.0;
+};
+
+// One evaluation to compute.
+struct Job {
+  std::string key;
+  Prompt prompt;
+  ModelSpec model;
+  const ProviderSpec* provider = nullptr;
+  std::string identity;
+  const Suite* suite = nullptr;
+  std::size_t total = 0;  // samples
+  std::size_t done = 0;
+  std::vector<CaseTally> tallies;
+  MetricsAccumulator metrics;
+  std::size_t errors = 0;
+  std::FILE* results = nullptr;
+  fs::path results_path;
+};
+
+std::string first_error(const std::vector<Diagnostic>& diagnostics, std::string* hint) {
+  for (const Diagnostic& d : diagnostics) {
+    if (d.severity == Severity::error) {
+      *hint = d.hint;
+      return d.located_message();
+    }
+  }
+  return {};
+}
+
+void throw_first_error(const std::vector<Diagnostic>& diagnostics) {
+  std::string hint;
+  const std::string message = first_error(diagnostics, &hint);
+  if (!message.empty()) {
+    throw ConfigError(message, hint);
+  }
+}
+
+// What decides the rendered messages: the messages (or template) and the variables' defaults.
+std::string prompt_content(const Prompt& prompt) {
+  json messages = json::array();
+  for (const Message& message : prompt.messages) {
+    messages.push_back({message.role, message.content});
+  }
+  json vars = json::object();
+  for (const VarSpec& var : prompt.vars) {
+    vars[var.name] = var.default_value ? json(*var.default_value) : json(nullptr);
+  }
+  return json{{"messages", messages}, {"vars", vars}}.dump();
+}
+
+// Where answers come from, for keys: never the key or header values. An exec command that is a
+// file of the work tree is identified by its bytes too, so editing the script asks again.
+std::string provider_identity(const ProviderSpec& spec, const fs::path& workdir) {
+  if (spec.kind == "exec") {
+    std::string identity = "exec " + util::join(spec.command, " ");
+    if (!spec.command.empty() && !workdir.empty() && spec.command[0].find('/') != std::string::npos) {
+      const fs::path program = fs::path(spec.command[0]).is_absolute() ? fs::path(spec.command[0])
+                                                                        : workdir / spec.command[0];
+      if (const std::optional<std::string> bytes = util::read_file(program)) {
+        identity += " sha1:" + util::sha1_hex(*bytes);
+      }
+    }
+    return identity;
+  }
+  std::string base = spec.base_url;
+  if (spec.kind == "anthropic" && base.empty()) {
+    base = "https://api.anthropic.com/v1";
+  }
+  while (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  return spec.kind + " " + base;
+}
+
+std::string model_label(const ModelSpec& model) { return model.provider + "/" + model.name; }
+
+double headline(const Metrics& metrics, const std::string& metric, std::optional<Interval>* interval) {
+  if (metric == "accuracy" && metrics.labels) {
+    *interval = metrics.labels->accuracy_ci;
+    return metrics.labels->accuracy;
+  }
+  if (metric == "accuracy" || metric == "pass_rate") {
+    *interval = metrics.pass_rate_ci;
+    return metrics.pass_rate;
+  }
+  if (metric == "macro_f1") {
+    return metrics.labels ? metrics.labels->macro_f1 : 0.0;
+  }
+  return metrics.mean_score;
+}
+
+bool is_exec(const Assertion& assertion) { return assertion.type == AssertionType::exec; }
+
+// An exec scorer runs a command from a tracked file: refused before any model call unless trusted.
+void require_no_exec(const Suite& suite, const Prompt& prompt) {
+  const auto refuse = [&](const Assertion& assertion) {
+    throw ConfigError(prompt.path + ": an exec assertion of prompt '" + prompt.name + "' runs `" +
+                          (assertion.value.is_string() ? assertion.value.get<std::string>() : assertion.value.dump()) +
+                          "` but this repository is not trusted to run commands",
+                      "read the command, then run: git config promptops.trustExec true");
+  };
+  for (const Assertion& assertion : suite.asserts) {
+    if (is_exec(assertion)) {
+      refuse(assertion);
+    }
+  }
+  for (const std::vector<Assertion>& own : suite.case_asserts) {
+    for (const Assertion& assertion : own) {
+      if (is_exec(assertion)) {
+        refuse(assertion);
+      }
+    }
+  }
+}
+
+class Planner {
+ public:
+  Planner(const git::Repository& repo, const std::vector<EvalTarget>& targets, const EvalOptions& options)
+      : m_repo(repo), m_eval_targets(targets), m_options(options) {}
+
+  void load_targets() {
+    for (const EvalTarget& target : m_eval_targets) {
+      Target t;
+      t.snapshot = target.commit ? commit_snapshot(m_repo, *target.commit) : worktree_snapshot(m_repo);
+      ParsedConfig parsed = load_config(*t.snapshot);
+      throw_first_error(parsed.diagnostics);
+      t.config = std::move(parsed.config);
+      for (PromptFile& file : find_prompts(*t.snapshot, t.config)) {
+        std::string name = file.name;
+        t.files.emplace(std::move(name), std::move(file));
+      }
+      m_targets.push_back(std::move(t));
+    }
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> all;
+    for (const Target& t : m_targets) {
+      for (const auto& [name, file] : t.files) {
+        all.push_back(name);
+      }
+    }
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    if (m_options.names.empty()) {
+      return all;
+    }
+    for (const std::string& name : m_options.names) {
+      if (!std::binary_search(all.begin(), all.end(), name)) {
+        const std::string close = did_you_mean(name, all);
+        throw NotFoundError("no prompt named '" + name + "' at the evaluated commits",
+                            close.empty() ? "run 'git promptops list' to see the prompts"
+                                          : "did you mean '" + close + "'?");
+      }
+    }
+    std::vector<std::string> named = m_options.names;
+    std::sort(named.begin(), named.end());
+    named.erase(std::unique(named.begin(), named.end()), named.end());
+    return named;
+  }
+
+  const Suite& suite(std::size_t target, const Prompt& prompt) {
+    const auto id = std::make_pair(target, prompt.name);
+    if (const auto it = m_suites.find(id); it != m_suites.end()) {
+      return *it->second;
+    }
+    auto suite = std::make_unique<Suite>();
+    suite->from = target;
+    const EvalSpec& eval = prompt.eval;
+    suite->dataset = eval.dataset;
+    if (eval.dataset.empty()) {
+      throw ConfigError(eval.where.format() + ": [eval] of prompt '" + prompt.name + "' has no dataset",
+                        "add dataset = \"evals/" + prompt.name + ".jsonl\" to [eval] in " + prompt.path);
+    }
+    const Snapshot& snapshot = *m_targets[target].snapshot;
+    const std::optional<std::string> text = snapshot.read(eval.dataset);
+    if (!text) {
+      throw ConfigError(eval.where.format() + ": dataset '" + eval.dataset + "' of prompt '" + prompt.name +
+                            "' does not exist at " + snapshot.label(),
+                        "create it, or fix [eval] dataset in " + prompt.path);
+    }
+    suite->dataset_sha = util::sha1_hex(*text);
+    ParsedDataset parsed = parse_dataset(*text, eval.dataset);
+    throw_first_error(parsed.diagnostics);
+    if (parsed.cases.empty()) {
+      throw ConfigError(eval.dataset + ": dataset of prompt '" + prompt.name + "' has no cases",
+                        "add one JSON object per line: {\"vars\": {...}, \"expected\": ...}");
+    }
+    suite->cases = std::move(parsed.cases);
+    ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
+    throw_first_error(asserts.diagnostics);
+    suite->asserts = std::move(asserts.assertions);
+    suite->asserts_json = eval.asserts;
+    json case_asserts = json::array();
+    for (const DatasetCase& c : suite->cases) {
+      ParsedAssertions own = parse_assertions(c.asserts, Location{eval.dataset, c.line, 0});
+      throw_first_error(own.diagnostics);
+      suite->case_asserts.push_back(std::move(own.assertions));
+    }
+    suite->metric = eval.metric.empty() ? "pass_rate" : eval.metric;
+    if (std::find(k_metric_names.begin(), k_metric_names.end(), suite->metric) == k_metric_names.end()) {
+      const std::string close = did_you_mean(suite->metric, k_metric_names);
+      throw ConfigError(eval.where.format() + ": unknown metric '" + suite->metric + "' in [eval] of prompt '" +
+                            prompt.name + "'",
+                        close.empty() ? "use one of: " + util::join(k_metric_names, ", ")
+                                      : "did you mean '" + close + "'?");
+    }
+    const Suite& out = *suite;
+    m_suites.emplace(id, std::move(suite));
+    return out;
+  }
+
+  std::vector<Target>& targets() { return m_targets; }
+
+ private:
+  const git::Repository& m_repo;
+  const std::vector<EvalTarget>& m_eval_targets;
+  const EvalOptions& m_options;
+  std::vector<Target> m_targets;
+  std::map<std::pair<std::size_t, std::string>, std::unique_ptr<Suite>> m_suites;
+};
+
+// A job's answers for one provider, fed to Provider::run.
+class Queue final : public CallQueue {
+ public:
+  Queue(std::vector<Job*> jobs, EvalServices& services, std::atomic<bool>& stop, EvalReport& report,
+        const Config& providers_config, RunnerServices& assertion_services, int repeat, std::size_t& done,
+        std::size_t total)
+      : m_jobs(std::move(jobs)),
+        m_services(services),
+        m_stop(stop),
+        m_report(report),
+        m_config(providers_config),
+        m_assertion_services(assertion_services),
+        m_repeat(repeat),
+        m_done(done),
+        m_total(total),
+        m_start(std::chrono::steady_clock::now()) {}
+
+  std::optional<std::pair<std::uint64_t, ChatRequest>> next() override {
+    while (!m_stop.load()) {
+      if (m_job >= m_jobs.size()) {
+        return std::nullopt;
+      }
+      Job& job = *m_jobs[m_job];
+      const std::size_t case_index = m_case;
+      const int repeat = m_repeat_index;
+      if (++m_repeat_index >= m_repeat) {
+        m_repeat_index = 0;
+        if (++m_case >= job.suite->cases.size()) {
+          m_case = 0;
+          ++m_job;
+        }
+      }
+      const DatasetCase& c = job.suite->cases[case_index];
+      ChatRequest request;
+      try {
+        request.messages = render_prompt(job.prompt, c.vars);
+      } catch (const Error& e) {
+        m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) + ": case '" +
+                                                          c.id + "' cannot render prompt '" + job.prompt.name +
+                                                          "': " + e.what(),
+                                                      e.hint()));
+        m_stop = true;
+        return std::nullopt;
+      }
+      request.model = job.model.name;
+      request.params = job.model.params;
+      std::vector<std::string> parts{"response-1", job.identity, request.model, request.params.dump(),
+                                     std::to_string(repeat)};
+      for (const Message& message : request.messages) {
+        parts.push_back(message.role);
+        parts.push_back(message.content);
+      }
+      const std::string key = content_key({parts.begin(), parts.end()});
+      const Sample sample{&job, case_index, repeat};
+      if (const auto cached = m_services.cache->get("response", key)) {
+        if (const auto response = response_from_json(*cached)) {
+          ++m_report.cache_hits;
+          finish(sample, &*response, false, {});
+          continue;
+        }
+      }
+      if (const auto it = m_waiting_by_key.find(key); it != m_waiting_by_key.end()) {
+        m_in_flight[it->second].samples.push_back(sample);
+        continue;
+      }
+      const std::uint64_t id = m_next_id++;
+      m_in_flight[id] = InFlight{key, {sample}};
+      m_waiting_by_key[key] = id;
+      return std::make_pair(id, std::move(request));
+    }
+    return std::nullopt;
+  }
+
+  void done(std::uint64_t id, ChatResult result) override {
+    const auto it = m_in_flight.find(id);
+    if (it == m_in_flight.end()) {
+      return;
+    }
+    InFlight call = std::move(it->second);
+    m_in_flight.erase(it);
+    m_waiting_by_key.erase(call.key);
+    if (result.ok()) {
+      ++m_report.real_calls;
+      const ChatResponse& response = *result.response;
+      m_services.cache->put("response", call.key,
+                            json{{"text", response.text},
+                                 {"tokens_in", response.tokens_in},
+                                 {"tokens_out", response.tokens_out},
+                                 {"latency_ms", response.latency_ms}});
+      for (const Sample& sample : call.samples) {
+        finish(sample, &response, true, {});
+      }
+      return;
+    }
+    if (result.error == CallError::cancelled) {
+      return;
+    }
+    if (result.error == CallError::auth) {
+      if (!m_fatal) {
+        m_fatal = std::make_exception_ptr(
+            ProviderError(result.message, "the answers received so far are cached; rerun to resume"));
+      }
+      m_stop = true;
+      return;
+    }
+    for (const Sample& sample : call.samples) {
+      finish(sample, nullptr, false, std::string(call_error_name(result.error)) + ": " + result.message);
+    }
+  }
+
+  // The first fatal error (auth, a case that cannot render), rethrown after run().
+  void rethrow_fatal() const {
+    if (m_fatal) {
+      std::rethrow_exception(m_fatal);
+    }
+  }
+
+ private:
+  struct Sample {
+    Job* job;
+    std::size_t case_index;
+    int repeat;
+  };
+  struct InFlight {
+    std::string key;
+    std::vector<Sample> samples;
+  };
+
+  static std::optional<ChatResponse> response_from_json(const json& value) {
+    try {
+      ChatResponse response;
+      response.text = value.at("text").get<std::string>();
+      response.tokens_in = value.at("tokens_in").get<std::int64_t>();
+      response.tokens_out = value.at("tokens_out").get<std::int64_t>();
+      response.latency_ms = value.at("latency_ms").get<double>();
+      return response;
+    } catch (const json::exception&) {
+      return std::nullopt;  // an entry from another version: ask again
+    }
+  }
+
+  void finish(const Sample& sample, const ChatResponse* response, bool real_call, const std::string& error) {
+    Job& job = *sample.job;
+    const DatasetCase& c = job.suite->cases[sample.case_index];
+    CaseTally& tally = job.tallies[sample.case_index];
+    json record = {{"index", sample.case_index}, {"id", c.id}, {"line", c.line}, {"repeat", sample.repeat},
+                   {"vars", c.vars}, {"expected", c.expected}};
+    if (response == nullptr) {
+      ++tally.errors;
+      ++job.errors;
+      ++m_report.errors;
+      record["error"] = error;
+      record["pass"] = false;
+      record["score"] = 0.0;
+    } else {
+      CaseOutcome outcome;
+      outcome.tokens_in = response->tokens_in;
+      outcome.tokens_out = response->tokens_out;
+      outcome.cost = call_cost(m_config, job.model.name, response->tokens_in, response->tokens_out);
+      outcome.latency_ms = response->latency_ms;
+      outcome.had_real_call = real_call;
+      EvalContext context;
+      context.vars = make_template_context(c.vars, c.expected);
+      if (m_config.prices.count(job.model.name) != 0) {
+        context.cost = outcome.cost;  // unknown otherwise: a cost assertion says so
+      }
+      context.latency_ms = response->latency_ms;
+      context.services = &m_assertion_services;
+      m_assertion_services.set_current(job.provider, job.model);
+      json reasons = json::array();
+      bool pass = true;
+      double score_sum = 0.0;
+      std::size_t count = 0;
+      bool ignore_case = false;
+      const auto score = [&](const Assertion& assertion) {
+        const AssertionResult result = evaluate(assertion, response->text, context);
+        pass = pass && result.pass;
+        score_sum += result.score;
+        ++count;
+        if (!result.pass) {
+          reasons.push_back(result.reason);
+        }
+        ignore_case = ignore_case || (assertion.type == AssertionType::equals && assertion.ignore_case);
+      };
+      for (const Assertion& assertion : job.suite->asserts) {
+        score(assertion);
+      }
+      for (const Assertion& assertion : job.suite->case_asserts[sample.case_index]) {
+        score(assertion);
+      }
+      if (count == 0 && !c.expected.is_null()) {
+        score(implicit_equals(c.expected));
+      }
+      outcome.pass = pass;
+      outcome.score = count == 0 ? 1.0 : score_sum / static_cast<double>(count);
+      if (c.expected.is_string()) {
+        const std::string& expected = c.expected.get_ref<const std::string&>();
+        if (expected.size() <= k_max_label_length && expected.find('\n') == std::string::npos) {
+          outcome.expected_label = expected;
+          outcome.predicted_label = std::string(util::trim(response->text));
+          if (ignore_case && util::to_lower(outcome.predicted_label) == util::to_lower(expected)) {
+            outcome.predicted_label = expected;
+          }
+        }
+      }
+      job.metrics.add(outcome);
+      (pass ? tally.passes : tally.fails) += 1;
+      tally.score_sum += outcome.score;
+      record["output"] = response->text;
+      record["pass"] = pass;
+      record["score"] = outcome.score;
+      record["reasons"] = std::move(reasons);
+      record["tokens_in"] = response->tokens_in;
+      record["tokens_out"] = response->tokens_out;
+      record["latency_ms"] = response->latency_ms;
+      record["cost"] = outcome.cost;
+      record["cached"] = !real_call;
+    }
+    ++tally.done;
+    write_record(job, record);
+    ++job.done;
+    ++m_done;
+    if (job.done == job.total) {
+      finalize(job);
+    }
+    if (m_services.progress) {
+      EvalProgress progress;
+      progress.done = m_done;
+      progress.total = m_total;
+      progress.cache_hits = m_report.cache_hits;
+      progress.real_calls = m_report.real_calls;
+      progress.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+      m_services.progress(progress);
+    }
+  }
+
+  static const Assertion& implicit_equals(const json& expected) {
+    // One per distinct expected value would be wasteful: the value is a {{expected}} template.
+    static const Assertion assertion = [] {
+      std::vector<Diagnostic> ignored;
+      return *parse_assertion(json{{"type", "equals"}, {"value", "{{expected}}"}, {"trim", true}}, Location{},
+                              ignored);
+    }();
+    (void)expected;
+    return assertion;
+  }
+
+  void write_record(Job& job, const json& record) {
+    if (m_services.results_dir.empty()) {
+      return;
+    }
+    if (job.results == nullptr) {
+      std::error_code ec;
+      fs::create_directories(m_services.results_dir, ec);
+      job.results_path = m_services.results_dir / (job.key + ".jsonl");
+      job.results = std::fopen((job.results_path.string() + ".partial").c_str(), "w");
+      if (job.results == nullptr) {
+        throw Error("cannot write " + job.results_path.string() + ".partial");
+      }
+    }
+    const std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    std::fwrite(line.data(), 1, line.size(), job.results);
+  }
+
+  void finalize(Job& job) {
+    EvalResult result;
+    result.key = job.key;
+    result.prompt = job.prompt.name;
+    result.model = model_label(job.model);
+    result.dataset = job.suite->dataset;
+    result.dataset_sha = job.suite->dataset_sha;
+    result.metric = job.suite->metric;
+    result.metrics = job.metrics.metrics();
+    result.value = headline(result.metrics, result.metric, &result.interval);
+    result.repeat = m_repeat;
+    result.errors = job.errors;
+    result.evaluated_at = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    for (std::size_t i = 0; i < job.tallies.size(); ++i) {
+      const CaseTally& tally = job.tallies[i];
+      const DatasetCase& c = job.suite->cases[i];
+      char outcome = 'p';
+      if (tally.errors > 0) {
+        outcome = 'e';
+      } else if (tally.passes > 0 && tally.fails > 0) {
+        outcome = 'x';
+        result.flaky.push_back(c.id);
+      } else if (tally.fails > 0) {
+        outcome = 'f';
+      }
+      result.outcomes.push_back(outcome);
+      result.case_ids.push_back(c.id);
+      result.scores.push_back(tally.done == 0 ? 0.0 : tally.score_sum / static_cast<double>(tally.done));
+    }
+    if (job.results != nullptr) {
+      std::fclose(job.results);
+      job.results = nullptr;
+      std::error_code ec;
+      fs::rename(job.results_path.string() + ".partial", job.results_path, ec);
+      if (!ec) {
+        result.results_file = job.results_path.string();
+      }
+    }
+    if (job.errors == 0) {
+      m_services.cache->put("eval", job.key, result.to_json());
+    }
+    PO_TRACE("eval " + job.prompt.name + " " + job.key.substr(0, 12) + ": " + result.metric + " " +
+             std::to_string(result.value));
+    job.tallies = {};
+    m_report.results[job.key] = std::move(result);
+  }
+
+  std::vector<Job*> m_jobs;
+  EvalServices& m_services;
+  std::atomic<bool>& m_stop;
+  EvalReport& m_report;
+  const Config& m_config;
+  RunnerServices& m_assertion_services;
+  int m_repeat;
+  std::size_t& m_done;
+  std::size_t m_total;
+  std::chrono::steady_clock::time_point m_start;
+  std::size_t m_job = 0;
+  std::size_t m_case = 0;
+  int m_repeat_index = 0;
+  std::uint64_t m_next_id = 1;
+  std::unordered_map<std::uint64_t, InFlight> m_in_flight;
+  std::unordered_map<std::string, std::uint64_t> m_waiting_by_key;
+  std::exception_ptr m_fatal;
+};
+
+}  // namespace
+
+const std::vector<std::string>& metric_names() { return k_metric_names; }
+
+double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in, std::int64_t tokens_out) {
+  const auto it = config.prices.find(model);
+  if (it == config.prices.end()) {
+    return 0.0;
+  }
+  return (static_cast<double>(tokens_in) * it->second.input + static_cast<double>(tokens_out) * it->second.output) /
+         1e6;
+}
+
+json EvalResult::to_json() const {
+  return {{"key", key},
+          {"prompt", prompt},
+          {"model", model},
+          {"dataset", dataset},
+          {"dataset_sha", dataset_sha},
+          {"metric", metric},
+          {"value", value},
+          {"interval", interval ? json::array({interval->low, interval->high}) : json(nullptr)},
+          {"metrics", metrics.to_json()},
+          {"repeat", repeat},
+          {"outcomes", outcomes},
+          {"case_ids", case_ids},
+          {"scores", scores},
+          {"flaky", flaky},
+          {"errors", errors},
+          {"evaluated_at", evaluated_at}};
+}
+
+EvalResult EvalResult::from_json(const json& in) {
+  try {
+    EvalResult out;
+    out.key = in.at("key").get<std::string>();
+    out.prompt = in.at("prompt").get<std::string>();
+    out.model = in.at("model").get<std::string>();
+    out.dataset = in.at("dataset").get<std::string>();
+    out.dataset_sha = in.at("dataset_sha").get<std::string>();
+    out.metric = in.at("metric").get<std::string>();
+    out.value = in.at("value").get<double>();
+    if (const json& interval = in.at("interval"); !interval.is_null()) {
+      out.interval = Interval{interval.at(0).get<double>(), interval.at(1).get<double>()};
+    }
+    out.metrics = Metrics::from_json(in.at("metrics"));
+    out.repeat = in.at("repeat").get<int>();
+    out.outcomes = in.at("outcomes").get<std::string>();
+    out.case_ids = in.at("case_ids").get<std::vector<std::string>>();
+    out.scores = in.at("scores").get<std::vector<double>>();
+    out.flaky = in.at("flaky").get<std::vector<std::string>>();
+    out.errors = in.at("errors").get<std::size_t>();
+    out.evaluated_at = in.at("evaluated_at").get<std::int64_t>();
+    return out;
+  } catch (const json::exception& e) {
+    throw Error(std::string("unreadable evaluation result: ") + e.what());
+  }
+}
+
+EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& targets, const EvalOptions& options,
+                    EvalServices& services) {
+  if (services.cache == nullptr) {
+    throw Error("run_eval needs a cache");
+  }
+  if (options.repeat < 1 || options.repeat > 1000) {
+    throw UsageError("--repeat must be from 1 to 1000");
+  }
+  EvalReport report;
+  report.targets = targets;
+  if (targets.empty()) {
+    return report;
+  }
+  Planner planner(repo, targets, options);
+  planner.load_targets();
+  std::vector<Target>& loaded = planner.targets();
+  const Config& providers_config = loaded.back().config;
+
+  std::map<std::string, std::unique_ptr<Job>> jobs;  // by key
+  std::vector<Job*> order;
+  std::set<std::string> seen_keys;
+  const std::vector<std::string> names = planner.names();
+  const bool named = !options.names.empty();
+  std::vector<std::vector<EvalRow>> rows_by_target(loaded.size());
+  for (const std::string& name : names) {
+    // The newest target that has the prompt holds the yardstick.
+    std::optional<std::size_t> newest;
+    for (std::size_t i = loaded.size(); i-- > 0;) {
+      if (loaded[i].files.count(name) != 0) {
+        newest = i;
+        break;
+      }
+    }
+    if (!newest) {
+      continue;
+    }
+    const Prompt newest_prompt = load_prompt(*loaded[*newest].snapshot, loaded[*newest].files.at(name));
+    if (!newest_prompt.eval.present && options.suite_at == SuiteAt::newest) {
+      if (named) {
+        throw ConfigError(newest_prompt.path + ": prompt '" + name + "' has no [eval] section",
+                          "add [eval] with dataset = \"evals/" + name + ".jsonl\" to " + newest_prompt.path);
+      }
+      report.skipped.push_back(name);
+      continue;
+    }
+    for (std::size_t i = 0; i < loaded.size(); ++i) {
+      const auto file = loaded[i].files.find(name);
+      if (file == loaded[i].files.end()) {
+        continue;
+      }
+      Prompt prompt = i == *newest ? newest_prompt : load_prompt(*loaded[i].snapshot, file->second);
+      const std::size_t suite_from = options.suite_at == SuiteAt::newest ? *newest : i;
+      const Prompt& suite_prompt = suite_from == i ? prompt : newest_prompt;
+      if (!suite_prompt.eval.present) {
+        continue;  // --suite-at each, and this version has no [eval]
+      }
+      const Suite& suite = planner.suite(suite_from, suite_prompt);
+      if (!options.provider_options.exec_trusted) {
+        require_no_exec(suite, suite_prompt);
+      }
+      ModelSpec model = prompt.effective_model(loaded[i].config);
+      if (model.provider.empty() || model.name.empty()) {
+        throw ConfigError(prompt.path + ": prompt '" + name + "' names no model" +
+                              (model.provider.empty() ? " provider" : ""),
+                          "set [model] provider and name in the prompt, or [defaults.model] in .promptops.toml");
+      }
+      const ProviderSpec* provider = nullptr;
+      for (const Config* config : std::initializer_list<const Config*>{&providers_config, &loaded[i].config}) {
+        if (const auto it = config->providers.find(model.provider); it != config->providers.end()) {
+          provider = &it->second;
+          break;
+        }
+      }
+      if (provider == nullptr) {
+        throw ConfigError(prompt.path + ": prompt '" + name + "' uses provider '" + model.provider +
+                              "', which .promptops.toml does not define",
+                          "add [providers." + model.provider + "] with kind and base_url to .promptops.toml");
+      }
+      const std::string identity = provider_identity(*provider, options.provider_options.workdir);
+      const std::string key = content_key({"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(),
+                                           suite.dataset, suite.dataset_sha, suite.asserts_json.dump(), suite.metric,
+                                           std::to_string(options.repeat)});
+      EvalRow row;
+      row.target = i;
+      row.prompt = name;
+      row.path = prompt.path;
+      row.key = key;
+      row.suite_from = suite_from;
+      row.duplicate = !seen_keys.insert(key).second;
+      rows_by_target[i].push_back(row);
+      if (row.duplicate) {
+        continue;
+      }
+      if (const auto cached = services.cache->get("eval", key)) {
+        try {
+          EvalResult result = EvalResult::from_json(*cached);
+          result.reused = true;
+          result.prompt = name;
+          if (!services.results_dir.empty()) {
+            const fs::path results_file = services.results_dir / (key + ".jsonl");
+            std::error_code ec;
+            if (fs::exists(results_file, ec)) {
+              result.results_file = results_file.string();
+            }
+          }
+          report.results[key] = std::move(result);
+          continue;
+        } catch (const Error&) {
+          // an entry from another version of the tool: evaluate again
+        }
+      }
+      auto job = std::make_unique<Job>();
+      job->key = key;
+      job->prompt = std::move(prompt);
+      job->model = std::move(model);
+      job->provider = provider;
+      job->identity = identity;
+      job->suite = &suite;
+      job->total = suite.cases.size() * static_cast<std::size_t>(options.repeat);
+      job->tallies.resize(suite.cases.size());
+      order.push_back(job.get());
+      jobs[key] = std::move(job);
+    }
+  }
+  for (std::vector<EvalRow>& rows : rows_by_target) {
+    for (EvalRow& row : rows) {
+      report.rows.push_back(std::move(row));
+    }
+  }
+
+  // Run the jobs, one provider after another.
+  std::atomic<bool> local_stop{false};
+  std::atomic<bool>& stop = services.stop != nullptr ? *services.stop : local_stop;
+  std::size_t total = 0;
+  for (const Job* job : order) {
+    total += job->total;
+  }
+  RunnerServices assertion_services(services, providers_config, options.provider_options);
+  std::map<std::string, std::vector<Job*>> by_provider;
+  std::vector<std::string> provider_order;
+  for (Job* job : order) {
+    if (by_provider.count(job->provider->name) == 0) {
+      provider_order.push_back(job->provider->name);
+    }
+    by_provider[job->provider->name].push_back(job);
+  }
+  std::size_t done = 0;
+  for (const std::string& name : provider_order) {
+    if (stop.load()) {
+      break;
+    }
+    std::vector<Job*>& group = by_provider[name];
+    Provider& provider = assertion_services.provider(*group.front()->provider);
+    Queue queue(group, services, stop, report, providers_config, assertion_services, options.repeat, done, total);
+    provider.run(queue, stop);
+    queue.rethrow_fatal();
+  }
+  for (const auto& [key, job] : jobs) {
+    if (job->results != nullptr) {
+      std::fclose(job->results);  // unfinished: the .partial file stays for inspection
+      job->results = nullptr;
+    }
+  }
+  report.interrupted = stop.load() && std::any_of(order.begin(), order.end(), [](const Job* job) {
+                         return job->done < job->total;
+                       });
+  return report;
+}
+
+}  // namespace promptops

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+// llm-rubric (a judge model), similar (embeddings) and exec (a trusted command) for the engine.
+#include "eval/services.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include <promptops/error.hpp>
+
+#include "util/process.hpp"
+#include "util/strings.hpp"
+
+namespace promptops {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* k_judge_instructions =
+    "You grade the output of a language model against a rubric. Reply with one JSON object and "
+    "nothing else: {\"pass\": true or false, \"score\": a number from 0 to 1, \"reason\": \"one "
+    "sentence\"}.";
+
+double threshold_of(const Assertion& assertion, double fallback) {
+  const auto it = assertion.spec.find("threshold");
+  return it != assertion.spec.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+std::string first_line(std::string_view text) {
+  text = util::trim(text);
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+// The first {...} of a judge's answer, parsed; discarded when there is none.
+json json_object_in(std::string_view text) {
+  const std::size_t open = text.find('{');
+  const std::size_t close = text.rfind('}');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return json(json::value_t::discarded);
+  }
+  return json::parse(text.substr(open, close - open + 1), nullptr, false);
+}
+
+// pass/score/reason from a judge or an exec scorer's JSON answer.
+AssertionResult verdict_from(const json& answer, double threshold) {
+  AssertionResult result;
+  const auto score = answer.find("score");
+  const auto pass = answer.find("pass");
+  if (score != answer.end() && score->is_number()) {
+    result.score = score->get<double>();
+  } else if (pass != answer.end() && pass->is_boolean()) {
+    result.score = pass->get<bool>() ? 1.0 : 0.0;
+  }
+  result.pass = pass != answer.end() && pass->is_boolean() ? pass->get<bool>() && result.score >= threshold
+                                                           : result.score >= threshold;
+  const auto reason = answer.find("reason");
+  result.reason = reason != answer.end() && reason->is_string() ? reason->get<std::string>() : "";
+  return result;
+}
+
+}  // namespace
+
+RunnerServices::RunnerServices(EvalServices& services, const Config& providers_config, const ProviderOptions& options)
+    : m_services(services), m_config(providers_config), m_options(options) {}
+
+Provider& RunnerServices::provider(const ProviderSpec& spec) {
+  auto& slot = m_providers[spec.name];
+  if (!slot) {
+    slot = m_services.make_provider ? m_services.make_provider(spec) : make_provider(spec, m_options);
+  }
+  return *slot;
+}
+
+void RunnerServices::set_current(const ProviderSpec* provider, const ModelSpec& model) {
+  m_current_provider = provider;
+  m_current_model = model;
+}
+
+const ProviderSpec& RunnerServices::named_provider(const Assertion& assertion) const {
+  const auto it = assertion.spec.find("provider");
+  if (it == assertion.spec.end() || !it->is_string()) {
+    if (m_current_provider == nullptr) {
+      throw ConfigError(std::string(assertion_type_name(assertion.type)) + " assertion has no provider",
+                        "add provider = \"NAME\" to the assertion");
+    }
+    return *m_current_provider;
+  }
+  const std::string name = it->get<std::string>();
+  const auto found = m_config.providers.find(name);
+  if (found == m_config.providers.end()) {
+    throw ConfigError(std::string(assertion_type_name(assertion.type)) + " assertion uses provider '" + name +
+                          "', which .promptops.toml does not define",
+                      "add [providers." + name + "] to .promptops.toml");
+  }
+  return found->second;
+}
+
+AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::string_view rubric,
+                                           std::string_view output, const EvalContext&) const {
+  const ProviderSpec& spec = named_provider(assertion);
+  std::string model = m_current_model.name;
+  if (const auto it = assertion.spec.find("model"); it != assertion.spec.end() && it->is_string()) {
+    model = it->get<std::string>();
+  } else if (&spec != m_current_provider) {
+    throw ConfigError("llm-rubric assertion names provider '" + spec.name + "' but no model",
+                      "add model = \"NAME\" to the assertion");
+  }
+  ChatRequest request;
+  request.model = model;
+  request.params = {{"temperature", 0}};
+  request.messages = {Message{"system", k_judge_instructions, {}},
+                      Message{"user", "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output), {}}};
+  auto& self = const_cast<RunnerServices&>(*this);
+  const std::string key =
+      content_key({"judge-1", spec.kind, spec.base_url, util::join(spec.command, " "), model, request.messages[0].content,
+                   request.messages[1].content});
+  std::string answer;
+  if (const auto cached = m_services.cache->get("response", key); cached && cached->contains("text")) {
+    answer = cached->at("text").get<std::string>();
+  } else {
+    const ChatResult result = self.provider(spec).complete(request);
+    if (result.error == CallError::auth) {
+      throw ProviderError(result.message);
+    }
+    if (!result.ok()) {
+      return AssertionResult{false, 0.0, "the judge gave no answer: " + result.message};
+    }
+    answer = result.response->text;
+    m_services.cache->put("response", key,
+                          json{{"text", answer},
+                               {"tokens_in", result.response->tokens_in},
+                               {"tokens_out", result.response->tokens_out},
+                               {"latency_ms", result.response->latency_ms}});
+  }
+  const json verdict = json_object_in(answer);
+  if (verdict.is_discarded() || !verdict.is_object()) {
+    return AssertionResult{false, 0.0, "the judge's answer is not a JSON verdict: " + first_line(answer)};
+  }
+  AssertionResult result = verdict_from(verdict, threshold_of(assertion, 0.5));
+  if (result.reason.empty()) {
+    result.reason = result.pass ? "the judge passed it" : "the judge failed it";
+  }
+  return result;
+}
+
+AssertionResult RunnerServices::similar(const Assertion& assertion, std::string_view reference,
+                                        std::string_view output, const EvalContext&) const {
+  const ProviderSpec& spec = named_provider(assertion);
+  std::string model = spec.embedding_model.empty() ? "text-embedding-3-small" : spec.embedding_model;
+  if (const auto it = assertion.spec.find("model"); it != assertion.spec.end() && it->is_string()) {
+    model = it->get<std::string>();
+  }
+  auto& self = const_cast<RunnerServices&>(*this);
+  std::vector<std::vector<double>> vectors(2);
+  std::vector<std::string> missing;
+  std::vector<std::size_t> missing_index;
+  const std::string texts[2] = {std::string(reference), std::string(output)};
+  std::string keys[2];
+  for (std::size_t i = 0; i < 2; ++i) {
+    keys[i] = content_key({"embedding-1", spec.kind, spec.base_url, model, texts[i]});
+    if (const auto cached = m_services.cache->get("embedding", keys[i]); cached && cached->is_array()) {
+      vectors[i] = cached->get<std::vector<double>>();
+    } else {
+      missing.push_back(texts[i]);
+      missing_index.push_back(i);
+    }
+  }
+  if (!missing.empty()) {
+    const std::vector<std::vector<double>> got = self.provider(spec).embed(missing, model);
+    for (std::size_t j = 0; j < missing_index.size() && j < got.size(); ++j) {
+      vectors[missing_index[j]] = got[j];
+      m_services.cache->put("embedding", keys[missing_index[j]], json(got[j]));
+    }
+  }
+  if (vectors[0].empty() || vectors[0].size() != vectors[1].size()) {
+    return AssertionResult{false, 0.0, "the embeddings endpoint gave vectors of different sizes"};
+  }
+  double dot = 0.0;
+  double norm_a = 0.0;
+  double norm_b = 0.0;
+  for (std::size_t i = 0; i < vectors[0].size(); ++i) {
+    dot += vectors[0][i] * vectors[1][i];
+    norm_a += vectors[0][i] * vectors[0][i];
+    norm_b += vectors[1][i] * vectors[1][i];
+  }
+  const double cosine = norm_a == 0.0 || norm_b == 0.0 ? 0.0 : dot / std::sqrt(norm_a * norm_b);
+  const double threshold = threshold_of(assertion, 0.8);
+  char text[96];
+  std::snprintf(text, sizeof text, "cosine similarity %.3f %s threshold %.3f", cosine,
+                cosine >= threshold ? ">=" : "<", threshold);
+  return AssertionResult{cosine >= threshold, std::max(0.0, cosine), text};
+}
+
+AssertionResult RunnerServices::exec(const Assertion& assertion, std::string_view command, std::string_view output,
+                                     const EvalContext& context) const {
+  if (!m_options.exec_trusted) {
+    throw ConfigError("exec assertion runs `" + std::string(command) +
+                          "` but this repository is not trusted to run commands",
+                      "read the command in the prompt's [eval] assert, then run: git config promptops.trustExec true");
+  }
+  double timeout = 60.0;
+  if (const auto it = assertion.spec.find("timeout"); it != assertion.spec.end() && it->is_number()) {
+    timeout = it->get<double>();
+  }
+  const util::ProcessResult run =
+      util::run_process({"/bin/sh", "-c", std::string(command)}, std::string(output), m_options.workdir,
+                        std::chrono::milliseconds(static_cast<long long>(timeout * 1000)),
+                        {{"PROMPTOPS_VARS", context.vars.dump()}});
+  if (run.timed_out) {
+    char text[64];
+    std::snprintf(text, sizeof text, "exec scorer timed out after %gs", timeout);
+    return AssertionResult{false, 0.0, text};
+  }
+  const json answer = json::parse(run.out, nullptr, false);
+  if (!answer.is_discarded() && answer.is_object() && run.exit_code == 0) {
+    AssertionResult result = verdict_from(answer, threshold_of(assertion, 0.5));
+    if (result.reason.empty()) {
+      result.reason = result.pass ? "exec scorer passed it" : "exec scorer failed it";
+    }
+    return result;
+  }
+  const std::string said = first_line(run.out.empty() ? run.err : run.out);
+  if (run.exit_code == 0) {
+    return AssertionResult{true, 1.0, said.empty() ? "exec scorer exited 0" : said};
+  }
+  return AssertionResult{false, 0.0,
+                         "exec scorer exited " + std::to_string(run.exit_code) + (said.empty() ? "" : ": " + said)};
+}
+
+}  // namespace promptops
