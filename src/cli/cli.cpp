@@ -28,6 +28,7 @@ int report(const Error& error) {
 
 int main(int argc, char** argv) {
   Context context;
+  context.args.assign(argv + std::min(argc, 1), argv + argc);
   CLI::App app{"git-promptops: LLM prompts versioned, tested and reviewed like code", "git-promptops"};
   app.set_version_flag("--version", "git-promptops version " PROMPTOPS_VERSION);
   app.require_subcommand(1);

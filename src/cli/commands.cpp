@@ -5,6 +5,8 @@
 namespace promptops::cli {
 
 void add_alias(CLI::App& app, Context& context);
+void add_cache(CLI::App& app, Context& context);
+void add_eval(CLI::App& app, Context& context);
 void add_export(CLI::App& app, Context& context);
 void add_init(CLI::App& app, Context& context);
 void add_lint(CLI::App& app, Context& context);
@@ -23,6 +25,8 @@ const std::vector<Command>& commands() {
       {"log", "list a prompt's versions", add_log},
       {"alias", "set, list or remove aliases", add_alias},
       {"lint", "check config, prompts and datasets", add_lint},
+      {"eval", "evaluate prompts per commit against their datasets", add_eval},
+      {"cache", "show or clear the evaluation cache", add_cache},
       {"export", "export all prompts at a revision as JSON", add_export},
       {"version", "print the version", add_version},
   };

@@ -49,16 +49,22 @@ std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revis
   if (revision.empty() && !repo.is_bare()) {
     return worktree_snapshot(repo);
   }
-  const std::string rev = revision.empty() ? "HEAD" : revision;
-  if (rev == "HEAD") {
-    return commit_snapshot(repo, context.head());
+  return commit_snapshot(repo, resolve_commit(context, revision.empty() ? "HEAD" : revision));
+}
+
+bool exec_trusted(const git::Repository& repo) { return repo.config_bool("promptops.trustExec").value_or(false); }
+
+git::Oid resolve_commit(Context& context, const std::string& revision) {
+  if (revision == "HEAD") {
+    return context.head();
   }
-  const auto id = repo.resolve(rev);
+  git::Repository& repo = context.repo();
+  const auto id = repo.resolve(revision);
   if (!id) {
-    const std::string close = did_you_mean(rev, repo.ref_names());
-    throw NotFoundError("unknown revision '" + rev + "'", close.empty() ? "" : "did you mean '" + close + "'?");
+    const std::string close = did_you_mean(revision, repo.ref_names());
+    throw NotFoundError("unknown revision '" + revision + "'", close.empty() ? "" : "did you mean '" + close + "'?");
   }
-  return commit_snapshot(repo, *id);
+  return *id;
 }
 
 std::string prompt_name_argument(const std::string& text, const char* instead) {

@@ -23,6 +23,12 @@ std::string format_iso_date(const git::Person& person);
 // bare repository), else that commit. Throws NotFoundError for an unknown revision.
 std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revision);
 
+// The commit `revision` names (HEAD gives git's "no commits yet" error in an empty repository).
+// Throws NotFoundError with "did you mean" for an unknown revision.
+git::Oid resolve_commit(Context& context, const std::string& revision);
+// Whether the user trusts this repository's exec providers and scorers: `promptops.trustExec` in
+// their own git config (a clone cannot set it; tracked files are never read for it).
+bool exec_trusted(const git::Repository& repo);
 // A prompt name given where no @REV belongs (log, alias). Throws UsageError for NAME@REV.
 std::string prompt_name_argument(const std::string& text, const char* instead);
 

@@ -25,6 +25,8 @@ class Context {
   git::Oid head();
 
   std::string color = "auto";
+  // The arguments as given (argv[1..]), for commands that must see where "--" was.
+  std::vector<std::string> args;
   // What the command decided (ok, or negative for a "no" verdict such as lint findings).
   ExitCode exit_status = ExitCode::ok;
   bool stdout_color() const { return output::use_color(output::parse_color_mode(color), stdout); }

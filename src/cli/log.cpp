@@ -3,6 +3,8 @@
 #include <map>
 
 #include <promptops/error.hpp>
+#include <promptops/eval.hpp>
+#include <promptops/notes.hpp>
 #include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
@@ -23,15 +25,7 @@ struct LogOptions {
 void run_log(Context& context, const LogOptions& options) {
   git::Repository& repo = context.repo();
   const std::string name = prompt_name_argument(options.name, "use --rev REVISION to walk from another revision");
-  git::Oid tip;
-  if (options.rev == "HEAD") {
-    tip = context.head();
-  } else if (const auto id = repo.resolve(options.rev)) {
-    tip = *id;
-  } else {
-    const std::string close = did_you_mean(options.rev, repo.ref_names());
-    throw NotFoundError("unknown revision '" + options.rev + "'", close.empty() ? "" : "did you mean '" + close + "'?");
-  }
+  const git::Oid tip = resolve_commit(context, options.rev);
   std::string path;
   std::vector<PromptVersion> versions = prompt_versions(repo, tip, name, &path);
   if (options.max_count > 0 && versions.size() > options.max_count) {
@@ -50,6 +44,24 @@ void run_log(Context& context, const LogOptions& options) {
     return version.deleted || it == aliases_by_version.end() ? std::vector<std::string>() : it->second;
   };
 
+  // The headline metric of each version, from the notes that `eval` (here or in CI) recorded.
+  const std::map<git::Oid, std::vector<nlohmann::json>> notes = git::read_notes(repo);
+  const auto eval_of = [&](const PromptVersion& version) -> std::optional<EvalResult> {
+    const auto it = notes.find(version.commit);
+    if (version.deleted || it == notes.end()) {
+      return std::nullopt;
+    }
+    return latest_eval_note(it->second, name);
+  };
+  const auto metric_cell = [](const std::optional<EvalResult>& result) {
+    if (!result) {
+      return std::string();
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%s %.3f", result->metric.c_str(), result->value);
+    return std::string(text);
+  };
+
   if (options.format == "json") {
     nlohmann::json list = nlohmann::json::array();
     for (const PromptVersion& version : versions) {
@@ -63,18 +75,43 @@ void run_log(Context& context, const LogOptions& options) {
                               {"author", person_json(author)},
                               {"subject", commit.subject()},
                               {"aliases", aliases_of(version)}};
+      const std::optional<EvalResult> result = eval_of(version);
+      entry["eval"] = nullptr;
+      if (result) {
+        entry["eval"] = {{"metric", result->metric},
+                         {"value", result->value},
+                         {"interval", result->interval ? nlohmann::json::array({result->interval->low, result->interval->high})
+                                                       : nlohmann::json(nullptr)},
+                         {"model", result->model},
+                         {"cases", result->metrics.cases},
+                         {"eval_key", result->key}};
+      }
       list.push_back(std::move(entry));
     }
     context.out_json({{"prompt", name}, {"path", path}, {"tip", tip.hex()}, {"versions", std::move(list)}});
     return;
   }
-  const std::vector<std::string> headers = {"VERSION", "COMMIT", "DATE", "AUTHOR", "ALIASES", "SUBJECT"};
-  std::vector<std::vector<std::string>> rows;
+  // The METRIC column appears once some version has been evaluated.
+  bool any_metric = false;
+  std::vector<std::string> metrics;
   for (const PromptVersion& version : versions) {
+    metrics.push_back(metric_cell(eval_of(version)));
+    any_metric = any_metric || !metrics.back().empty();
+  }
+  std::vector<std::string> headers = {"VERSION", "COMMIT", "DATE", "AUTHOR", "ALIASES", "SUBJECT"};
+  if (any_metric) {
+    headers.insert(headers.begin() + 4, "METRIC");
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const PromptVersion& version = versions[i];
     const git::Commit commit = repo.read_commit(version.commit);
     rows.push_back({version.deleted ? "deleted" : "v" + std::to_string(version.number), version.commit.short_hex(),
-                    format_date(commit.author), repo.mailmap(commit.author).name, util::join(aliases_of(version), ","),
-                    commit.subject()});
+                    format_date(commit.author), repo.mailmap(commit.author).name,
+                    util::join(aliases_of(version), ","), commit.subject()});
+    if (any_metric) {
+      rows.back().insert(rows.back().begin() + 4, metrics[i]);
+    }
   }
   if (options.format == "tsv") {
     context.out(output::render_tsv(headers, rows));

@@ -96,7 +96,8 @@ TEST_CASE("log --format json has one entry per version with its commit, blob, da
                                        {"date", "2023-11-15T02:13:20+00:00"},
                                        {"author", {{"name", "Ada Tester"}, {"email", "ada@example.com"}}},
                                        {"subject", "greet: say hey"},
-                                       {"aliases", nlohmann::json::array()}}));
+                                       {"aliases", nlohmann::json::array()},
+                                       {"eval", nullptr}}));
   CHECK(versions[1].at("version") == 2);
   CHECK(versions[1].at("commit") == g.v2);
   CHECK(versions[1].at("blob") == trimmed(g.repo.git({"rev-parse", g.v2 + ":prompts/greet.toml"})));

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: MIT
+// `git promptops eval [RANGE | REV] [-- NAME...]`: evaluate prompts per commit, report, record notes.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include <promptops/error.hpp>
+#include <promptops/eval.hpp>
+#include <promptops/history.hpp>
+#include <promptops/registry.hpp>
+
+#include "cli/common.hpp"
+#include "output/table.hpp"
+#include "output/terminal.hpp"
+#include "util/strings.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::atomic<bool> g_interrupted{false};
+
+void on_sigint(int) {
+  if (g_interrupted.exchange(true)) {
+    ::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
+    ::raise(SIGINT);
+  }
+}
+
+// SIGINT sets the stop flag for as long as this lives.
+class InterruptScope {
+ public:
+  InterruptScope() {
+    g_interrupted = false;
+    struct sigaction action = {};
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &m_old);
+  }
+  ~InterruptScope() { ::sigaction(SIGINT, &m_old, nullptr); }
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  struct sigaction m_old = {};
+};
+
+struct EvalCommandOptions {
+  std::vector<std::string> args;
+  std::string suite_at = "newest";
+  int repeat = 1;
+  bool no_cache = false;
+  std::string format;
+};
+
+std::string fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+std::string signed_fixed(double value, int digits) {
+  if (std::fabs(value) < 0.5 * std::pow(10.0, -digits)) {
+    return fixed(0.0, digits);
+  }
+  return (value > 0 ? "+" : "") + fixed(value, digits);
+}
+
+std::string money(double value) { return value == 0.0 ? "-" : "$" + fixed(value, value < 0.01 ? 5 : 4); }
+
+// The commits (oldest first) of "A..B", "A..", or one revision; nothing = the working tree.
+std::vector<EvalTarget> resolve_targets(Context& context, const std::string& spec) {
+  std::vector<EvalTarget> targets;
+  if (spec.empty()) {
+    git::Repository& repo = context.repo();
+    if (!repo.is_bare()) {
+      targets.push_back(EvalTarget{std::nullopt, ""});
+      return targets;
+    }
+    const git::Oid head = context.head();
+    targets.push_back(EvalTarget{head, repo.read_commit(head).subject()});
+    return targets;
+  }
+  git::Repository& repo = context.repo();
+  const std::size_t dots = spec.find("..");
+  if (dots == std::string::npos) {
+    const git::Oid id = resolve_commit(context, spec);
+    targets.push_back(EvalTarget{id, repo.read_commit(id).subject()});
+    return targets;
+  }
+  if (spec.compare(dots, 3, "...") == 0) {
+    throw UsageError("symmetric ranges ('" + spec + "') are not supported", "use A..B: the first-parent commits of B since A");
+  }
+  const std::string from = spec.substr(0, dots);
+  const std::string to = spec.substr(dots + 2);
+  if (from.empty()) {
+    throw UsageError("range '" + spec + "' has no start", "write A..B, for example HEAD~3..HEAD");
+  }
+  const git::Oid tip = resolve_commit(context, to.empty() ? "HEAD" : to);
+  const git::Oid start = resolve_commit(context, from);
+  // As git does, A..B excludes what A reaches: along B's first parents that is the merge base.
+  const std::optional<git::Oid> stop = repo.merge_base(start, tip);
+  std::vector<git::Oid> chain = git::first_parent_chain(repo, tip, stop);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    targets.push_back(EvalTarget{*it, repo.read_commit(*it).subject()});
+  }
+  return targets;
+}
+
+// The version numbers of each row, by prompt along the newest commit's first-parent history.
+std::vector<std::string> version_labels(git::Repository& repo, const EvalReport& report) {
+  std::vector<std::string> labels(report.rows.size());
+  std::optional<git::Oid> tip;
+  for (const EvalTarget& target : report.targets) {
+    if (target.commit) {
+      tip = target.commit;
+    }
+  }
+  std::map<std::string, std::vector<PromptVersion>> versions;
+  for (std::size_t i = 0; i < report.rows.size(); ++i) {
+    const EvalRow& row = report.rows[i];
+    const EvalTarget& target = report.targets[row.target];
+    if (!target.commit || !tip) {
+      labels[i] = "worktree";
+      continue;
+    }
+    auto it = versions.find(row.prompt);
+    if (it == versions.end()) {
+      std::vector<PromptVersion> list;
+      try {
+        list = prompt_versions(repo, *tip, row.prompt);
+      } catch (const NotFoundError&) {
+      }
+      it = versions.emplace(row.prompt, std::move(list)).first;
+    }
+    const int number = version_at(repo, it->second, row.path, *target.commit);
+    labels[i] = number > 0 ? "v" + std::to_string(number) : "-";
+  }
+  return labels;
+}
+
+struct Line {
+  const EvalRow* row;
+  const EvalTarget* target;
+  std::string version;
+  const EvalResult* result;  // null: unfinished
+  std::optional<double> delta;
+  std::size_t calls = 0;  // real calls made for it in this run
+};
+
+std::vector<Line> report_lines(git::Repository& repo, const EvalReport& report) {
+  const std::vector<std::string> versions = version_labels(repo, report);
+  std::vector<Line> lines;
+  std::map<std::string, const EvalResult*> previous;  // by prompt: the last row's result
+  for (std::size_t i = 0; i < report.rows.size(); ++i) {
+    const EvalRow& row = report.rows[i];
+    Line line{&row, &report.targets[row.target], versions[i], nullptr, std::nullopt, 0};
+    if (const auto it = report.results.find(row.key); it != report.results.end()) {
+      line.result = &it->second;
+      if (!row.duplicate && !it->second.reused) {
+        line.calls = it->second.metrics.real_calls;
+      }
+      const auto prev = previous.find(row.prompt);
+      if (!row.duplicate && prev != previous.end() && prev->second != nullptr && prev->second->errors == 0 &&
+          it->second.errors == 0 && prev->second->metric == it->second.metric) {
+        line.delta = it->second.value - prev->second->value;
+      }
+    }
+    previous[row.prompt] = line.result;
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string commit_label(const EvalTarget& target) { return target.commit ? target.commit->short_hex() : "worktree"; }
+
+std::string interval_text(const EvalResult& result) {
+  return result.interval ? "[" + fixed(result.interval->low, 2) + ", " + fixed(result.interval->high, 2) + "]" : "";
+}
+
+json line_json(const Line& line) {
+  json out = {{"commit", line.target->commit ? json(line.target->commit->hex()) : json(nullptr)},
+              {"subject", line.target->subject},
+              {"prompt", line.row->prompt},
+              {"path", line.row->path},
+              {"version", line.version},
+              {"eval_key", line.row->key},
+              {"duplicate", line.row->duplicate},
+              {"finished", line.result != nullptr}};
+  if (line.result != nullptr) {
+    const EvalResult& r = *line.result;
+    out["metric"] = r.metric;
+    out["value"] = r.value;
+    out["interval"] = r.interval ? json::array({r.interval->low, r.interval->high}) : json(nullptr);
+    out["delta"] = line.delta ? json(*line.delta) : json(nullptr);
+    out["reused"] = r.reused || line.row->duplicate;
+    out["calls"] = line.calls;
+    out["model"] = r.model;
+    out["dataset"] = r.dataset;
+    out["repeat"] = r.repeat;
+    out["metrics"] = r.metrics.to_json();
+    out["outcomes"] = r.outcomes;
+    out["case_ids"] = r.case_ids;
+    out["flaky"] = r.flaky;
+    out["errors"] = r.errors;
+    out["results_file"] = r.results_file.empty() ? json(nullptr) : json(r.results_file);
+  }
+  return out;
+}
+
+std::vector<std::string> row_cells(const Line& line) {
+  std::vector<std::string> cells{commit_label(*line.target), line.row->prompt, line.version};
+  if (line.result == nullptr) {
+    cells.insert(cells.end(), {"-", "unfinished", "", "", "", ""});
+  } else {
+    const EvalResult& r = *line.result;
+    cells.push_back(r.metric);
+    cells.push_back(fixed(r.value, 3));
+    cells.push_back(r.errors > 0 ? std::to_string(r.errors) + " without answer" : interval_text(r));
+    cells.push_back(line.delta ? signed_fixed(*line.delta, 3) : "");
+    cells.push_back(line.row->duplicate ? "same" : std::to_string(line.calls));
+    cells.push_back(money(r.metrics.cost));
+  }
+  cells.push_back(line.target->commit ? line.target->subject : "(working tree)");
+  return cells;
+}
+
+const std::vector<std::string> k_headers = {"COMMIT", "PROMPT", "VERSION", "METRIC", "VALUE", "95% CI",
+                                            "DELTA",  "CALLS",  "COST",    "SUBJECT"};
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) {
+    return text;
+  }
+  return "\"" + util::replace_all(text, "\"", "\"\"") + "\"";
+}
+
+std::string xml_escape(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// The failure reasons per case index, from the per-case results file when there is one.
+std::map<std::size_t, std::string> failure_reasons(const EvalResult& result) {
+  std::map<std::size_t, std::string> reasons;
+  if (result.results_file.empty()) {
+    return reasons;
+  }
+  std::ifstream in(result.results_file);
+  std::string text;
+  while (std::getline(in, text)) {
+    const json record = json::parse(text, nullptr, false);
+    if (record.is_discarded() || record.value("pass", true)) {
+      continue;
+    }
+    const std::size_t index = record.value("index", std::size_t{0});
+    std::string reason = record.contains("error") ? record["error"].get<std::string>() : "";
+    if (reason.empty() && record.contains("reasons") && !record["reasons"].empty()) {
+      reason = record["reasons"][0].get<std::string>();
+    }
+    reasons.emplace(index, reason);
+  }
+  return reasons;
+}
+
+std::string junit(const std::vector<Line>& lines) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"git-promptops eval\">\n";
+  for (const Line& line : lines) {
+    if (line.result == nullptr) {
+      continue;
+    }
+    const EvalResult& r = *line.result;
+    std::size_t failures = 0;
+    std::size_t errors = 0;
+    for (const char c : r.outcomes) {
+      failures += (c == 'f' || c == 'x') ? 1 : 0;
+      errors += c == 'e' ? 1 : 0;
+    }
+    const std::string suite = line.row->prompt + "@" + commit_label(*line.target);
+    out += "  <testsuite name=\"" + xml_escape(suite) + "\" tests=\"" + std::to_string(r.outcomes.size()) +
+           "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\">\n";
+    out += "    <properties><property name=\"" + xml_escape(r.metric) + "\" value=\"" + fixed(r.value, 4) +
+           "\"/></properties>\n";
+    const std::map<std::size_t, std::string> reasons = failures + errors > 0 ? failure_reasons(r) : decltype(reasons){};
+    for (std::size_t i = 0; i < r.outcomes.size(); ++i) {
+      const std::string name = i < r.case_ids.size() ? r.case_ids[i] : std::to_string(i);
+      out += "    <testcase classname=\"" + xml_escape(line.row->prompt) + "\" name=\"" + xml_escape(name) + "\"";
+      const char c = r.outcomes[i];
+      if (c == 'p') {
+        out += "/>\n";
+        continue;
+      }
+      const auto reason = reasons.find(i);
+      std::string message = reason != reasons.end() ? reason->second : "";
+      if (c == 'x') {
+        message = "flaky: outcomes differ across repeats" + (message.empty() ? "" : "; " + message);
+      }
+      out += ">\n      <" + std::string(c == 'e' ? "error" : "failure") + " message=\"" + xml_escape(message) + "\"/>\n";
+      out += "    </testcase>\n";
+    }
+    out += "  </testsuite>\n";
+  }
+  return out + "</testsuites>\n";
+}
+
+std::string markdown(const std::vector<Line>& lines) {
+  std::string out = "| " + util::join(k_headers, " | ") + " |\n|";
+  for (std::size_t i = 0; i < k_headers.size(); ++i) {
+    out += (i >= 4 && i <= 8) ? " ---: |" : " --- |";
+  }
+  out += "\n";
+  for (const Line& line : lines) {
+    std::vector<std::string> cells = row_cells(line);
+    for (std::string& cell : cells) {
+      cell = util::replace_all(cell, "|", "\\|");
+    }
+    cells[0] = "`" + cells[0] + "`";
+    out += "| " + util::join(cells, " | ") + " |\n";
+  }
+  return out;
+}
+
+// "eval 120/1000 · 35.2 calls/s · 40 cached · ETA 25s" on stderr, at most 10 times a second.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : m_enabled(enabled) {}
+  ~ProgressLine() { clear(); }
+
+  void update(const EvalProgress& progress) {
+    if (!m_enabled) {
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (progress.done != progress.total && now - m_last < std::chrono::milliseconds(100)) {
+      return;
+    }
+    m_last = now;
+    const double rate = progress.elapsed_seconds > 0 ? static_cast<double>(progress.real_calls) / progress.elapsed_seconds : 0;
+    std::string text = "eval " + std::to_string(progress.done) + "/" + std::to_string(progress.total) + " · " +
+                       fixed(rate, 1) + " calls/s · " + std::to_string(progress.cache_hits) + " cached";
+    if (progress.done > 0 && progress.done < progress.total && progress.elapsed_seconds > 0.5) {
+      const double eta = progress.elapsed_seconds / static_cast<double>(progress.done) *
+                         static_cast<double>(progress.total - progress.done);
+      text += " · ETA " + std::to_string(static_cast<long long>(std::ceil(eta))) + "s";
+    }
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fflush(stderr);
+    m_shown = true;
+  }
+
+  void clear() {
+    if (m_shown) {
+      std::fputs("\r\033[K", stderr);
+      std::fflush(stderr);
+      m_shown = false;
+    }
+  }
+
+ private:
+  bool m_enabled;
+  bool m_shown = false;
+  std::chrono::steady_clock::time_point m_last{};
+};
+
+void run_eval_command(Context& context, const EvalCommandOptions& options) {
+  // Arguments after "--" are prompt names; before it, at most one range or revision.
+  std::size_t after_dashes = 0;
+  const auto dashes = std::find(context.args.begin(), context.args.end(), "--");
+  if (dashes != context.args.end()) {
+    after_dashes = static_cast<std::size_t>(context.args.end() - dashes - 1);
+  }
+  const std::size_t before = options.args.size() - std::min(after_dashes, options.args.size());
+  if (before > 1) {
+    throw UsageError("eval takes one range or revision, got '" + options.args[1] + "' too",
+                     "put prompt names after --: git promptops eval HEAD~3..HEAD -- " + options.args[1]);
+  }
+  const std::string spec = before == 1 ? options.args[0] : "";
+  std::vector<std::string> names(options.args.begin() + static_cast<std::ptrdiff_t>(before), options.args.end());
+
+  git::Repository& repo = context.repo();
+  std::vector<EvalTarget> targets;
+  try {
+    targets = resolve_targets(context, spec);
+  } catch (const NotFoundError& e) {
+    if (before == 1 && spec.find("..") == std::string::npos && after_dashes == 0) {
+      throw NotFoundError(e.what(), "to evaluate a prompt by name, put it after --: git promptops eval -- " + spec);
+    }
+    throw;
+  }
+  if (targets.empty()) {
+    context.warn("no commits in '" + spec + "': nothing to evaluate");
+    return;
+  }
+
+  EvalOptions eval_options;
+  eval_options.names = names;
+  eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
+  eval_options.repeat = options.repeat;
+  eval_options.provider_options.workdir = repo.workdir();
+  eval_options.provider_options.exec_trusted = exec_trusted(repo);
+
+  ResultCache cache(repo.common_dir() / "promptops" / "cache", !options.no_cache);
+  std::atomic<bool>& stop = g_interrupted;
+  const InterruptScope interrupt_scope;
+  ProgressLine progress(options.format == "table" && output::is_terminal(stderr));
+  EvalServices services;
+  services.cache = &cache;
+  services.results_dir = repo.common_dir() / "promptops" / "results";
+  services.stop = &stop;
+  services.progress = [&progress](const EvalProgress& p) { progress.update(p); };
+  const EvalReport report = run_eval(repo, targets, eval_options, services);
+  progress.clear();
+
+  record_eval_notes(repo, report);
+
+  const std::vector<Line> lines = report_lines(repo, report);
+  if (options.format == "json") {
+    json rows = json::array();
+    for (const Line& line : lines) {
+      rows.push_back(line_json(line));
+    }
+    context.out_json({{"rows", rows},
+                      {"skipped", report.skipped},
+                      {"summary",
+                       {{"evaluations", report.results.size()},
+                        {"real_calls", report.real_calls},
+                        {"cache_hits", report.cache_hits},
+                        {"errors", report.errors},
+                        {"interrupted", report.interrupted}}}});
+  } else if (options.format == "junit") {
+    context.out(junit(lines));
+  } else if (options.format == "markdown") {
+    context.out(markdown(lines));
+  } else if (options.format == "csv") {
+    std::string out = util::join(k_headers, ",") + "\n";
+    for (const Line& line : lines) {
+      std::vector<std::string> cells = row_cells(line);
+      for (std::string& cell : cells) {
+        cell = csv_field(cell);
+      }
+      out += util::join(cells, ",") + "\n";
+    }
+    context.out(out);
+  } else {
+    if (lines.empty()) {
+      context.warn(report.skipped.empty() ? "no prompts to evaluate"
+                                          : "no prompt has an [eval] section (" + util::join(report.skipped, ", ") + ")");
+    } else {
+      output::Table table(k_headers, {output::Align::left, output::Align::left, output::Align::left,
+                                      output::Align::left, output::Align::right, output::Align::left,
+                                      output::Align::right, output::Align::right, output::Align::right});
+      for (const Line& line : lines) {
+        table.add_row(row_cells(line));
+      }
+      context.out(table.render(output::terminal_width(stdout)));
+    }
+    for (const auto& [key, result] : report.results) {
+      if (!result.flaky.empty()) {
+        context.warn("prompt '" + result.prompt + "': " + std::to_string(result.flaky.size()) +
+                     " flaky case" + (result.flaky.size() == 1 ? "" : "s") + " (outcomes differ across repeats): " +
+                     util::join(result.flaky, ", "));
+      }
+    }
+    std::fflush(stdout);  // the table first, then the summary, also when both go to one pipe
+    std::size_t reused = 0;
+    for (const auto& [key, result] : report.results) {
+      reused += result.reused ? 1 : 0;
+    }
+    std::fprintf(stderr, "%zu evaluation%s (%zu from the cache), %zu model call%s, %zu cached answer%s\n",
+                 report.results.size(), report.results.size() == 1 ? "" : "s", reused, report.real_calls,
+                 report.real_calls == 1 ? "" : "s", report.cache_hits, report.cache_hits == 1 ? "" : "s");
+  }
+  if (report.interrupted) {
+    throw InterruptedError("interrupted: " + std::to_string(report.real_calls) +
+                           " answers received in this run are cached; run the same command to resume");
+  }
+  if (report.errors > 0) {
+    throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
+                            " got no answer from the provider (see the per-case results)",
+                        "run the same command again to retry them; answers already received are cached");
+  }
+}
+
+}  // namespace
+
+void add_eval(CLI::App& app, Context& context) {
+  auto options = std::make_shared<EvalCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "eval", "evaluate prompts at a range of commits (A..B), one revision, or the working tree");
+  command->add_option("range", options->args,
+                      "A..B (the first-parent commits of B since A), one revision, or nothing for the working tree; "
+                      "prompt names go after --");
+  command->add_option("--suite-at", options->suite_at,
+                      "whose dataset and assertions judge each version: newest (one yardstick, default) or each")
+      ->check(CLI::IsMember({"newest", "each"}));
+  command->add_option("--repeat", options->repeat, "sample each case this many times and report flaky cases")
+      ->check(CLI::Range(1, 1000));
+  command->add_flag("--no-cache", options->no_cache, "ask the model again: answers and results are neither read from nor written to the cache");
+  add_format_option(*command, options->format, {"table", "json", "junit", "markdown", "csv"});
+  command->callback([&context, options] { run_eval_command(context, *options); });
+}
+
+}  // namespace promptops::cli
