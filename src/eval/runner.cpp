@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <exception>
 #include <set>
 #include <unordered_map>
@@ -33,11 +37,20 @@ const std::vector<std::string> k_metric_names{"pass_rate", "accuracy", "macro_f1
 constexpr std::size_t k_max_label_length = 100;
 
 // The dataset and assertions that judge a prompt.
+constexpr std::size_t k_max_labels = 50;
+constexpr const char* k_other_label = "(other)";
+
 struct Suite {
   std::size_t from = 0;  // target index
+  std::string prompt;    // whose [eval] it is, for messages
   std::string dataset;
   std::string dataset_sha;
+  std::string text;      // the dataset's bytes until parse_cases() (a cached result never parses)
+  bool parsed = false;
   std::vector<DatasetCase> cases;
+  // The distinct expected labels when every case expects a short one-line string and there are
+  // at most k_max_labels of them: then the suite is a classification and gets label metrics.
+  std::set<std::string> labels;
   std::vector<Assertion> asserts;                   // the prompt's [eval] assert
   std::vector<std::vector<Assertion>> case_asserts;  // each case's own "assert"
   json asserts_json;
@@ -148,6 +161,42 @@ double headline(const Metrics& metrics, const std::string& metric, std::optional
   return metrics.mean_score;
 }
 
+// Parses the dataset of `suite` once, when some case must run. Throws ConfigError at file:line.
+void parse_cases(Suite& suite) {
+  if (suite.parsed) {
+    return;
+  }
+  ParsedDataset parsed = parse_dataset(suite.text, suite.dataset);
+  throw_first_error(parsed.diagnostics);
+  if (parsed.cases.empty()) {
+    throw ConfigError(suite.dataset + ": dataset of prompt '" + suite.prompt + "' has no cases",
+                      "add one JSON object per line: {\"vars\": {...}, \"expected\": ...}");
+  }
+  suite.cases = std::move(parsed.cases);
+  suite.text = {};
+  suite.text.shrink_to_fit();
+  bool labeled = true;
+  for (const DatasetCase& c : suite.cases) {
+    ParsedAssertions own = parse_assertions(c.asserts, Location{suite.dataset, c.line, 0});
+    throw_first_error(own.diagnostics);
+    suite.case_asserts.push_back(std::move(own.assertions));
+    if (labeled && c.expected.is_string()) {
+      const std::string& expected = c.expected.get_ref<const std::string&>();
+      labeled = expected.size() <= k_max_label_length && expected.find('\n') == std::string::npos;
+      if (labeled) {
+        suite.labels.insert(expected);
+        labeled = suite.labels.size() <= k_max_labels;
+      }
+    } else {
+      labeled = false;
+    }
+  }
+  if (!labeled) {
+    suite.labels.clear();
+  }
+  suite.parsed = true;
+}
+
 bool is_exec(const Assertion& assertion) { return assertion.type == AssertionType::exec; }
 
 // An exec scorer runs a command from a tracked file: refused before any model call unless trusted.
@@ -218,7 +267,7 @@ class Planner {
     return named;
   }
 
-  const Suite& suite(std::size_t target, const Prompt& prompt) {
+  Suite& suite(std::size_t target, const Prompt& prompt) {
     const auto id = std::make_pair(target, prompt.name);
     if (const auto it = m_suites.find(id); it != m_suites.end()) {
       return *it->second;
@@ -239,23 +288,12 @@ class Planner {
                         "create it, or fix [eval] dataset in " + prompt.path);
     }
     suite->dataset_sha = util::sha1_hex(*text);
-    ParsedDataset parsed = parse_dataset(*text, eval.dataset);
-    throw_first_error(parsed.diagnostics);
-    if (parsed.cases.empty()) {
-      throw ConfigError(eval.dataset + ": dataset of prompt '" + prompt.name + "' has no cases",
-                        "add one JSON object per line: {\"vars\": {...}, \"expected\": ...}");
-    }
-    suite->cases = std::move(parsed.cases);
+    suite->text = *text;
+    suite->prompt = prompt.name;
     ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
     throw_first_error(asserts.diagnostics);
     suite->asserts = std::move(asserts.assertions);
     suite->asserts_json = eval.asserts;
-    json case_asserts = json::array();
-    for (const DatasetCase& c : suite->cases) {
-      ParsedAssertions own = parse_assertions(c.asserts, Location{eval.dataset, c.line, 0});
-      throw_first_error(own.diagnostics);
-      suite->case_asserts.push_back(std::move(own.assertions));
-    }
     suite->metric = eval.metric.empty() ? "pass_rate" : eval.metric;
     if (std::find(k_metric_names.begin(), k_metric_names.end(), suite->metric) == k_metric_names.end()) {
       const std::string close = did_you_mean(suite->metric, k_metric_names);
@@ -264,7 +302,7 @@ class Planner {
                         close.empty() ? "use one of: " + util::join(k_metric_names, ", ")
                                       : "did you mean '" + close + "'?");
     }
-    const Suite& out = *suite;
+    Suite& out = *suite;
     m_suites.emplace(id, std::move(suite));
     return out;
   }
@@ -279,12 +317,85 @@ class Planner {
   std::map<std::pair<std::size_t, std::string>, std::unique_ptr<Suite>> m_suites;
 };
 
+// Writes answers to the cache on a thread of its own, so that creating a file per answer (~0.1-0.3
+// ms on ext4) never delays the next request. close() drains the queue: every answer received is
+// on disk before run_eval returns, also after an interrupt.
+class AnswerWriter {
+ public:
+  explicit AnswerWriter(ResultCache& cache) : m_cache(cache), m_thread([this] { loop(); }) {}
+  ~AnswerWriter() {
+    try {
+      close();
+    } catch (const std::exception&) {
+      // reported by the close() that the run calls; a destructor must not throw
+    }
+  }
+  AnswerWriter(const AnswerWriter&) = delete;
+  AnswerWriter& operator=(const AnswerWriter&) = delete;
+
+  void put(std::string key, json value) {
+    {
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      m_queue.emplace_back(std::move(key), std::move(value));
+    }
+    m_wake.notify_one();
+  }
+
+  // Waits for every queued answer; rethrows the first write error.
+  void close() {
+    {
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      m_closing = true;
+    }
+    m_wake.notify_one();
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+    if (m_error) {
+      std::exception_ptr error = std::exchange(m_error, nullptr);
+      std::rethrow_exception(error);
+    }
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    for (;;) {
+      m_wake.wait(lock, [this] { return m_closing || !m_queue.empty(); });
+      if (m_queue.empty()) {
+        return;
+      }
+      std::deque<std::pair<std::string, json>> batch;
+      batch.swap(m_queue);
+      lock.unlock();
+      for (const auto& [key, value] : batch) {
+        try {
+          m_cache.put("response", key, value);
+        } catch (const std::exception&) {
+          if (!m_error) {
+            m_error = std::current_exception();
+          }
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  ResultCache& m_cache;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<std::pair<std::string, json>> m_queue;
+  bool m_closing = false;
+  std::exception_ptr m_error;
+  std::thread m_thread;  // last: starts after the members it uses
+};
+
 // A job's answers for one provider, fed to Provider::run.
 class Queue final : public CallQueue {
  public:
   Queue(std::vector<Job*> jobs, EvalServices& services, std::atomic<bool>& stop, EvalReport& report,
         const Config& providers_config, RunnerServices& assertion_services, int repeat, std::size_t& done,
-        std::size_t total)
+        std::size_t total, AnswerWriter& writer)
       : m_jobs(std::move(jobs)),
         m_services(services),
         m_stop(stop),
@@ -294,6 +405,7 @@ class Queue final : public CallQueue {
         m_repeat(repeat),
         m_done(done),
         m_total(total),
+        m_writer(writer),
         m_start(std::chrono::steady_clock::now()) {}
 
   std::optional<std::pair<std::uint64_t, ChatRequest>> next() override {
@@ -363,11 +475,12 @@ class Queue final : public CallQueue {
     if (result.ok()) {
       ++m_report.real_calls;
       const ChatResponse& response = *result.response;
-      m_services.cache->put("response", call.key,
-                            json{{"text", response.text},
-                                 {"tokens_in", response.tokens_in},
-                                 {"tokens_out", response.tokens_out},
-                                 {"latency_ms", response.latency_ms}});
+      if (m_services.cache->enabled()) {
+        m_writer.put(call.key, json{{"text", response.text},
+                                    {"tokens_in", response.tokens_in},
+                                    {"tokens_out", response.tokens_out},
+                                    {"latency_ms", response.latency_ms}});
+      }
       for (const Sample& sample : call.samples) {
         finish(sample, &response, true, {});
       }
@@ -474,14 +587,16 @@ class Queue final : public CallQueue {
       }
       outcome.pass = pass;
       outcome.score = count == 0 ? 1.0 : score_sum / static_cast<double>(count);
-      if (c.expected.is_string()) {
+      const std::set<std::string>& labels = job.suite->labels;
+      if (!labels.empty()) {
         const std::string& expected = c.expected.get_ref<const std::string&>();
-        if (expected.size() <= k_max_label_length && expected.find('\n') == std::string::npos) {
-          outcome.expected_label = expected;
-          outcome.predicted_label = std::string(util::trim(response->text));
-          if (ignore_case && util::to_lower(outcome.predicted_label) == util::to_lower(expected)) {
-            outcome.predicted_label = expected;
-          }
+        outcome.expected_label = expected;
+        outcome.predicted_label = std::string(util::trim(response->text));
+        if (ignore_case && util::to_lower(outcome.predicted_label) == util::to_lower(expected)) {
+          outcome.predicted_label = expected;
+        }
+        if (labels.count(outcome.predicted_label) == 0) {
+          outcome.predicted_label = k_other_label;  // free text never grows the confusion matrix
         }
       }
       job.metrics.add(outcome);
@@ -601,6 +716,7 @@ class Queue final : public CallQueue {
   int m_repeat;
   std::size_t& m_done;
   std::size_t m_total;
+  AnswerWriter& m_writer;
   std::chrono::steady_clock::time_point m_start;
   std::size_t m_job = 0;
   std::size_t m_case = 0;
@@ -610,6 +726,16 @@ class Queue final : public CallQueue {
   std::unordered_map<std::string, std::uint64_t> m_waiting_by_key;
   std::exception_ptr m_fatal;
 };
+
+// Answers received before a fatal error are kept, then the error is thrown.
+void writer_close_on_fatal(AnswerWriter& writer, const Queue& queue) {
+  try {
+    queue.rethrow_fatal();
+  } catch (...) {
+    writer.close();
+    throw;
+  }
+}
 
 }  // namespace
 
@@ -726,10 +852,7 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
       if (!suite_prompt.eval.present) {
         continue;  // --suite-at each, and this version has no [eval]
       }
-      const Suite& suite = planner.suite(suite_from, suite_prompt);
-      if (!options.provider_options.exec_trusted) {
-        require_no_exec(suite, suite_prompt);
-      }
+      Suite& suite = planner.suite(suite_from, suite_prompt);
       ModelSpec model = prompt.effective_model(loaded[i].config);
       if (model.provider.empty() || model.name.empty()) {
         throw ConfigError(prompt.path + ": prompt '" + name + "' names no model" +
@@ -781,6 +904,10 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
           // an entry from another version of the tool: evaluate again
         }
       }
+      parse_cases(suite);
+      if (!options.provider_options.exec_trusted) {
+        require_no_exec(suite, suite_prompt);
+      }
       auto job = std::make_unique<Job>();
       job->key = key;
       job->prompt = std::move(prompt);
@@ -817,16 +944,19 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
     by_provider[job->provider->name].push_back(job);
   }
   std::size_t done = 0;
+  AnswerWriter writer(*services.cache);
   for (const std::string& name : provider_order) {
     if (stop.load()) {
       break;
     }
     std::vector<Job*>& group = by_provider[name];
     Provider& provider = assertion_services.provider(*group.front()->provider);
-    Queue queue(group, services, stop, report, providers_config, assertion_services, options.repeat, done, total);
+    Queue queue(group, services, stop, report, providers_config, assertion_services, options.repeat, done, total,
+                writer);
     provider.run(queue, stop);
-    queue.rethrow_fatal();
+    writer_close_on_fatal(writer, queue);
   }
+  writer.close();
   for (const auto& [key, job] : jobs) {
     if (job->results != nullptr) {
       std::fclose(job->results);  // unfinished: the .partial file stays for inspection

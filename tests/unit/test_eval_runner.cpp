@@ -344,3 +344,36 @@ TEST_CASE("evaluation results round-trip through JSON and notes", "[eval][runner
   }
   CHECK(call_cost(Config{}, "m", 10, 10) == 0.0);
 }
+
+TEST_CASE("free-text answers and free-text datasets never grow the confusion matrix", "[eval][runner]") {
+  Fixture f;
+  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  SECTION("an answer outside the expected labels is (other)") {
+    const auto rambling = [](const ChatRequest& request) {
+      ChatResult result = classify(request);
+      if (request.messages.at(1).content == "pizza") {
+        result.response->text = "I would say it is probably out of scope";
+      }
+      return result;
+    };
+    const Run r = run(f, {f.v3}, cache, {}, rambling);
+    const EvalResult& result = result_of(r.report, 0);
+    REQUIRE(result.metrics.labels);
+    CHECK(result.metrics.labels->confusion.labels == std::vector<std::string>{"(other)", "IN", "OUT"});
+    CHECK(result.metrics.labels->accuracy == 0.75);
+  }
+  SECTION("more than 50 distinct expected values are not labels") {
+    std::string dataset;
+    for (int i = 0; i < 51; ++i) {
+      dataset += "{\"vars\": {\"q\": \"q" + std::to_string(i) + "\"}, \"expected\": \"answer " + std::to_string(i) + "\"}\n";
+    }
+    f.repo.write("evals/c.jsonl", dataset);
+    const std::string free_text = f.repo.commit("free-text dataset");
+    const Run r = run(f, {free_text}, cache);
+    const EvalResult& result = result_of(r.report, 0);
+    CHECK_FALSE(result.metrics.labels);
+    CHECK(result.metric == "accuracy");
+    CHECK(result.value == 0.0);  // accuracy falls back to the pass rate
+    CHECK(result.metrics.cases == 51);
+  }
+}
