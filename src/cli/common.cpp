@@ -86,12 +86,19 @@ int version_at(const git::Repository& repo, const std::vector<PromptVersion>& ve
   if (!entry) {
     return 0;
   }
+  // The newest version with this content that `commit` descends from: after a revert to an
+  // older content, commits before the revert still belong to the older version.
+  int fallback = 0;
   for (const PromptVersion& version : versions) {  // newest first
-    if (!version.deleted && version.blob == entry->id) {
+    if (version.deleted || version.blob != entry->id) {
+      continue;
+    }
+    if (repo.merge_base(version.commit, commit) == version.commit) {
       return version.number;
     }
+    fallback = fallback == 0 ? version.number : fallback;
   }
-  return 0;
+  return fallback;
 }
 
 nlohmann::json person_json(const git::Person& person) {

@@ -33,7 +33,8 @@ bool exec_trusted(const git::Repository& repo);
 std::string prompt_name_argument(const std::string& text, const char* instead);
 
 // The number of the version of a prompt that `commit` holds: the version made at that commit,
-// else the newest version with the same content (blob) as the file at `commit`; 0 when none.
+// else the newest version with the same content (blob) as the file at `commit` that `commit`
+// descends from (any with that content when none is an ancestor); 0 when none.
 int version_at(const git::Repository& repo, const std::vector<PromptVersion>& versions,
                const std::string& path, const git::Oid& commit);
 

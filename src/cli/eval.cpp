@@ -55,7 +55,8 @@ class InterruptScope {
 };
 
 struct EvalCommandOptions {
-  std::vector<std::string> args;
+  std::string range;
+  std::vector<std::string> names;
   std::string suite_at = "newest";
   int repeat = 1;
   bool no_cache = false;
@@ -160,7 +161,7 @@ struct Line {
 std::vector<Line> report_lines(git::Repository& repo, const EvalReport& report) {
   const std::vector<std::string> versions = version_labels(repo, report);
   std::vector<Line> lines;
-  std::map<std::string, const EvalResult*> previous;  // by prompt: the last row's result
+  std::map<std::string, std::pair<std::string, const EvalResult*>> previous;  // by prompt: last row's key, result
   for (std::size_t i = 0; i < report.rows.size(); ++i) {
     const EvalRow& row = report.rows[i];
     Line line{&row, &report.targets[row.target], versions[i], nullptr, std::nullopt, 0};
@@ -169,13 +170,17 @@ std::vector<Line> report_lines(git::Repository& repo, const EvalReport& report) 
       if (!row.duplicate && !it->second.reused) {
         line.calls = it->second.metrics.real_calls;
       }
+      // Against the previous row of the prompt unless it is the same evaluation (an unchanged
+      // commit); a revert to an earlier content does show its change.
       const auto prev = previous.find(row.prompt);
-      if (!row.duplicate && prev != previous.end() && prev->second != nullptr && prev->second->errors == 0 &&
-          it->second.errors == 0 && prev->second->metric == it->second.metric) {
-        line.delta = it->second.value - prev->second->value;
+      if (prev != previous.end() && prev->second.first != row.key && prev->second.second != nullptr) {
+        const EvalResult& before = *prev->second.second;
+        if (before.errors == 0 && it->second.errors == 0 && before.metric == it->second.metric) {
+          line.delta = it->second.value - before.value;
+        }
       }
     }
-    previous[row.prompt] = line.result;
+    previous[row.prompt] = {row.key, line.result};
     lines.push_back(line);
   }
   return lines;
@@ -386,19 +391,29 @@ class ProgressLine {
 };
 
 void run_eval_command(Context& context, const EvalCommandOptions& options) {
-  // Arguments after "--" are prompt names; before it, at most one range or revision.
-  std::size_t after_dashes = 0;
+  // Arguments after "--" are prompt names; before it, at most one range or revision. The parser
+  // fills `range` first whichever side of "--" it came from, so count what followed "--".
+  std::vector<std::string> positionals = options.names;
+  if (!options.range.empty()) {
+    positionals.insert(positionals.begin(), options.range);
+  }
+  std::size_t after_dashes = positionals.size();
   const auto dashes = std::find(context.args.begin(), context.args.end(), "--");
   if (dashes != context.args.end()) {
-    after_dashes = static_cast<std::size_t>(context.args.end() - dashes - 1);
+    after_dashes = std::min(positionals.size(), static_cast<std::size_t>(context.args.end() - dashes - 1));
+  } else if (positionals.size() > 1) {
+    throw UsageError("eval takes one range or revision, got '" + positionals[1] + "' too",
+                     "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
+  } else {
+    after_dashes = 0;
   }
-  const std::size_t before = options.args.size() - std::min(after_dashes, options.args.size());
+  const std::size_t before = positionals.size() - after_dashes;
   if (before > 1) {
-    throw UsageError("eval takes one range or revision, got '" + options.args[1] + "' too",
-                     "put prompt names after --: git promptops eval HEAD~3..HEAD -- " + options.args[1]);
+    throw UsageError("eval takes one range or revision, got '" + positionals[1] + "' too",
+                     "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
   }
-  const std::string spec = before == 1 ? options.args[0] : "";
-  std::vector<std::string> names(options.args.begin() + static_cast<std::ptrdiff_t>(before), options.args.end());
+  const std::string spec = before == 1 ? positionals[0] : "";
+  std::vector<std::string> names(positionals.begin() + static_cast<std::ptrdiff_t>(before), positionals.end());
 
   git::Repository& repo = context.repo();
   std::vector<EvalTarget> targets;
@@ -494,8 +509,9 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
                  report.real_calls == 1 ? "" : "s", report.cache_hits, report.cache_hits == 1 ? "" : "s");
   }
   if (report.interrupted) {
-    throw InterruptedError("interrupted: " + std::to_string(report.real_calls) +
-                           " answers received in this run are cached; run the same command to resume");
+    throw InterruptedError("interrupted: " + std::to_string(report.real_calls) + " answer" +
+                           (report.real_calls == 1 ? "" : "s") +
+                           " received in this run kept in the cache; run the same command to resume");
   }
   if (report.errors > 0) {
     throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
@@ -510,9 +526,9 @@ void add_eval(CLI::App& app, Context& context) {
   auto options = std::make_shared<EvalCommandOptions>();
   CLI::App* command = app.add_subcommand(
       "eval", "evaluate prompts at a range of commits (A..B), one revision, or the working tree");
-  command->add_option("range", options->args,
-                      "A..B (the first-parent commits of B since A), one revision, or nothing for the working tree; "
-                      "prompt names go after --");
+  command->add_option("range", options->range,
+                      "A..B (the first-parent commits of B since A), one revision, or nothing for the working tree");
+  command->add_option("names", options->names, "after --: the prompts to evaluate (default: every prompt with [eval])");
   command->add_option("--suite-at", options->suite_at,
                       "whose dataset and assertions judge each version: newest (one yardstick, default) or each")
       ->check(CLI::IsMember({"newest", "each"}));

@@ -276,6 +276,12 @@ class Loop {
           start_new(item->first, std::move(item->second));
         }
       }
+      if (!m_finished.empty()) {
+        int sending = 0;
+        check(curl_multi_perform(m_multi, &sending), "perform");
+        deliver();
+        continue;  // done() may have asked to stop
+      }
       if (m_transfers.empty() && (m_exhausted || m_stopping)) {
         return;
       }
@@ -502,7 +508,17 @@ class Loop {
                      [&transfer](const std::unique_ptr<Transfer>& t) { return t.get() == &transfer; });
     const std::uint64_t id = transfer.id;
     m_transfers.erase(found);
-    m_jobs.done(id, std::move(result));
+    m_finished.emplace_back(id, std::move(result));
+  }
+
+  // Hands the finished requests to the caller. The loop calls it after refilling the free slots
+  // and sending, so that scoring answers never delays the next requests.
+  void deliver() {
+    std::vector<std::pair<std::uint64_t, HttpResult>> batch;
+    batch.swap(m_finished);
+    for (auto& [id, result] : batch) {
+      m_jobs.done(id, std::move(result));
+    }
   }
 
   int wait_ms(Clock::time_point now) const {
@@ -536,6 +552,7 @@ class Loop {
   Millis m_grace;
   std::mt19937_64 m_random;
   std::vector<std::unique_ptr<Transfer>> m_transfers;
+  std::vector<std::pair<std::uint64_t, HttpResult>> m_finished;  // ended, not yet handed to done()
   bool m_exhausted = false;
   bool m_stopping = false;
   Clock::time_point m_deadline;

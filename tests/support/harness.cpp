@@ -4,15 +4,18 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -259,6 +262,132 @@ GreetHistory::GreetHistory(std::string (*toml)(const std::string& text)) {
   unrelated = repo.commit("add readme");
   repo.write("prompts/greet.toml", toml("Hey {{who}}!"));
   v3 = repo.commit("greet: say hey");
+}
+
+}  // namespace promptops::test
+
+namespace promptops::test {
+
+namespace {
+
+std::string read_whole(const std::filesystem::path& file) {
+  std::ifstream stream(file, std::ios::binary);
+  std::stringstream buffer;
+  buffer << stream.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> full = test_environment();
+  for (const auto& [name, value] : env) {
+    if (value.empty()) {
+      full.erase(name);
+    } else {
+      full[name] = value;
+    }
+  }
+  std::vector<std::string> env_strings;
+  for (const auto& [name, value] : full) {
+    env_strings.push_back(name + "=" + value);
+  }
+  std::vector<std::string> argv = {promptops_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> arg_pointers;
+  for (const auto& a : argv) {
+    arg_pointers.push_back(const_cast<char*>(a.c_str()));
+  }
+  arg_pointers.push_back(nullptr);
+  std::vector<char*> env_pointers;
+  for (const auto& e : env_strings) {
+    env_pointers.push_back(const_cast<char*>(e.c_str()));
+  }
+  env_pointers.push_back(nullptr);
+  const std::string out_path = (m_dir.path() / "stdout").string();
+  const std::string err_path = (m_dir.path() / "stderr").string();
+  const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
+    throw std::runtime_error("cannot open the files of a background run");
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_fd, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    if (::chdir(cwd.c_str()) != 0) {
+      ::_exit(126);
+    }
+    ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+    ::_exit(127);
+  }
+  ::close(in_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (pid < 0) {
+    throw std::runtime_error("fork failed");
+  }
+  m_pid = pid;
+}
+
+BackgroundRun::~BackgroundRun() {
+  if (m_pid > 0 && !m_reaped) {
+    ::kill(m_pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+void BackgroundRun::signal(int signal_number) const {
+  if (m_pid > 0 && !m_reaped) {
+    ::kill(m_pid, signal_number);
+  }
+}
+
+RunResult BackgroundRun::wait(std::chrono::milliseconds timeout) {
+  RunResult result;
+  if (m_pid <= 0 || m_reaped) {
+    return result;
+  }
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const pid_t reaped = ::waitpid(m_pid, &status, WNOHANG);
+    if (reaped == m_pid) {
+      break;
+    }
+    if (reaped < 0 && errno != EINTR) {
+      m_reaped = true;
+      return result;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(m_pid, SIGKILL);
+      while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  m_reaped = true;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_whole(m_dir.path() / "stdout");
+  result.err = read_whole(m_dir.path() / "stderr");
+  return result;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 }  // namespace promptops::test

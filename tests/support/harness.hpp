@@ -2,7 +2,9 @@
 // Test harness: temp dirs, real git repositories made with the git CLI, and running processes.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -86,5 +88,36 @@ struct GreetHistory {
 
   explicit GreetHistory(std::string (*toml)(const std::string& text));
 };
+
+}  // namespace promptops::test
+
+namespace promptops::test {
+
+// The built git-promptops binary started in the background, for tests that signal it while it
+// runs (Ctrl-C). stdin is /dev/null; stdout and stderr go to files that wait() reads. The
+// destructor kills (SIGKILL) and reaps a process that wait() did not reap.
+class BackgroundRun {
+ public:
+  BackgroundRun(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env = {});
+  ~BackgroundRun();
+  BackgroundRun(const BackgroundRun&) = delete;
+  BackgroundRun& operator=(const BackgroundRun&) = delete;
+
+  int pid() const { return m_pid; }
+  // Sends `signal_number` to the process (not to its children).
+  void signal(int signal_number) const;
+  // Waits for the exit (at most `timeout`, then SIGKILL); the result as run() gives it.
+  RunResult wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+ private:
+  TempDir m_dir;
+  int m_pid = -1;
+  bool m_reaped = false;
+};
+
+// Polls `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
+bool wait_until(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace promptops::test
