@@ -15,45 +15,21 @@
 #include <cstring>
 
 #include "providers/backends.hpp"
+#include "util/process.hpp"
 #include "util/trace.hpp"
 
 namespace promptops::providers {
 
 namespace {
 
+using util::close_fd;
+using util::write_without_sigpipe;
+
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 constexpr Millis k_poll_interval{50};
 constexpr std::size_t k_max_output = std::size_t{64} << 20;
-
-void close_fd(int& fd) {
-  if (fd >= 0) {
-    ::close(fd);
-    fd = -1;
-  }
-}
-
-// write(2) that reports EPIPE instead of raising SIGPIPE when the child closed its stdin, without
-// touching the process-wide disposition: SIGPIPE is blocked in this thread around the write and a
-// pending one is consumed.
-ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
-  sigset_t pipe_set;
-  sigset_t old_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-  const ssize_t n = ::write(fd, data, size);
-  const int saved = errno;
-  if (n < 0 && saved == EPIPE) {
-    const timespec zero{0, 0};
-    while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  ::pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
-  errno = saved;
-  return n;
-}
 
 // One running command.
 struct Process {

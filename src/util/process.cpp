@@ -18,8 +18,6 @@
 
 namespace promptops::util {
 
-namespace {
-
 void close_fd(int& fd) {
   if (fd >= 0) {
     ::close(fd);
@@ -27,10 +25,8 @@ void close_fd(int& fd) {
   }
 }
 
-// write(2) that reports EPIPE instead of raising SIGPIPE when the child closed its stdin, without
-// touching the process-wide disposition: SIGPIPE is blocked in this thread around the write and a
-// pending one is consumed.
-ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
+// SIGPIPE is blocked in this thread around the write and a pending one is consumed.
+long write_without_sigpipe(int fd, const char* data, std::size_t size) {
   sigset_t pipe_set;
   sigset_t old_set;
   sigemptyset(&pipe_set);
@@ -47,8 +43,6 @@ ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
   errno = saved;
   return n;
 }
-
-}  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
                           const std::filesystem::path& cwd, std::chrono::milliseconds timeout,

@@ -3,12 +3,20 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace promptops::util {
+
+// Closes `fd` when it is open and marks it closed (-1).
+void close_fd(int& fd);
+
+// write(2) that reports EPIPE instead of raising SIGPIPE when the reader (a child's stdin) is
+// gone, without touching the process-wide disposition.
+long write_without_sigpipe(int fd, const char* data, std::size_t size);
 
 struct ProcessResult {
   int exit_code = -1;      // the exit status; -1 when killed by a signal or never started

@@ -71,8 +71,10 @@ void isolate_process_environment() {
   }
 }
 
-RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& argv,
-              const std::map<std::string, std::string>& env, const std::string& input) {
+namespace {
+
+// "NAME=value" strings of test_environment() with `env` applied (an empty value unsets).
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> full = test_environment();
   for (const auto& [name, value] : env) {
     if (value.empty()) {
@@ -81,10 +83,18 @@ RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& 
       full[name] = value;
     }
   }
-  std::vector<std::string> env_strings;
+  std::vector<std::string> out;
   for (const auto& [name, value] : full) {
-    env_strings.push_back(name + "=" + value);
+    out.push_back(name + "=" + value);
   }
+  return out;
+}
+
+}  // namespace
+
+RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& env, const std::string& input) {
+  const std::vector<std::string> env_strings = child_environment(env);
   int in_pipe[2];
   int out_pipe[2];
   int err_pipe[2];
@@ -281,18 +291,7 @@ std::string read_whole(const std::filesystem::path& file) {
 
 BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> full = test_environment();
-  for (const auto& [name, value] : env) {
-    if (value.empty()) {
-      full.erase(name);
-    } else {
-      full[name] = value;
-    }
-  }
-  std::vector<std::string> env_strings;
-  for (const auto& [name, value] : full) {
-    env_strings.push_back(name + "=" + value);
-  }
+  const std::vector<std::string> env_strings = child_environment(env);
   std::vector<std::string> argv = {promptops_binary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> arg_pointers;
