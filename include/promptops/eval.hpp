@@ -20,6 +20,7 @@
 #include <promptops/git.hpp>
 #include <promptops/metrics.hpp>
 #include <promptops/provider.hpp>
+#include <promptops/registry.hpp>
 
 namespace promptops {
 
@@ -141,6 +142,12 @@ std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report);
 
 // The newest ("evaluated_at") eval entry for `prompt` among a commit's note entries.
 std::optional<EvalResult> latest_eval_note(const std::vector<nlohmann::json>& entries, const std::string& prompt);
+
+// What `lint` adds for the evaluation engine: the [eval] assertions of the named prompts (all when
+// `names` is empty) parsed as run_eval parses them (unknown types with did-you-mean, bad options,
+// regexes, pointers) and an unknown headline metric ("unknown-metric"). Prompts that cannot be
+// loaded are skipped: lint() reports them.
+std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<std::string>& names);
 
 // The cost of a call from the [prices] table: tokens x price per million; 0 for unknown models.
 double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in,

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
 // `git promptops lint [NAME...]`: every problem in the config, prompts and datasets at once.
+#include <algorithm>
+#include <tuple>
+
+#include <promptops/eval.hpp>
 #include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
@@ -16,7 +20,12 @@ struct LintOptions {
 
 void run_lint(Context& context, const LintOptions& options) {
   const auto snapshot = snapshot_at(context, options.at);
-  const std::vector<Diagnostic> diagnostics = lint(*snapshot, options.names);
+  std::vector<Diagnostic> diagnostics = lint(*snapshot, options.names);
+  const std::vector<Diagnostic> eval = lint_eval(*snapshot, options.names);
+  diagnostics.insert(diagnostics.end(), eval.begin(), eval.end());
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) < std::tie(b.where.file, b.where.line, b.where.column);
+  });
   std::size_t errors = 0;
   for (const Diagnostic& diagnostic : diagnostics) {
     errors += diagnostic.severity == Severity::error ? 1 : 0;

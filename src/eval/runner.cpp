@@ -741,6 +741,40 @@ void writer_close_on_fatal(AnswerWriter& writer, const Queue& queue) {
 
 const std::vector<std::string>& metric_names() { return k_metric_names; }
 
+std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<std::string>& names) {
+  std::vector<Diagnostic> out;
+  const ParsedConfig config = load_config(snapshot);
+  for (const PromptFile& file : find_prompts(snapshot, config.config)) {
+    if (!names.empty() && std::find(names.begin(), names.end(), file.name) == names.end()) {
+      continue;
+    }
+    std::optional<Prompt> prompt;
+    try {
+      prompt = load_prompt(snapshot, file);
+    } catch (const Error&) {
+      continue;
+    }
+    if (!prompt->eval.present) {
+      continue;
+    }
+    const EvalSpec& eval = prompt->eval;
+    ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
+    out.insert(out.end(), asserts.diagnostics.begin(), asserts.diagnostics.end());
+    if (!eval.metric.empty() &&
+        std::find(k_metric_names.begin(), k_metric_names.end(), eval.metric) == k_metric_names.end()) {
+      const std::string close = did_you_mean(eval.metric, k_metric_names);
+      Diagnostic d;
+      d.severity = Severity::error;
+      d.where = eval.where;
+      d.code = "unknown-metric";
+      d.message = "unknown metric '" + eval.metric + "' in [eval]";
+      d.hint = close.empty() ? "use one of: " + util::join(k_metric_names, ", ") : "did you mean '" + close + "'?";
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
 double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in, std::int64_t tokens_out) {
   const auto it = config.prices.find(model);
   if (it == config.prices.end()) {

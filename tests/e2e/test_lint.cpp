@@ -187,6 +187,27 @@ TEST_CASE("lint with only warnings still exits 1", "[e2e][lint]") {
         "0 errors, 1 warning\n");
 }
 
+TEST_CASE("lint checks [eval] assertions and the metric as eval reads them", "[e2e][lint][eval]") {
+  TempRepo repo;
+  repo.write("evals/w.jsonl", "{\"vars\": {\"who\": \"x\"}, \"expected\": \"Hi x\"}\n");
+  repo.write("prompts/w.toml",
+             "template = \"Hi {{who}}\"\n"
+             "[vars]\n"
+             "who = { required = true }\n"
+             "[eval]\n"
+             "dataset = \"evals/w.jsonl\"\n"
+             "metric = \"acuracy\"\n"
+             "assert = [{ type = \"contians\", value = \"Hi\" }]\n");
+  const RunResult r = run_promptops(repo.path(), {"lint"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out ==
+        "prompts/w.toml:4:1: error: unknown assertion type 'contians' [unknown-assertion]\n"
+        "  hint: did you mean 'contains'?\n"
+        "prompts/w.toml:4:1: error: unknown metric 'acuracy' in [eval] [unknown-metric]\n"
+        "  hint: did you mean 'accuracy'?\n"
+        "2 errors, 0 warnings\n");
+}
+
 TEST_CASE("lint reads the working tree, and --at a revision", "[e2e][lint]") {
   GreetRepo g;
   g.repo.write("prompts/greet.toml", "template = \"Hi {{who}}\"\n");
