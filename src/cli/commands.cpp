@@ -14,6 +14,7 @@ void add_list(CLI::App& app, Context& context);
 void add_log(CLI::App& app, Context& context);
 void add_render(CLI::App& app, Context& context);
 void add_show(CLI::App& app, Context& context);
+void add_textconv(CLI::App& app, Context& context);
 void add_version(CLI::App& app, Context& context);
 
 const std::vector<Command>& commands() {
@@ -28,6 +29,7 @@ const std::vector<Command>& commands() {
       {"eval", "evaluate prompts per commit against their datasets", add_eval},
       {"cache", "show or clear the evaluation cache", add_cache},
       {"export", "export all prompts at a revision as JSON", add_export},
+      {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
       {"version", "print the version", add_version},
   };
   return table;
