@@ -6,6 +6,7 @@ namespace promptops::cli {
 
 void add_alias(CLI::App& app, Context& context);
 void add_cache(CLI::App& app, Context& context);
+void add_diff(CLI::App& app, Context& context);
 void add_eval(CLI::App& app, Context& context);
 void add_export(CLI::App& app, Context& context);
 void add_init(CLI::App& app, Context& context);
@@ -29,6 +30,7 @@ const std::vector<Command>& commands() {
       {"eval", "evaluate prompts per commit against their datasets", add_eval},
       {"cache", "show or clear the evaluation cache", add_cache},
       {"export", "export all prompts at a revision as JSON", add_export},
+      {"diff", "show what changed in the prompts between two points", add_diff},
       {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
       {"version", "print the version", add_version},
   };
