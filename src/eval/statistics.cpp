@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+// Exact McNemar, flips by case id and the (cluster) paired bootstrap with a portable generator.
+#include <promptops/statistics.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <promptops/error.hpp>
+#include <promptops/metrics.hpp>
+
+namespace promptops {
+
+namespace {
+
+// Stop summing binomial tail terms once they no longer change a double.
+constexpr double k_negligible_term = 1e-18;
+
+// SplitMix64 (Steele, Lea, Flood 2014), used to seed Xoshiro256.
+std::uint64_t splitmix64(std::uint64_t& state) {
+  state += 0x9e3779b97f4a7c15ULL;
+  std::uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// xoshiro256** 1.0 (Blackman, Vigna 2018) with an unbiased bounded draw, so that a seed gives
+// the same stream on every platform (std::uniform_int_distribution is implementation-defined).
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(std::uint64_t seed) {
+    for (std::uint64_t& word : m_state) {
+      word = splitmix64(seed);
+    }
+  }
+
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(m_state[1] * 5, 7) * 9;
+    const std::uint64_t t = m_state[1] << 17;
+    m_state[2] ^= m_state[0];
+    m_state[3] ^= m_state[1];
+    m_state[1] ^= m_state[2];
+    m_state[0] ^= m_state[3];
+    m_state[2] ^= t;
+    m_state[3] = rotl(m_state[3], 45);
+    return result;
+  }
+
+  // Uniform in [0, bound) by rejection. Requires bound > 0.
+  std::uint64_t below(std::uint64_t bound) {
+    // 2^64 mod bound: drawing below it would favour the small residues.
+    const std::uint64_t threshold = (std::uint64_t{0} - bound) % bound;
+    for (;;) {
+      const std::uint64_t x = next();
+      if (x >= threshold) {
+        return x % bound;
+      }
+    }
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+  std::uint64_t m_state[4] = {};
+};
+
+bool is_outcome(char outcome) { return outcome == 'p' || outcome == 'f' || outcome == 'x' || outcome == 'e'; }
+
+void check_outcomes(const std::vector<std::string>& ids, const std::string& outcomes, const char* side) {
+  if (ids.size() != outcomes.size()) {
+    throw Error(std::string("run ") + side + " has " + std::to_string(ids.size()) + " case ids but " +
+                std::to_string(outcomes.size()) + " outcomes");
+  }
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (!is_outcome(outcomes[i])) {
+      throw Error(std::string("run ") + side + " has an unknown outcome '" + outcomes[i] + "' for case " +
+                  ids[i]);
+    }
+  }
+}
+
+}  // namespace
+
+McNemar mcnemar_exact(std::size_t pass_to_fail, std::size_t fail_to_pass) {
+  McNemar result;
+  result.b = pass_to_fail;
+  result.c = fail_to_pass;
+  const std::size_t n = pass_to_fail + fail_to_pass;
+  const std::size_t k = std::min(pass_to_fail, fail_to_pass);
+  // b == c makes P(X <= n / 2) at least 1/2, so p is capped at 1; n == 0 is a case of it.
+  if (pass_to_fail == fail_to_pass) {
+    return result;
+  }
+  // log P(X = k) = log C(n, k) - n log 2, with C(n, k) = prod_{i=1..k} (n - k + i) / i.
+  double log_term = -static_cast<double>(n) * std::log(2.0);
+  for (std::size_t i = 1; i <= k; ++i) {
+    log_term += std::log(static_cast<double>(n - k + i) / static_cast<double>(i));
+  }
+  // P(X <= k) / P(X = k) = sum of P(X = i) / P(X = k), which shrink as i falls since k < n / 2.
+  double relative_sum = 1.0;
+  double relative_term = 1.0;
+  for (std::size_t i = k; i > 0; --i) {
+    relative_term *= static_cast<double>(i) / static_cast<double>(n - i + 1);
+    relative_sum += relative_term;
+    if (relative_term < relative_sum * k_negligible_term) {
+      break;
+    }
+  }
+  result.p_value = std::min(1.0, 2.0 * std::exp(log_term + std::log(relative_sum)));
+  return result;
+}
+
+Flips flips(const std::vector<std::string>& ids_a, const std::string& outcomes_a,
+            const std::vector<std::string>& ids_b, const std::string& outcomes_b) {
+  check_outcomes(ids_a, outcomes_a, "A");
+  check_outcomes(ids_b, outcomes_b, "B");
+  std::unordered_map<std::string, char> by_id_a;
+  for (std::size_t i = 0; i < ids_a.size(); ++i) {
+    if (!by_id_a.emplace(ids_a[i], outcomes_a[i]).second) {
+      throw Error("run A has case id " + ids_a[i] + " twice");
+    }
+  }
+  Flips result;
+  std::unordered_set<std::string> seen_b;
+  std::size_t matched = 0;
+  for (std::size_t i = 0; i < ids_b.size(); ++i) {
+    const std::string& id = ids_b[i];
+    if (!seen_b.insert(id).second) {
+      throw Error("run B has case id " + id + " twice");
+    }
+    const auto found = by_id_a.find(id);
+    if (found == by_id_a.end()) {
+      ++result.skipped;
+      continue;
+    }
+    ++matched;
+    const char a = found->second;
+    const char b = outcomes_b[i];
+    if (a == 'e' || b == 'e') {
+      ++result.skipped;
+      continue;
+    }
+    const bool pass_a = a == 'p';
+    const bool pass_b = b == 'p';
+    if (pass_a && pass_b) {
+      ++result.both_pass;
+    } else if (pass_a) {
+      result.pass_to_fail.push_back(id);
+    } else if (pass_b) {
+      result.fail_to_pass.push_back(id);
+    } else {
+      ++result.both_fail;
+    }
+  }
+  result.skipped += ids_a.size() - matched;
+  return result;
+}
+
+BootstrapResult paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b,
+                                 const std::vector<std::string>& groups, std::size_t resamples,
+                                 std::uint64_t seed, double confidence) {
+  if (a.size() != b.size()) {
+    throw Error("cannot pair " + std::to_string(a.size()) + " scores with " + std::to_string(b.size()));
+  }
+  if (!groups.empty() && groups.size() != a.size()) {
+    throw Error("cannot group " + std::to_string(a.size()) + " scores with " + std::to_string(groups.size()) +
+                " groups");
+  }
+  if (resamples == 0) {
+    throw Error("the bootstrap needs at least one resample");
+  }
+  if (!(confidence > 0.0 && confidence < 1.0)) {
+    throw Error("the bootstrap confidence must be inside (0, 1), not " + std::to_string(confidence));
+  }
+  BootstrapResult result;
+  if (a.empty()) {
+    return result;
+  }
+  result.mean_a = mean(a);
+  result.mean_b = mean(b);
+  result.delta = result.mean_b - result.mean_a;
+
+  // Per cluster, in order of first appearance: the sum of b[i] - a[i] and the number of cases.
+  std::vector<double> cluster_sums;
+  std::vector<std::size_t> cluster_sizes;
+  std::unordered_map<std::string, std::size_t> cluster_of_group;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double difference = b[i] - a[i];
+    if (!groups.empty() && !groups[i].empty()) {
+      const auto [it, inserted] = cluster_of_group.emplace(groups[i], cluster_sums.size());
+      if (!inserted) {
+        cluster_sums[it->second] += difference;
+        ++cluster_sizes[it->second];
+        continue;
+      }
+    }
+    cluster_sums.push_back(difference);
+    cluster_sizes.push_back(1);
+  }
+
+  const std::size_t clusters = cluster_sums.size();
+  Xoshiro256 generator(seed);
+  std::vector<double> deltas;
+  deltas.reserve(resamples);
+  std::size_t at_most_zero = 0;
+  std::size_t at_least_zero = 0;
+  for (std::size_t r = 0; r < resamples; ++r) {
+    double sum = 0.0;
+    std::size_t cases = 0;
+    for (std::size_t j = 0; j < clusters; ++j) {
+      const auto drawn = static_cast<std::size_t>(generator.below(clusters));
+      sum += cluster_sums[drawn];
+      cases += cluster_sizes[drawn];
+    }
+    const double delta = sum / static_cast<double>(cases);
+    at_most_zero += delta <= 0.0 ? 1 : 0;
+    at_least_zero += delta >= 0.0 ? 1 : 0;
+    deltas.push_back(delta);
+  }
+  std::sort(deltas.begin(), deltas.end());
+  const double tail = (1.0 - confidence) / 2.0 * 100.0;
+  result.low = *percentile(deltas, tail);
+  result.high = *percentile(deltas, 100.0 - tail);
+  const double share =
+      static_cast<double>(std::min(at_most_zero, at_least_zero)) / static_cast<double>(resamples);
+  result.p_value = std::min(1.0, 2.0 * share);
+  result.resamples = resamples;
+  return result;
+}
+
+}  // namespace promptops
