@@ -17,7 +17,8 @@ struct McNemar {
 
 // The exact two-sided McNemar test: with n = b + c, p = min(1, 2 * P(X <= min(b, c))) for
 // X ~ Binomial(n, 0.5). n == 0 gives p = 1. Computed in log space relative to the term at
-// min(b, c), in O(min(b, c)) steps, so n of 10^5 and more neither overflows nor underflows.
+// min(b, c), in O(min(b, c)) steps, so n of 10^5 and more neither overflows nor loses
+// precision; only a p below the smallest double (about 1e-308) becomes 0.
 McNemar mcnemar_exact(std::size_t pass_to_fail, std::size_t fail_to_pass);
 
 // The cases of two runs paired by id.

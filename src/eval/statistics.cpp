@@ -93,11 +93,21 @@ McNemar mcnemar_exact(std::size_t pass_to_fail, std::size_t fail_to_pass) {
   if (pass_to_fail == fail_to_pass) {
     return result;
   }
-  // log P(X = k) = log C(n, k) - n log 2, with C(n, k) = prod_{i=1..k} (n - k + i) / i.
+  // log P(X = k) = log C(n, k) - n log 2, with C(n, k) = prod_{i=1..k} (n - k + i) / i. The
+  // partial sums grow to about n while the result is small, so they are compensated (Neumaier).
   double log_term = -static_cast<double>(n) * std::log(2.0);
+  double compensation = 0.0;
   for (std::size_t i = 1; i <= k; ++i) {
-    log_term += std::log(static_cast<double>(n - k + i) / static_cast<double>(i));
+    const double addend = std::log(static_cast<double>(n - k + i) / static_cast<double>(i));
+    const double sum = log_term + addend;
+    if (std::abs(log_term) >= std::abs(addend)) {
+      compensation += (log_term - sum) + addend;
+    } else {
+      compensation += (addend - sum) + log_term;
+    }
+    log_term = sum;
   }
+  log_term += compensation;
   // P(X <= k) / P(X = k) = sum of P(X = i) / P(X = k), which shrink as i falls since k < n / 2.
   double relative_sum = 1.0;
   double relative_term = 1.0;
