@@ -20,6 +20,17 @@
 
 namespace promptops::test::eval {
 
+// How many requests the server saw that `match` accepts.
+template <class Match>
+std::size_t count_seen(const LlmServer& server, Match match) {
+  std::size_t count = 0;
+  for (const SeenRequest& request : server.seen()) {
+    count += match(request) ? 1 : 0;
+  }
+  return count;
+}
+
+
 // .promptops.toml with one openai provider "local" at the server, fast retries, and the default
 // model "local"/"test-model". `provider_extra` goes into [providers.local], `extra` at the end.
 inline std::string config_toml(const LlmServer& server, const std::string& provider_extra = "",

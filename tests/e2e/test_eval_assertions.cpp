@@ -76,11 +76,7 @@ std::map<std::string, json> case_records(const json& row) {
 }
 
 std::size_t seen_on_path(const LlmServer& server, const std::string& path) {
-  std::size_t count = 0;
-  for (const SeenRequest& request : server.seen()) {
-    count += request.path == path ? 1 : 0;
-  }
-  return count;
+  return count_seen(server, [&](const SeenRequest& request) { return request.path == path; });
 }
 
 }  // namespace

@@ -53,11 +53,7 @@ Fault kind_fault(Fault::Kind kind) {
 }
 
 std::size_t seen_with_status(const LlmServer& server, int status) {
-  std::size_t count = 0;
-  for (const SeenRequest& request : server.seen()) {
-    count += request.status == status ? 1 : 0;
-  }
-  return count;
+  return count_seen(server, [&](const SeenRequest& request) { return request.status == status; });
 }
 
 }  // namespace

@@ -13,9 +13,11 @@
 #include <promptops/provider.hpp>
 
 #include "providers/http.hpp"
+#include "support/calls.hpp"
 #include "support/llm_server.hpp"
 
 using namespace promptops;
+using promptops::test::Calls;
 using nlohmann::json;
 using promptops::test::Fault;
 using promptops::test::LlmServer;
@@ -61,35 +63,6 @@ ChatRequest ask(const std::string& user, json params = json::object()) {
   request.params = std::move(params);
   return request;
 }
-
-// Hands out `requests` in order (ids 0, 1, ...) and keeps every result by id.
-class Calls final : public CallQueue {
- public:
-  explicit Calls(std::vector<ChatRequest> requests) : m_requests(std::move(requests)) {}
-
-  std::optional<std::pair<std::uint64_t, ChatRequest>> next() override {
-    ++pulled;
-    if (m_next >= m_requests.size()) {
-      return std::nullopt;
-    }
-    const std::uint64_t id = m_next++;
-    return std::make_pair(id, m_requests[id]);
-  }
-
-  void done(std::uint64_t id, ChatResult result) override {
-    CHECK(results.count(id) == 0);
-    results.emplace(id, std::move(result));
-  }
-
-  std::size_t sent() const { return m_next; }
-
-  std::map<std::uint64_t, ChatResult> results;
-  std::size_t pulled = 0;
-
- private:
-  std::vector<ChatRequest> m_requests;
-  std::size_t m_next = 0;
-};
 
 double elapsed_seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();

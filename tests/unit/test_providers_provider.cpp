@@ -14,42 +14,17 @@
 #include <promptops/error.hpp>
 #include <promptops/provider.hpp>
 
+#include "support/calls.hpp"
 #include "support/harness.hpp"
 
 using namespace promptops;
+using promptops::test::Calls;
 using nlohmann::json;
 
 namespace {
 
 namespace fs = std::filesystem;
 using Millis = std::chrono::milliseconds;
-
-// Hands out `requests` in order (ids 0, 1, ...) and keeps every result by id.
-class Calls final : public CallQueue {
- public:
-  explicit Calls(std::vector<ChatRequest> requests) : m_requests(std::move(requests)) {}
-
-  std::optional<std::pair<std::uint64_t, ChatRequest>> next() override {
-    if (m_next >= m_requests.size()) {
-      return std::nullopt;
-    }
-    const std::uint64_t id = m_next++;
-    return std::make_pair(id, m_requests[id]);
-  }
-
-  void done(std::uint64_t id, ChatResult result) override {
-    CHECK(results.count(id) == 0);
-    results.emplace(id, std::move(result));
-  }
-
-  std::size_t sent() const { return m_next; }
-
-  std::map<std::uint64_t, ChatResult> results;
-
- private:
-  std::vector<ChatRequest> m_requests;
-  std::size_t m_next = 0;
-};
 
 ChatRequest ask(const std::string& user) {
   ChatRequest request;
