@@ -105,7 +105,7 @@ struct EvalRow {
   std::string prompt;
   std::string path;        // the prompt file at the target
   std::string key;         // into EvalReport::results
-  std::size_t suite_from;  // index of the target whose dataset and assertions were used
+  std::size_t suite_from = 0;  // index of the target whose dataset and assertions were used
   bool duplicate = false;  // another row (earlier in the list) has the same key
 };
 

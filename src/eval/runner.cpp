@@ -21,7 +21,6 @@
 #include <promptops/registry.hpp>
 
 #include "eval/services.hpp"
-#include "util/file.hpp"
 #include "util/sha1.hpp"
 #include "util/strings.hpp"
 #include "util/trace.hpp"
@@ -118,30 +117,6 @@ std::string prompt_content(const Prompt& prompt) {
     vars[var.name] = var.default_value ? json(*var.default_value) : json(nullptr);
   }
   return json{{"messages", messages}, {"vars", vars}}.dump();
-}
-
-// Where answers come from, for keys: never the key or header values. An exec command that is a
-// file of the work tree is identified by its bytes too, so editing the script asks again.
-std::string provider_identity(const ProviderSpec& spec, const fs::path& workdir) {
-  if (spec.kind == "exec") {
-    std::string identity = "exec " + util::join(spec.command, " ");
-    if (!spec.command.empty() && !workdir.empty() && spec.command[0].find('/') != std::string::npos) {
-      const fs::path program = fs::path(spec.command[0]).is_absolute() ? fs::path(spec.command[0])
-                                                                        : workdir / spec.command[0];
-      if (const std::optional<std::string> bytes = util::read_file(program)) {
-        identity += " sha1:" + util::sha1_hex(*bytes);
-      }
-    }
-    return identity;
-  }
-  std::string base = spec.base_url;
-  if (spec.kind == "anthropic" && base.empty()) {
-    base = "https://api.anthropic.com/v1";
-  }
-  while (!base.empty() && base.back() == '/') {
-    base.pop_back();
-  }
-  return spec.kind + " " + base;
 }
 
 std::string model_label(const ModelSpec& model) { return model.provider + "/" + model.name; }
@@ -583,7 +558,7 @@ class Queue final : public CallQueue {
         score(assertion);
       }
       if (count == 0 && !c.expected.is_null()) {
-        score(implicit_equals(c.expected));
+        score(implicit_equals());
       }
       outcome.pass = pass;
       outcome.score = count == 0 ? 1.0 : score_sum / static_cast<double>(count);
@@ -630,14 +605,13 @@ class Queue final : public CallQueue {
     }
   }
 
-  static const Assertion& implicit_equals(const json& expected) {
-    // One per distinct expected value would be wasteful: the value is a {{expected}} template.
+  // `equals` against the case's expected value (a {{expected}} template), when it has no assertion.
+  static const Assertion& implicit_equals() {
     static const Assertion assertion = [] {
       std::vector<Diagnostic> ignored;
       return *parse_assertion(json{{"type", "equals"}, {"value", "{{expected}}"}, {"trim", true}}, Location{},
                               ignored);
     }();
-    (void)expected;
     return assertion;
   }
 
@@ -854,6 +828,7 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
   const std::vector<std::string> names = planner.names();
   const bool named = !options.names.empty();
   std::vector<std::vector<EvalRow>> rows_by_target(loaded.size());
+  std::map<std::string, std::string> identities;  // by provider name
   for (const std::string& name : names) {
     // The newest target that has the prompt holds the yardstick.
     std::optional<std::size_t> newest;
@@ -905,7 +880,13 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
                               "', which .promptops.toml does not define",
                           "add [providers." + model.provider + "] with kind and base_url to .promptops.toml");
       }
-      const std::string identity = provider_identity(*provider, options.provider_options.workdir);
+      // Once per provider: an exec identity reads and hashes the script.
+      auto identity_it = identities.find(provider->name);
+      if (identity_it == identities.end()) {
+        identity_it =
+            identities.emplace(provider->name, provider_identity(*provider, options.provider_options.workdir)).first;
+      }
+      const std::string& identity = identity_it->second;
       const std::string key = content_key({"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(),
                                            suite.dataset, suite.dataset_sha, suite.asserts_json.dump(), suite.metric,
                                            std::to_string(options.repeat)});

@@ -8,7 +8,9 @@
 
 #include <promptops/error.hpp>
 
+#include "util/file.hpp"
 #include "util/process.hpp"
+#include "util/sha1.hpp"
 #include "util/strings.hpp"
 
 namespace promptops {
@@ -60,6 +62,30 @@ AssertionResult verdict_from(const json& answer, double threshold) {
 }
 
 }  // namespace
+
+// Where answers come from, for keys: never the key or header values. An exec command that is a
+// file of the work tree is identified by its bytes too, so editing the script asks again.
+std::string provider_identity(const ProviderSpec& spec, const std::filesystem::path& workdir) {
+  if (spec.kind == "exec") {
+    std::string identity = "exec " + util::join(spec.command, " ");
+    if (!spec.command.empty() && !workdir.empty() && spec.command[0].find('/') != std::string::npos) {
+      const std::filesystem::path program = std::filesystem::path(spec.command[0]).is_absolute() ? std::filesystem::path(spec.command[0])
+                                                                        : workdir / spec.command[0];
+      if (const std::optional<std::string> bytes = util::read_file(program)) {
+        identity += " sha1:" + util::sha1_hex(*bytes);
+      }
+    }
+    return identity;
+  }
+  std::string base = spec.base_url;
+  if (spec.kind == "anthropic" && base.empty()) {
+    base = "https://api.anthropic.com/v1";
+  }
+  while (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  return spec.kind + " " + base;
+}
 
 RunnerServices::RunnerServices(EvalServices& services, const Config& providers_config, const ProviderOptions& options)
     : m_services(services), m_config(providers_config), m_options(options) {}
@@ -113,7 +139,7 @@ AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::stri
                       Message{"user", "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output), {}}};
   auto& self = const_cast<RunnerServices&>(*this);
   const std::string key =
-      content_key({"judge-1", spec.kind, spec.base_url, util::join(spec.command, " "), model, request.messages[0].content,
+      content_key({"judge-1", provider_identity(spec, m_options.workdir), model, request.messages[0].content,
                    request.messages[1].content});
   std::string answer;
   if (const auto cached = m_services.cache->get("response", key); cached && cached->contains("text")) {
@@ -158,7 +184,7 @@ AssertionResult RunnerServices::similar(const Assertion& assertion, std::string_
   const std::string texts[2] = {std::string(reference), std::string(output)};
   std::string keys[2];
   for (std::size_t i = 0; i < 2; ++i) {
-    keys[i] = content_key({"embedding-1", spec.kind, spec.base_url, model, texts[i]});
+    keys[i] = content_key({"embedding-1", provider_identity(spec, m_options.workdir), model, texts[i]});
     if (const auto cached = m_services.cache->get("embedding", keys[i]); cached && cached->is_array()) {
       vectors[i] = cached->get<std::vector<double>>();
     } else {

@@ -2,6 +2,7 @@
 // The engine's side of llm-rubric, similar and exec assertions, and the providers it has made.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,6 +11,11 @@
 #include <promptops/eval.hpp>
 
 namespace promptops {
+
+// Where a provider's answers come from, for cache keys: the kind and base URL, or for exec the
+// command plus the SHA-1 of its program when that is a file (so editing the script asks again).
+// Never the key or header values.
+std::string provider_identity(const ProviderSpec& spec, const std::filesystem::path& workdir);
 
 // Makes providers on first use and answers the assertions that need a model or a process. Judge
 // answers and embeddings are cached like model answers. Used on the engine's thread only.
