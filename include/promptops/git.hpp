@@ -62,11 +62,11 @@ struct TreeEntry {
 
 // A git alias of a prompt: the annotated tag refs/tags/promptops/<prompt>/<alias>.
 struct Alias {
-  std::string prompt;  // e.g. "support/classify"
-  std::string name;    // e.g. "production"
-  Oid commit;          // the tag peeled to its commit
-  Oid tag;             // the tag object (zero for a lightweight tag)
-  std::string message; // the tag message (who moved it, when, from where)
+  std::string prompt;   // e.g. "support/classify"
+  std::string name;     // e.g. "production"
+  Oid commit;           // the tag peeled to its commit
+  Oid tag;              // the tag object (zero for a lightweight tag)
+  std::string message;  // the tag message (who moved it, when, from where)
   Person tagger;
 };
 
@@ -110,6 +110,8 @@ class Repository {
   // A boolean from git config (system, global, the repository's .git/config; never a tracked
   // file), as `git config --type=bool` reads it; nullopt when unset or not a boolean.
   std::optional<bool> config_bool(const std::string& name) const;
+  // A string from the same git config; nullopt when unset.
+  std::optional<std::string> config_string(const std::string& name) const;
 
   // Short names of refs under refs/heads, refs/tags and refs/remotes, for "did you mean".
   std::vector<std::string> ref_names() const;
@@ -128,6 +130,22 @@ class Repository {
   std::vector<TreeEntry> list_blobs(const Oid& commit, std::string_view dir) const;
   // Blob contents. Throws GitError; in a partial clone the hint says to fetch the blob.
   std::string read_blob(const Oid& blob) const;
+
+  // The index (staging area) as it is on disk now: every stage-0 entry sorted by path, and the
+  // paths with merge conflicts (stages 1-3). Throws GitError for a bare repository.
+  struct Index {
+    std::vector<TreeEntry> entries;
+    std::vector<std::string> conflicts;
+  };
+  Index read_index() const;
+
+  // The paths that differ between the tree of `base` (nullopt = the empty tree) and, in turn, the
+  // tree of `commit`, the index, or the working tree (tracked files and untracked ones that are
+  // not ignored). Sorted and unique; a rename shows as both paths. No content is compared beyond
+  // object ids, and no rename detection is done.
+  std::vector<std::string> changed_paths(const std::optional<Oid>& base, const Oid& commit) const;
+  std::vector<std::string> staged_paths(const std::optional<Oid>& base) const;
+  std::vector<std::string> worktree_paths(const std::optional<Oid>& base) const;
 
   // Every alias, or those of one prompt, sorted by prompt then alias name.
   std::vector<Alias> aliases(std::string_view prompt = {}) const;

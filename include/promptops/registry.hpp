@@ -30,14 +30,17 @@ class Snapshot {
   virtual bool thread_safe() const { return false; }
   // The commit, or nullopt for the working tree.
   virtual std::optional<git::Oid> commit() const = 0;
-  // "working tree" or the short commit id.
-  std::string label() const;
+  // "working tree", "index" or the short commit id.
+  virtual std::string label() const;
 };
 
 // The working tree. Throws GitError for a bare repository.
 std::unique_ptr<Snapshot> worktree_snapshot(const git::Repository& repo);
 // The working tree at `root` (see git::find_worktree_root).
 std::unique_ptr<Snapshot> worktree_snapshot(const std::filesystem::path& root);
+// The index (what `git commit` would record): stage-0 entries as read now; blobs are read lazily.
+// Throws GitError for a bare repository and when the index has merge conflicts.
+std::unique_ptr<Snapshot> index_snapshot(const git::Repository& repo);
 // A commit's tree; blobs are read lazily and once.
 std::unique_ptr<Snapshot> commit_snapshot(const git::Repository& repo, const git::Oid& commit);
 
@@ -52,6 +55,11 @@ struct PromptFile {
 // Every prompt file under the configured roots whose name matches a pattern, sorted by name.
 // When two files give the same name (a.toml and a.prompt) the first pattern wins.
 std::vector<PromptFile> find_prompts(const Snapshot& snapshot, const Config& config);
+
+// The name of the prompt that the file at `path` would be under `config`'s roots and patterns
+// (hidden paths excluded), or nullopt when it is not a prompt file. Whether another file takes
+// the same name first is not considered.
+std::optional<std::string> prompt_name_of(const Config& config, const std::string& path);
 
 // Loads one prompt. Throws ConfigError with the first error diagnostic (and its hint) when the
 // file cannot be used; warnings are ignored here (lint reports them).

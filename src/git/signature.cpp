@@ -22,7 +22,7 @@ std::optional<std::string> env(const std::string& name) {
 }
 
 // The config value, or nullopt when it is not set.
-std::optional<std::string> config_string(const git_config& config, const char* name) {
+std::optional<std::string> config_value(const git_config& config, const char* name) {
   git_config_entry* raw = nullptr;
   if (git_config_get_entry(&raw, &config, name) != 0) {
     return std::nullopt;
@@ -339,17 +339,17 @@ Person Repository::signature(bool committer) const {
   // git: the environment, then <role>.name / <role>.email, then user.*, then EMAIL.
   std::optional<std::string> name = env(env_prefix + "NAME");
   if (!name) {
-    name = config_string(*config, (role + ".name").c_str());
+    name = config_value(*config, (role + ".name").c_str());
   }
   if (!name) {
-    name = config_string(*config, "user.name");
+    name = config_value(*config, "user.name");
   }
   std::optional<std::string> email = env(env_prefix + "EMAIL");
   if (!email) {
-    email = config_string(*config, (role + ".email").c_str());
+    email = config_value(*config, (role + ".email").c_str());
   }
   if (!email) {
-    email = config_string(*config, "user.email");
+    email = config_value(*config, "user.email");
   }
   if (!email) {
     email = env("EMAIL");
@@ -373,12 +373,23 @@ std::optional<bool> Repository::config_bool(const std::string& name) const {
   git_config* raw = nullptr;
   check(git_repository_config_snapshot(&raw, m_impl->repo.get()), "reading the git config");
   const ConfigHandle config(raw);
-  const std::optional<std::string> text = config_string(*config, name.c_str());
+  const std::optional<std::string> text = config_value(*config, name.c_str());
   int value = 0;
   if (!text || git_config_parse_bool(&value, text->c_str()) != 0) {
     return std::nullopt;
   }
   return value != 0;
+}
+
+}  // namespace promptops::git
+
+namespace promptops::git {
+
+std::optional<std::string> Repository::config_string(const std::string& name) const {
+  git_config* raw = nullptr;
+  check(git_repository_config_snapshot(&raw, m_impl->repo.get()), "reading the git config");
+  const ConfigHandle config(raw);
+  return git::config_value(*config, name.c_str());
 }
 
 }  // namespace promptops::git

@@ -116,6 +116,25 @@ std::vector<PromptFile> find_prompts(const Snapshot& snapshot, const Config& con
   return out;
 }
 
+std::optional<std::string> prompt_name_of(const Config& config, const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string_view file_name =
+      slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
+  if (path.starts_with(".") || path.find("/.") != std::string::npos ||
+      std::none_of(config.patterns.begin(), config.patterns.end(),
+                   [&](const std::string& pattern) { return glob_match(pattern, file_name); })) {
+    return std::nullopt;
+  }
+  for (const std::string& raw_root : config.prompt_roots) {
+    const std::string root = strip_root(raw_root);
+    if (root.empty() ||
+        (path.size() > root.size() + 1 && path.starts_with(root) && path[root.size()] == '/')) {
+      return prompt_name(root, path);
+    }
+  }
+  return std::nullopt;
+}
+
 Prompt load_prompt(const Snapshot& snapshot, const PromptFile& file) {
   const auto text = snapshot.read(file.path);
   if (!text) {
@@ -124,9 +143,10 @@ Prompt load_prompt(const Snapshot& snapshot, const PromptFile& file) {
   ParsedPrompt parsed = parse_prompt(*text, file.path, file.name);
   for (const Diagnostic& diagnostic : parsed.diagnostics) {
     if (diagnostic.severity == Severity::error) {
-      throw ConfigError(diagnostic.located_message(), diagnostic.hint.empty()
-                                                 ? "run 'git promptops lint " + file.name + "' for every problem"
-                                                 : diagnostic.hint);
+      throw ConfigError(diagnostic.located_message(),
+                        diagnostic.hint.empty()
+                            ? "run 'git promptops lint " + file.name + "' for every problem"
+                            : diagnostic.hint);
     }
   }
   if (!parsed.prompt) {
@@ -179,7 +199,8 @@ std::vector<PromptVersion> prompt_versions(const git::Repository& repo, const gi
         if (!pattern.starts_with("*.") || pattern.find_first_of("*?[", 1) != std::string::npos) {
           continue;
         }
-        const std::string candidate = (root.empty() ? "" : root + "/") + std::string(name) + pattern.substr(1);
+        const std::string candidate =
+            (root.empty() ? "" : root + "/") + std::string(name) + pattern.substr(1);
         auto candidate_changes = git::path_history(repo, tip, candidate);
         if (candidate_changes.empty()) {
           continue;
@@ -194,15 +215,15 @@ std::vector<PromptVersion> prompt_versions(const git::Repository& repo, const gi
       }
     }
     if (changes.empty()) {
-      throw NotFoundError("no prompt named '" + std::string(name) + "' at " + tip.short_hex() +
-                              " or in its history",
-                          suggestion(name, names_of(files)));
+      throw NotFoundError(
+          "no prompt named '" + std::string(name) + "' at " + tip.short_hex() + " or in its history",
+          suggestion(name, names_of(files)));
     }
   }
   std::vector<PromptVersion> versions;
   versions.reserve(changes.size());
-  int count = static_cast<int>(std::count_if(changes.begin(), changes.end(),
-                                             [](const git::PathChange& c) { return !c.deleted(); }));
+  int count = static_cast<int>(
+      std::count_if(changes.begin(), changes.end(), [](const git::PathChange& c) { return !c.deleted(); }));
   for (const git::PathChange& change : changes) {
     PromptVersion version{0, change.commit, change.blob, change.deleted()};
     if (!version.deleted) {
@@ -240,10 +261,12 @@ ResolvedReference resolve_reference(const git::Repository& repo, const Reference
     const auto it = std::find_if(versions.begin(), versions.end(),
                                  [&](const PromptVersion& v) { return v.number == *number; });
     if (it == versions.end()) {
-      const int newest = versions.empty() ? 0 : std::max_element(versions.begin(), versions.end(),
-                                                                  [](const auto& a, const auto& b) {
-                                                                    return a.number < b.number;
-                                                                  })->number;
+      const int newest =
+          versions.empty()
+              ? 0
+              : std::max_element(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
+                  return a.number < b.number;
+                })->number;
       throw NotFoundError("prompt '" + ref.name + "' has no version " + ref.rev,
                           newest > 0 ? "its versions are v1..v" + std::to_string(newest) +
                                            " (see 'git promptops log " + ref.name + "')"
@@ -272,9 +295,9 @@ ResolvedReference resolve_reference(const git::Repository& repo, const Reference
   const auto file = find_by_name(files, ref.name);
   if (!file) {
     const std::string close = suggestion(ref.name, names_of(files));
-    throw NotFoundError("prompt '" + ref.name + "' does not exist at " + out.commit->short_hex() + " (" +
-                            out.how + ")",
-                        close.empty() ? "see 'git promptops log " + ref.name + "' for its versions" : close);
+    throw NotFoundError(
+        "prompt '" + ref.name + "' does not exist at " + out.commit->short_hex() + " (" + out.how + ")",
+        close.empty() ? "see 'git promptops log " + ref.name + "' for its versions" : close);
   }
   out.path = file->path;
   return out;

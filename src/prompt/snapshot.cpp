@@ -170,7 +170,74 @@ class CommitSnapshot final : public Snapshot {
   mutable std::unordered_map<std::string, git::Oid> m_listed;  // path -> blob id, from list()
 };
 
+class IndexSnapshot final : public Snapshot {
+ public:
+  IndexSnapshot(const git::Repository& repo, std::vector<git::TreeEntry> entries)
+      : m_repo(repo), m_entries(std::move(entries)) {}
+
+  std::optional<std::string> read(const std::string& path) const override {
+    const git::TreeEntry* entry = find(path);
+    if (entry == nullptr) {
+      return std::nullopt;
+    }
+    auto cached = m_blobs.find(entry->id);
+    if (cached == m_blobs.end()) {
+      cached = m_blobs.emplace(entry->id, m_repo.read_blob(entry->id)).first;
+    }
+    return cached->second;
+  }
+
+  bool exists(const std::string& path) const override { return find(path) != nullptr; }
+
+  std::vector<std::string> list(const std::string& dir) const override {
+    std::vector<std::string> out;
+    if (!dir.empty() && !is_inside(dir)) {
+      return out;
+    }
+    const std::string prefix = dir.empty() || dir.ends_with('/') ? dir : dir + "/";
+    auto it = std::lower_bound(m_entries.begin(), m_entries.end(), prefix,
+                               [](const git::TreeEntry& e, const std::string& p) { return e.path < p; });
+    for (; it != m_entries.end() && it->path.starts_with(prefix); ++it) {
+      if (it->is_blob() && !is_hidden(std::filesystem::path(it->path))) {
+        out.push_back(it->path);
+      }
+    }
+    return out;
+  }
+
+  std::optional<git::Oid> commit() const override { return std::nullopt; }
+  std::string label() const override { return "index"; }
+
+ private:
+  const git::TreeEntry* find(const std::string& path) const {
+    if (!is_inside(path)) {
+      return nullptr;
+    }
+    const auto it =
+        std::lower_bound(m_entries.begin(), m_entries.end(), path,
+                         [](const git::TreeEntry& e, const std::string& p) { return e.path < p; });
+    return it != m_entries.end() && it->path == path && it->is_blob() ? &*it : nullptr;
+  }
+
+  const git::Repository& m_repo;
+  std::vector<git::TreeEntry> m_entries;  // sorted by path
+  mutable std::map<git::Oid, std::string> m_blobs;
+};
+
 }  // namespace
+
+std::unique_ptr<Snapshot> index_snapshot(const git::Repository& repo) {
+  git::Repository::Index index = repo.read_index();
+  if (!index.conflicts.empty()) {
+    throw GitError(
+        "the index has unresolved merge conflicts (" + index.conflicts.front() +
+            (index.conflicts.size() > 1 ? " and " + std::to_string(index.conflicts.size() - 1) + " more"
+                                        : std::string()) +
+            ")",
+        "resolve them and 'git add' the files first");
+  }
+  return std::make_unique<IndexSnapshot>(repo, std::move(index.entries));
+}
 
 std::unique_ptr<Snapshot> worktree_snapshot(const git::Repository& repo) {
   if (repo.is_bare()) {
