@@ -24,10 +24,27 @@
 
 namespace promptops {
 
-// Where to evaluate: a commit, or the working tree.
+// Where to evaluate: a commit, the index, or the working tree.
 struct EvalTarget {
-  std::optional<git::Oid> commit;  // nullopt = the working tree
-  std::string subject;             // the commit's subject; empty for the working tree
+  std::optional<git::Oid> commit;  // nullopt = the working tree, or the index when `index` is set
+  std::string subject;             // the commit's subject; empty for the working tree and the index
+  bool index = false;
+  // "PROVIDER/NAME" or "NAME" (the prompt's provider): every prompt at this target runs on this
+  // model instead of its own (compare --model). Empty = each prompt's own model.
+  std::string model;
+
+  static EvalTarget at_commit(const git::Oid& id, std::string subject) {
+    EvalTarget target;
+    target.commit = id;
+    target.subject = std::move(subject);
+    return target;
+  }
+  static EvalTarget worktree() { return EvalTarget(); }
+  static EvalTarget staged() {
+    EvalTarget target;
+    target.index = true;
+    return target;
+  }
 };
 
 // Whose dataset and assertions judge each version.
@@ -44,6 +61,9 @@ struct EvalOptions {
   SuiteAt suite_at = SuiteAt::newest;
   int repeat = 1;  // samples per case; the repeat index is part of each answer's key
   ProviderOptions provider_options;
+  // Results only from the cache and from notes: no case is run, and an evaluation found in
+  // neither is listed in EvalReport::missing.
+  bool offline = false;
 };
 
 // done/total count case samples (cases x repeat) of the evaluations that had to run.
@@ -72,9 +92,9 @@ struct EvalServices {
 // The result of one evaluation: one prompt content judged by one suite on one model. Identical
 // inputs give the same key, so it is computed once however many commits share it.
 struct EvalResult {
-  std::string key;     // content_key over prompt, model, provider identity, dataset, assertions, repeat
-  std::string prompt;  // the prompt's name when it was computed
-  std::string model;   // "provider/name"
+  std::string key;          // content_key over prompt, model, provider identity, dataset, assertions, repeat
+  std::string prompt;       // the prompt's name when it was computed
+  std::string model;        // "provider/name"
   std::string dataset;      // repository-relative path
   std::string dataset_sha;  // SHA-1 of its bytes
   std::string metric;       // the headline metric's name
@@ -103,10 +123,10 @@ struct EvalResult {
 struct EvalRow {
   std::size_t target = 0;  // index into EvalReport::targets
   std::string prompt;
-  std::string path;        // the prompt file at the target
-  std::string key;         // into EvalReport::results
+  std::string path;            // the prompt file at the target
+  std::string key;             // into EvalReport::results
   std::size_t suite_from = 0;  // index of the target whose dataset and assertions were used
-  bool duplicate = false;  // another row (earlier in the list) has the same key
+  bool duplicate = false;      // another row (earlier in the list) has the same key
 };
 
 struct EvalReport {
@@ -118,14 +138,18 @@ struct EvalReport {
   std::size_t errors = 0;                     // case samples without an answer
   bool interrupted = false;                   // stopped: rows whose key is not in results are unfinished
   std::vector<std::string> skipped;           // prompts without [eval] that were not named
+  std::vector<std::string> missing;           // offline: keys found neither in the cache nor in notes
+  std::size_t from_notes = 0;                 // evaluations taken from notes (then cached)
 };
 
 // Evaluates the prompts at `targets` (oldest first). Rows follow targets; a prompt absent at a
 // target has no row there. Per evaluation: the dataset is rendered case by case, answers come from
 // the cache or the provider (requests deduplicated by content, many in flight), are cached as
 // they arrive, scored by the assertions, and aggregated; complete evaluations are cached whole
-// under kind "eval". Case samples whose call failed after retries count as errors (outcome 'e').
-// Providers are the newest target's [providers] (the model comes from each version).
+// under kind "eval". An evaluation missing from the cache but recorded in the notes of the row's
+// commit (by `eval` here, or by CI and fetched) is taken from there and cached. Case samples whose call
+// failed after retries count as errors (outcome 'e'). Providers are the newest target's [providers] (the
+// model comes from each version).
 //
 // Throws NotFoundError for a named prompt that exists at no target; ConfigError for a named
 // prompt without [eval], a missing or bad dataset (file:line), bad assertions, an unknown metric
@@ -141,7 +165,8 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
 std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report);
 
 // The newest ("evaluated_at") eval entry for `prompt` among a commit's note entries.
-std::optional<EvalResult> latest_eval_note(const std::vector<nlohmann::json>& entries, const std::string& prompt);
+std::optional<EvalResult> latest_eval_note(const std::vector<nlohmann::json>& entries,
+                                           const std::string& prompt);
 
 // What `lint` adds for the evaluation engine: the [eval] assertions of the named prompts (all when
 // `names` is empty) parsed as run_eval parses them (unknown types with did-you-mean, bad options,

@@ -17,6 +17,7 @@
 #include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
+#include "cli/evaluation.hpp"
 #include "output/table.hpp"
 #include "output/terminal.hpp"
 #include "util/strings.hpp"
@@ -27,33 +28,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::atomic<bool> g_interrupted{false};
-
-void on_sigint(int) {
-  if (g_interrupted.exchange(true)) {
-    ::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
-    ::raise(SIGINT);
-  }
-}
-
-// SIGINT sets the stop flag for as long as this lives.
-class InterruptScope {
- public:
-  InterruptScope() {
-    g_interrupted = false;
-    struct sigaction action = {};
-    action.sa_handler = on_sigint;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGINT, &action, &m_old);
-  }
-  ~InterruptScope() { ::sigaction(SIGINT, &m_old, nullptr); }
-  InterruptScope(const InterruptScope&) = delete;
-  InterruptScope& operator=(const InterruptScope&) = delete;
-
- private:
-  struct sigaction m_old = {};
-};
-
 struct EvalCommandOptions {
   std::string range;
   std::vector<std::string> names;
@@ -63,19 +37,6 @@ struct EvalCommandOptions {
   std::string format;
 };
 
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
-std::string signed_fixed(double value, int digits) {
-  if (std::fabs(value) < 0.5 * std::pow(10.0, -digits)) {
-    return fixed(0.0, digits);
-  }
-  return (value > 0 ? "+" : "") + fixed(value, digits);
-}
-
 std::string money(double value) { return value == 0.0 ? "-" : "$" + fixed(value, value < 0.01 ? 5 : 4); }
 
 // The commits (oldest first) of "A..B", "A..", or one revision; nothing = the working tree.
@@ -84,22 +45,23 @@ std::vector<EvalTarget> resolve_targets(Context& context, const std::string& spe
   if (spec.empty()) {
     git::Repository& repo = context.repo();
     if (!repo.is_bare()) {
-      targets.push_back(EvalTarget{std::nullopt, ""});
+      targets.push_back(EvalTarget::worktree());
       return targets;
     }
     const git::Oid head = context.head();
-    targets.push_back(EvalTarget{head, repo.read_commit(head).subject()});
+    targets.push_back(EvalTarget::at_commit(head, repo.read_commit(head).subject()));
     return targets;
   }
   git::Repository& repo = context.repo();
   const std::size_t dots = spec.find("..");
   if (dots == std::string::npos) {
     const git::Oid id = resolve_commit(context, spec);
-    targets.push_back(EvalTarget{id, repo.read_commit(id).subject()});
+    targets.push_back(EvalTarget::at_commit(id, repo.read_commit(id).subject()));
     return targets;
   }
   if (spec.compare(dots, 3, "...") == 0) {
-    throw UsageError("symmetric ranges ('" + spec + "') are not supported", "use A..B: the first-parent commits of B since A");
+    throw UsageError("symmetric ranges ('" + spec + "') are not supported",
+                     "use A..B: the first-parent commits of B since A");
   }
   const std::string from = spec.substr(0, dots);
   const std::string to = spec.substr(dots + 2);
@@ -112,7 +74,7 @@ std::vector<EvalTarget> resolve_targets(Context& context, const std::string& spe
   const std::optional<git::Oid> stop = repo.merge_base(start, tip);
   std::vector<git::Oid> chain = git::first_parent_chain(repo, tip, stop);
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    targets.push_back(EvalTarget{*it, repo.read_commit(*it).subject()});
+    targets.push_back(EvalTarget::at_commit(*it, repo.read_commit(*it).subject()));
   }
   return targets;
 }
@@ -161,7 +123,8 @@ struct Line {
 std::vector<Line> report_lines(git::Repository& repo, const EvalReport& report) {
   const std::vector<std::string> versions = version_labels(repo, report);
   std::vector<Line> lines;
-  std::map<std::string, std::pair<std::string, const EvalResult*>> previous;  // by prompt: last row's key, result
+  std::map<std::string, std::pair<std::string, const EvalResult*>>
+      previous;  // by prompt: last row's key, result
   for (std::size_t i = 0; i < report.rows.size(); ++i) {
     const EvalRow& row = report.rows[i];
     Line line{&row, &report.targets[row.target], versions[i], nullptr, std::nullopt, 0};
@@ -186,10 +149,13 @@ std::vector<Line> report_lines(git::Repository& repo, const EvalReport& report) 
   return lines;
 }
 
-std::string commit_label(const EvalTarget& target) { return target.commit ? target.commit->short_hex() : "worktree"; }
+std::string commit_label(const EvalTarget& target) {
+  return target.commit ? target.commit->short_hex() : "worktree";
+}
 
 std::string interval_text(const EvalResult& result) {
-  return result.interval ? "[" + fixed(result.interval->low, 2) + ", " + fixed(result.interval->high, 2) + "]" : "";
+  return result.interval ? "[" + fixed(result.interval->low, 2) + ", " + fixed(result.interval->high, 2) + "]"
+                         : "";
 }
 
 json line_json(const Line& line) {
@@ -239,8 +205,8 @@ std::vector<std::string> row_cells(const Line& line) {
   return cells;
 }
 
-const std::vector<std::string> k_headers = {"COMMIT", "PROMPT", "VERSION", "METRIC", "VALUE", "95% CI",
-                                            "DELTA",  "CALLS",  "COST",    "SUBJECT"};
+const std::vector<std::string> k_headers = {"COMMIT", "PROMPT", "VERSION", "METRIC", "VALUE",
+                                            "95% CI", "DELTA",  "CALLS",   "COST",   "SUBJECT"};
 
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) {
@@ -253,10 +219,18 @@ std::string xml_escape(const std::string& text) {
   std::string out;
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
           out += ' ';
@@ -309,10 +283,12 @@ std::string junit(const std::vector<Line>& lines) {
            "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\">\n";
     out += "    <properties><property name=\"" + xml_escape(r.metric) + "\" value=\"" + fixed(r.value, 4) +
            "\"/></properties>\n";
-    const std::map<std::size_t, std::string> reasons = failures + errors > 0 ? failure_reasons(r) : decltype(reasons){};
+    const std::map<std::size_t, std::string> reasons =
+        failures + errors > 0 ? failure_reasons(r) : decltype(reasons){};
     for (std::size_t i = 0; i < r.outcomes.size(); ++i) {
       const std::string name = i < r.case_ids.size() ? r.case_ids[i] : std::to_string(i);
-      out += "    <testcase classname=\"" + xml_escape(line.row->prompt) + "\" name=\"" + xml_escape(name) + "\"";
+      out += "    <testcase classname=\"" + xml_escape(line.row->prompt) + "\" name=\"" + xml_escape(name) +
+             "\"";
       const char c = r.outcomes[i];
       if (c == 'p') {
         out += "/>\n";
@@ -323,7 +299,8 @@ std::string junit(const std::vector<Line>& lines) {
       if (c == 'x') {
         message = "flaky: outcomes differ across repeats" + (message.empty() ? "" : "; " + message);
       }
-      out += ">\n      <" + std::string(c == 'e' ? "error" : "failure") + " message=\"" + xml_escape(message) + "\"/>\n";
+      out += ">\n      <" + std::string(c == 'e' ? "error" : "failure") + " message=\"" +
+             xml_escape(message) + "\"/>\n";
       out += "    </testcase>\n";
     }
     out += "  </testsuite>\n";
@@ -348,48 +325,6 @@ std::string markdown(const std::vector<Line>& lines) {
   return out;
 }
 
-// "eval 120/1000 · 35.2 calls/s · 40 cached · ETA 25s" on stderr, at most 10 times a second.
-class ProgressLine {
- public:
-  explicit ProgressLine(bool enabled) : m_enabled(enabled) {}
-  ~ProgressLine() { clear(); }
-
-  void update(const EvalProgress& progress) {
-    if (!m_enabled) {
-      return;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (progress.done != progress.total && now - m_last < std::chrono::milliseconds(100)) {
-      return;
-    }
-    m_last = now;
-    const double rate = progress.elapsed_seconds > 0 ? static_cast<double>(progress.real_calls) / progress.elapsed_seconds : 0;
-    std::string text = "eval " + std::to_string(progress.done) + "/" + std::to_string(progress.total) + " · " +
-                       fixed(rate, 1) + " calls/s · " + std::to_string(progress.cache_hits) + " cached";
-    if (progress.done > 0 && progress.done < progress.total && progress.elapsed_seconds > 0.5) {
-      const double eta = progress.elapsed_seconds / static_cast<double>(progress.done) *
-                         static_cast<double>(progress.total - progress.done);
-      text += " · ETA " + std::to_string(static_cast<long long>(std::ceil(eta))) + "s";
-    }
-    std::fprintf(stderr, "\r\033[K%s", text.c_str());
-    std::fflush(stderr);
-    m_shown = true;
-  }
-
-  void clear() {
-    if (m_shown) {
-      std::fputs("\r\033[K", stderr);
-      std::fflush(stderr);
-      m_shown = false;
-    }
-  }
-
- private:
-  bool m_enabled;
-  bool m_shown = false;
-  std::chrono::steady_clock::time_point m_last{};
-};
-
 void run_eval_command(Context& context, const EvalCommandOptions& options) {
   // Arguments after "--" are prompt names; before it, at most one range or revision. The parser
   // fills `range` first whichever side of "--" it came from, so count what followed "--".
@@ -402,18 +337,21 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   if (dashes != context.args.end()) {
     after_dashes = std::min(positionals.size(), static_cast<std::size_t>(context.args.end() - dashes - 1));
   } else if (positionals.size() > 1) {
-    throw UsageError("eval takes one range or revision, got '" + positionals[1] + "' too",
-                     "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
+    throw UsageError(
+        "eval takes one range or revision, got '" + positionals[1] + "' too",
+        "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
   } else {
     after_dashes = 0;
   }
   const std::size_t before = positionals.size() - after_dashes;
   if (before > 1) {
-    throw UsageError("eval takes one range or revision, got '" + positionals[1] + "' too",
-                     "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
+    throw UsageError(
+        "eval takes one range or revision, got '" + positionals[1] + "' too",
+        "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
   }
   const std::string spec = before == 1 ? positionals[0] : "";
-  std::vector<std::string> names(positionals.begin() + static_cast<std::ptrdiff_t>(before), positionals.end());
+  std::vector<std::string> names(positionals.begin() + static_cast<std::ptrdiff_t>(before),
+                                 positionals.end());
 
   git::Repository& repo = context.repo();
   std::vector<EvalTarget> targets;
@@ -421,7 +359,8 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     targets = resolve_targets(context, spec);
   } catch (const NotFoundError& e) {
     if (before == 1 && spec.find("..") == std::string::npos && after_dashes == 0) {
-      throw NotFoundError(e.what(), "to evaluate a prompt by name, put it after --: git promptops eval -- " + spec);
+      throw NotFoundError(e.what(),
+                          "to evaluate a prompt by name, put it after --: git promptops eval -- " + spec);
     }
     throw;
   }
@@ -437,17 +376,9 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.provider_options.workdir = repo.workdir();
   eval_options.provider_options.exec_trusted = exec_trusted(repo);
 
-  ResultCache cache(repo.common_dir() / "promptops" / "cache", !options.no_cache);
-  std::atomic<bool>& stop = g_interrupted;
-  const InterruptScope interrupt_scope;
-  ProgressLine progress(options.format == "table" && output::is_terminal(stderr));
-  EvalServices services;
-  services.cache = &cache;
-  services.results_dir = repo.common_dir() / "promptops" / "results";
-  services.stop = &stop;
-  services.progress = [&progress](const EvalProgress& p) { progress.update(p); };
-  const EvalReport report = run_eval(repo, targets, eval_options, services);
-  progress.clear();
+  EvalSession session(repo, !options.no_cache, options.format == "table" && output::is_terminal(stderr));
+  const EvalReport report = run_eval(repo, targets, eval_options, session.services());
+  session.clear_progress();
 
   record_eval_notes(repo, report);
 
@@ -481,8 +412,9 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     context.out(out);
   } else {
     if (lines.empty()) {
-      context.warn(report.skipped.empty() ? "no prompts to evaluate"
-                                          : "no prompt has an [eval] section (" + util::join(report.skipped, ", ") + ")");
+      context.warn(report.skipped.empty()
+                       ? "no prompts to evaluate"
+                       : "no prompt has an [eval] section (" + util::join(report.skipped, ", ") + ")");
     } else {
       output::Table table(k_headers, {output::Align::left, output::Align::left, output::Align::left,
                                       output::Align::left, output::Align::right, output::Align::left,
@@ -495,8 +427,8 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     for (const auto& [key, result] : report.results) {
       if (!result.flaky.empty()) {
         context.warn("prompt '" + result.prompt + "': " + std::to_string(result.flaky.size()) +
-                     " flaky case" + (result.flaky.size() == 1 ? "" : "s") + " (outcomes differ across repeats): " +
-                     util::join(result.flaky, ", "));
+                     " flaky case" + (result.flaky.size() == 1 ? "" : "s") +
+                     " (outcomes differ across repeats): " + util::join(result.flaky, ", "));
       }
     }
     std::fflush(stdout);  // the table first, then the summary, also when both go to one pipe
@@ -504,9 +436,12 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     for (const auto& [key, result] : report.results) {
       reused += result.reused ? 1 : 0;
     }
-    std::fprintf(stderr, "%zu evaluation%s (%zu from the cache), %zu model call%s, %zu cached answer%s\n",
-                 report.results.size(), report.results.size() == 1 ? "" : "s", reused, report.real_calls,
-                 report.real_calls == 1 ? "" : "s", report.cache_hits, report.cache_hits == 1 ? "" : "s");
+    const std::string from_notes =
+        report.from_notes > 0 ? ", " + std::to_string(report.from_notes) + " from notes" : std::string();
+    std::fprintf(stderr, "%zu evaluation%s (%zu from the cache%s), %zu model call%s, %zu cached answer%s\n",
+                 report.results.size(), report.results.size() == 1 ? "" : "s", reused - report.from_notes,
+                 from_notes.c_str(), report.real_calls, report.real_calls == 1 ? "" : "s", report.cache_hits,
+                 report.cache_hits == 1 ? "" : "s");
   }
   if (report.interrupted) {
     throw InterruptedError("interrupted: " + std::to_string(report.real_calls) + " answer" +
@@ -526,15 +461,20 @@ void add_eval(CLI::App& app, Context& context) {
   auto options = std::make_shared<EvalCommandOptions>();
   CLI::App* command = app.add_subcommand(
       "eval", "evaluate prompts at a range of commits (A..B), one revision, or the working tree");
-  command->add_option("range", options->range,
-                      "A..B (the first-parent commits of B since A), one revision, or nothing for the working tree");
-  command->add_option("names", options->names, "after --: the prompts to evaluate (default: every prompt with [eval])");
-  command->add_option("--suite-at", options->suite_at,
-                      "whose dataset and assertions judge each version: newest (one yardstick, default) or each")
+  command->add_option(
+      "range", options->range,
+      "A..B (the first-parent commits of B since A), one revision, or nothing for the working tree");
+  command->add_option("names", options->names,
+                      "after --: the prompts to evaluate (default: every prompt with [eval])");
+  command
+      ->add_option("--suite-at", options->suite_at,
+                   "whose dataset and assertions judge each version: newest (one yardstick, default) or each")
       ->check(CLI::IsMember({"newest", "each"}));
   command->add_option("--repeat", options->repeat, "sample each case this many times and report flaky cases")
       ->check(CLI::Range(1, 1000));
-  command->add_flag("--no-cache", options->no_cache, "ask the model again: answers and results are neither read from nor written to the cache");
+  command->add_flag(
+      "--no-cache", options->no_cache,
+      "ask the model again: answers and results are neither read from nor written to the cache");
   add_format_option(*command, options->format, {"table", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

@@ -149,7 +149,9 @@ json Metrics::to_json() const {
 }
 
 Metrics Metrics::from_json(const json& in) {
-  const auto interval = [](const json& pair) { return Interval{pair.at(0).get<double>(), pair.at(1).get<double>()}; };
+  const auto interval = [](const json& pair) {
+    return Interval{pair.at(0).get<double>(), pair.at(1).get<double>()};
+  };
   Metrics out;
   out.cases = in.at("cases").get<std::size_t>();
   out.passed = in.at("passed").get<std::size_t>();
@@ -265,6 +267,21 @@ Metrics MetricsAccumulator::metrics() const {
     metrics.labels = label_metrics(confusion, m_z);
   }
   return metrics;
+}
+
+double metric_value(const Metrics& metrics, const std::string& metric, std::optional<Interval>* interval) {
+  if (metric == "accuracy" && metrics.labels) {
+    *interval = metrics.labels->accuracy_ci;
+    return metrics.labels->accuracy;
+  }
+  if (metric == "accuracy" || metric == "pass_rate") {
+    *interval = metrics.pass_rate_ci;
+    return metrics.pass_rate;
+  }
+  if (metric == "macro_f1") {
+    return metrics.labels ? metrics.labels->macro_f1 : 0.0;
+  }
+  return metrics.mean_score;
 }
 
 }  // namespace promptops

@@ -8,16 +8,17 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <mutex>
-#include <thread>
 #include <exception>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
 #include <promptops/assertions.hpp>
 #include <promptops/dataset.hpp>
 #include <promptops/error.hpp>
+#include <promptops/notes.hpp>
 #include <promptops/registry.hpp>
 
 #include "eval/services.hpp"
@@ -44,13 +45,13 @@ struct Suite {
   std::string prompt;    // whose [eval] it is, for messages
   std::string dataset;
   std::string dataset_sha;
-  std::string text;      // the dataset's bytes until parse_cases() (a cached result never parses)
+  std::string text;  // the dataset's bytes until parse_cases() (a cached result never parses)
   bool parsed = false;
   std::vector<DatasetCase> cases;
   // The distinct expected labels when every case expects a short one-line string and there are
   // at most k_max_labels of them: then the suite is a classification and gets label metrics.
   std::set<std::string> labels;
-  std::vector<Assertion> asserts;                   // the prompt's [eval] assert
+  std::vector<Assertion> asserts;                    // the prompt's [eval] assert
   std::vector<std::vector<Assertion>> case_asserts;  // each case's own "assert"
   json asserts_json;
   std::string metric;
@@ -121,21 +122,6 @@ std::string prompt_content(const Prompt& prompt) {
 
 std::string model_label(const ModelSpec& model) { return model.provider + "/" + model.name; }
 
-double headline(const Metrics& metrics, const std::string& metric, std::optional<Interval>* interval) {
-  if (metric == "accuracy" && metrics.labels) {
-    *interval = metrics.labels->accuracy_ci;
-    return metrics.labels->accuracy;
-  }
-  if (metric == "accuracy" || metric == "pass_rate") {
-    *interval = metrics.pass_rate_ci;
-    return metrics.pass_rate;
-  }
-  if (metric == "macro_f1") {
-    return metrics.labels ? metrics.labels->macro_f1 : 0.0;
-  }
-  return metrics.mean_score;
-}
-
 // Parses the dataset of `suite` once, when some case must run. Throws ConfigError at file:line.
 void parse_cases(Suite& suite) {
   if (suite.parsed) {
@@ -177,10 +163,11 @@ bool is_exec(const Assertion& assertion) { return assertion.type == AssertionTyp
 // An exec scorer runs a command from a tracked file: refused before any model call unless trusted.
 void require_no_exec(const Suite& suite, const Prompt& prompt) {
   const auto refuse = [&](const Assertion& assertion) {
-    throw ConfigError(prompt.path + ": an exec assertion of prompt '" + prompt.name + "' runs `" +
-                          (assertion.value.is_string() ? assertion.value.get<std::string>() : assertion.value.dump()) +
-                          "` but this repository is not trusted to run commands",
-                      "read the command, then run: git config promptops.trustExec true");
+    throw ConfigError(
+        prompt.path + ": an exec assertion of prompt '" + prompt.name + "' runs `" +
+            (assertion.value.is_string() ? assertion.value.get<std::string>() : assertion.value.dump()) +
+            "` but this repository is not trusted to run commands",
+        "read the command, then run: git config promptops.trustExec true");
   };
   for (const Assertion& assertion : suite.asserts) {
     if (is_exec(assertion)) {
@@ -196,6 +183,21 @@ void require_no_exec(const Suite& suite, const Prompt& prompt) {
   }
 }
 
+// Applies a target's model ("PROVIDER/NAME", or "NAME" on the prompt's provider): the prefix is a
+// provider only when one of that name is defined, since model names may contain '/'.
+void override_model(ModelSpec& model, const std::string& spec, const Config& providers, const Config& own) {
+  const std::size_t slash = spec.find('/');
+  if (slash != std::string::npos) {
+    const std::string provider = spec.substr(0, slash);
+    if (providers.providers.count(provider) != 0 || own.providers.count(provider) != 0) {
+      model.provider = provider;
+      model.name = spec.substr(slash + 1);
+      return;
+    }
+  }
+  model.name = spec;
+}
+
 class Planner {
  public:
   Planner(const git::Repository& repo, const std::vector<EvalTarget>& targets, const EvalOptions& options)
@@ -204,7 +206,9 @@ class Planner {
   void load_targets() {
     for (const EvalTarget& target : m_eval_targets) {
       Target t;
-      t.snapshot = target.commit ? commit_snapshot(m_repo, *target.commit) : worktree_snapshot(m_repo);
+      t.snapshot = target.commit  ? commit_snapshot(m_repo, *target.commit)
+                   : target.index ? index_snapshot(m_repo)
+                                  : worktree_snapshot(m_repo);
       ParsedConfig parsed = load_config(*t.snapshot);
       throw_first_error(parsed.diagnostics);
       t.config = std::move(parsed.config);
@@ -231,9 +235,9 @@ class Planner {
     for (const std::string& name : m_options.names) {
       if (!std::binary_search(all.begin(), all.end(), name)) {
         const std::string close = did_you_mean(name, all);
-        throw NotFoundError("no prompt named '" + name + "' at the evaluated commits",
-                            close.empty() ? "run 'git promptops list' to see the prompts"
-                                          : "did you mean '" + close + "'?");
+        throw NotFoundError(
+            "no prompt named '" + name + "' at the evaluated commits",
+            close.empty() ? "run 'git promptops list' to see the prompts" : "did you mean '" + close + "'?");
       }
     }
     std::vector<std::string> named = m_options.names;
@@ -272,8 +276,8 @@ class Planner {
     suite->metric = eval.metric.empty() ? "pass_rate" : eval.metric;
     if (std::find(k_metric_names.begin(), k_metric_names.end(), suite->metric) == k_metric_names.end()) {
       const std::string close = did_you_mean(suite->metric, k_metric_names);
-      throw ConfigError(eval.where.format() + ": unknown metric '" + suite->metric + "' in [eval] of prompt '" +
-                            prompt.name + "'",
+      throw ConfigError(eval.where.format() + ": unknown metric '" + suite->metric +
+                            "' in [eval] of prompt '" + prompt.name + "'",
                         close.empty() ? "use one of: " + util::join(k_metric_names, ", ")
                                       : "did you mean '" + close + "'?");
     }
@@ -403,9 +407,9 @@ class Queue final : public CallQueue {
       try {
         request.messages = render_prompt(job.prompt, c.vars);
       } catch (const Error& e) {
-        m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) + ": case '" +
-                                                          c.id + "' cannot render prompt '" + job.prompt.name +
-                                                          "': " + e.what(),
+        m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) +
+                                                          ": case '" + c.id + "' cannot render prompt '" +
+                                                          job.prompt.name + "': " + e.what(),
                                                       e.hint()));
         m_stop = true;
         return std::nullopt;
@@ -512,8 +516,8 @@ class Queue final : public CallQueue {
     Job& job = *sample.job;
     const DatasetCase& c = job.suite->cases[sample.case_index];
     CaseTally& tally = job.tallies[sample.case_index];
-    json record = {{"index", sample.case_index}, {"id", c.id}, {"line", c.line}, {"repeat", sample.repeat},
-                   {"vars", c.vars}, {"expected", c.expected}};
+    json record = {{"index", sample.case_index}, {"id", c.id},     {"line", c.line},
+                   {"repeat", sample.repeat},    {"vars", c.vars}, {"expected", c.expected}};
     if (response == nullptr) {
       ++tally.errors;
       ++job.errors;
@@ -600,7 +604,8 @@ class Queue final : public CallQueue {
       progress.total = m_total;
       progress.cache_hits = m_report.cache_hits;
       progress.real_calls = m_report.real_calls;
-      progress.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+      progress.elapsed_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
       m_services.progress(progress);
     }
   }
@@ -641,12 +646,12 @@ class Queue final : public CallQueue {
     result.dataset_sha = job.suite->dataset_sha;
     result.metric = job.suite->metric;
     result.metrics = job.metrics.metrics();
-    result.value = headline(result.metrics, result.metric, &result.interval);
+    result.value = metric_value(result.metrics, result.metric, &result.interval);
     result.repeat = m_repeat;
     result.errors = job.errors;
-    result.evaluated_at = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+    result.evaluated_at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     for (std::size_t i = 0; i < job.tallies.size(); ++i) {
       const CaseTally& tally = job.tallies[i];
       const DatasetCase& c = job.suite->cases[i];
@@ -701,12 +706,14 @@ class Queue final : public CallQueue {
   std::exception_ptr m_fatal;
 };
 
-// Answers received before a fatal error are kept, then the error is thrown.
-void writer_close_on_fatal(AnswerWriter& writer, const Queue& queue) {
+// Answers received before a fatal error are kept, then the error is thrown. The queue raised the
+// stop flag to end the run; it is lowered again, so that the caller may run again (check does).
+void writer_close_on_fatal(AnswerWriter& writer, const Queue& queue, std::atomic<bool>& stop) {
   try {
     queue.rethrow_fatal();
   } catch (...) {
     writer.close();
+    stop = false;
     throw;
   }
 }
@@ -742,19 +749,22 @@ std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<st
       d.where = eval.where;
       d.code = "unknown-metric";
       d.message = "unknown metric '" + eval.metric + "' in [eval]";
-      d.hint = close.empty() ? "use one of: " + util::join(k_metric_names, ", ") : "did you mean '" + close + "'?";
+      d.hint =
+          close.empty() ? "use one of: " + util::join(k_metric_names, ", ") : "did you mean '" + close + "'?";
       out.push_back(std::move(d));
     }
   }
   return out;
 }
 
-double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in, std::int64_t tokens_out) {
+double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in,
+                 std::int64_t tokens_out) {
   const auto it = config.prices.find(model);
   if (it == config.prices.end()) {
     return 0.0;
   }
-  return (static_cast<double>(tokens_in) * it->second.input + static_cast<double>(tokens_out) * it->second.output) /
+  return (static_cast<double>(tokens_in) * it->second.input +
+          static_cast<double>(tokens_out) * it->second.output) /
          1e6;
 }
 
@@ -804,8 +814,8 @@ EvalResult EvalResult::from_json(const json& in) {
   }
 }
 
-EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& targets, const EvalOptions& options,
-                    EvalServices& services) {
+EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& targets,
+                    const EvalOptions& options, EvalServices& services) {
   if (services.cache == nullptr) {
     throw Error("run_eval needs a cache");
   }
@@ -829,6 +839,26 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
   const bool named = !options.names.empty();
   std::vector<std::vector<EvalRow>> rows_by_target(loaded.size());
   std::map<std::string, std::string> identities;  // by provider name
+  std::map<git::Oid, std::vector<json>> notes;    // read once per commit, when the cache misses
+  const auto noted_result = [&](const git::Oid& commit, const std::string& key) -> std::optional<EvalResult> {
+    auto it = notes.find(commit);
+    if (it == notes.end()) {
+      it = notes.emplace(commit, git::read_note(repo, commit)).first;
+    }
+    for (const json& entry : it->second) {
+      if (entry.value("type", "") != "eval" || entry.value("eval_key", "") != key) {
+        continue;
+      }
+      try {
+        EvalResult result = EvalResult::from_json(entry);
+        result.key = key;
+        return result;
+      } catch (const Error&) {
+        // written by another version of the tool
+      }
+    }
+    return std::nullopt;
+  };
   for (const std::string& name : names) {
     // The newest target that has the prompt holds the yardstick.
     std::optional<std::size_t> newest;
@@ -863,13 +893,18 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
       }
       Suite& suite = planner.suite(suite_from, suite_prompt);
       ModelSpec model = prompt.effective_model(loaded[i].config);
+      if (!targets[i].model.empty()) {
+        override_model(model, targets[i].model, providers_config, loaded[i].config);
+      }
       if (model.provider.empty() || model.name.empty()) {
-        throw ConfigError(prompt.path + ": prompt '" + name + "' names no model" +
-                              (model.provider.empty() ? " provider" : ""),
-                          "set [model] provider and name in the prompt, or [defaults.model] in .promptops.toml");
+        throw ConfigError(
+            prompt.path + ": prompt '" + name + "' names no model" +
+                (model.provider.empty() ? " provider" : ""),
+            "set [model] provider and name in the prompt, or [defaults.model] in .promptops.toml");
       }
       const ProviderSpec* provider = nullptr;
-      for (const Config* config : std::initializer_list<const Config*>{&providers_config, &loaded[i].config}) {
+      for (const Config* config :
+           std::initializer_list<const Config*>{&providers_config, &loaded[i].config}) {
         if (const auto it = config->providers.find(model.provider); it != config->providers.end()) {
           provider = &it->second;
           break;
@@ -884,12 +919,13 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
       auto identity_it = identities.find(provider->name);
       if (identity_it == identities.end()) {
         identity_it =
-            identities.emplace(provider->name, provider_identity(*provider, options.provider_options.workdir)).first;
+            identities.emplace(provider->name, provider_identity(*provider, options.provider_options.workdir))
+                .first;
       }
       const std::string& identity = identity_it->second;
-      const std::string key = content_key({"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(),
-                                           suite.dataset, suite.dataset_sha, suite.asserts_json.dump(), suite.metric,
-                                           std::to_string(options.repeat)});
+      const std::string key = content_key(
+          {"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(), suite.dataset,
+           suite.dataset_sha, suite.asserts_json.dump(), suite.metric, std::to_string(options.repeat)});
       EvalRow row;
       row.target = i;
       row.prompt = name;
@@ -918,6 +954,20 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
         } catch (const Error&) {
           // an entry from another version of the tool: evaluate again
         }
+      }
+      if (targets[i].commit && services.cache->enabled()) {  // --no-cache asks the model again
+        if (std::optional<EvalResult> noted = noted_result(*targets[i].commit, key)) {
+          noted->prompt = name;
+          services.cache->put("eval", key, noted->to_json());
+          noted->reused = true;
+          report.results[key] = std::move(*noted);
+          ++report.from_notes;
+          continue;
+        }
+      }
+      if (options.offline) {
+        report.missing.push_back(key);
+        continue;
       }
       parse_cases(suite);
       if (!options.provider_options.exec_trusted) {
@@ -966,10 +1016,10 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
     }
     std::vector<Job*>& group = by_provider[name];
     Provider& provider = assertion_services.provider(*group.front()->provider);
-    Queue queue(group, services, stop, report, providers_config, assertion_services, options.repeat, done, total,
-                writer);
+    Queue queue(group, services, stop, report, providers_config, assertion_services, options.repeat, done,
+                total, writer);
     provider.run(queue, stop);
-    writer_close_on_fatal(writer, queue);
+    writer_close_on_fatal(writer, queue, stop);
   }
   writer.close();
   for (const auto& [key, job] : jobs) {
@@ -978,9 +1028,8 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
       job->results = nullptr;
     }
   }
-  report.interrupted = stop.load() && std::any_of(order.begin(), order.end(), [](const Job* job) {
-                         return job->done < job->total;
-                       });
+  report.interrupted = stop.load() && std::any_of(order.begin(), order.end(),
+                                                  [](const Job* job) { return job->done < job->total; });
   return report;
 }
 

@@ -297,7 +297,18 @@ TEST_CASE("cache stats counts what eval stored, and cache clear empties it so th
   CHECK(empty.at("results_files") == 0);
   CHECK(!std::filesystem::exists(p.path() / ".git" / "promptops" / "results"));
 
+  // The notes of HEAD still hold the evaluation (as a teammate's fetched notes would): it is taken
+  // from there and cached again, with no model call.
   p.server.reset_counters();
+  const RunResult noted = run_promptops(p.path(), {"eval", "HEAD"});
+  CHECK(noted.exit_code == 0);
+  CHECK(p.server.requests() == 0);
+  CHECK(noted.err == "1 evaluation (0 from the cache, 1 from notes), 0 model calls, 0 cached answers\n");
+  CHECK(json::parse(run_promptops(p.path(), {"cache", "stats", "--format", "json"}).out).at("entries") == 1);
+
+  // Without the cache and the notes, the model is asked again.
+  CHECK(run_promptops(p.path(), {"cache", "clear"}).exit_code == 0);
+  p.repo.git({"update-ref", "-d", "refs/notes/promptops"});
   const RunResult again = run_promptops(p.path(), {"eval", "HEAD"});
   CHECK(again.exit_code == 0);
   CHECK(p.server.requests() == 4);

@@ -84,7 +84,7 @@ struct Fixture {
   std::vector<EvalTarget> targets(const std::vector<std::string>& shas) const {
     std::vector<EvalTarget> out;
     for (const std::string& sha : shas) {
-      out.push_back(EvalTarget{oid(sha), ""});
+      out.push_back(EvalTarget::at_commit(oid(sha), ""));
     }
     return out;
   }

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// What the commands that evaluate share: run services, Ctrl-C, progress, number formatting.
+#include "cli/evaluation.hpp"
+
+#include <signal.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace promptops::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_sigint(int) {
+  if (g_interrupted.exchange(true)) {
+    ::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
+    ::raise(SIGINT);
+  }
+}
+
+}  // namespace
+
+InterruptScope::InterruptScope() {
+  g_interrupted = false;
+  struct sigaction action = {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, &m_old);
+}
+
+InterruptScope::~InterruptScope() { ::sigaction(SIGINT, &m_old, nullptr); }
+
+std::atomic<bool>& InterruptScope::flag() { return g_interrupted; }
+
+std::string fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+std::string signed_fixed(double value, int digits) {
+  if (std::fabs(value) < 0.5 * std::pow(10.0, -digits)) {
+    return fixed(0.0, digits);
+  }
+  return (value > 0 ? "+" : "") + fixed(value, digits);
+}
+
+void ProgressLine::update(const EvalProgress& progress) {
+  if (!m_enabled) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (progress.done != progress.total && now - m_last < std::chrono::milliseconds(100)) {
+    return;
+  }
+  m_last = now;
+  const double rate =
+      progress.elapsed_seconds > 0 ? static_cast<double>(progress.real_calls) / progress.elapsed_seconds : 0;
+  std::string text = "eval " + std::to_string(progress.done) + "/" + std::to_string(progress.total) + " · " +
+                     fixed(rate, 1) + " calls/s · " + std::to_string(progress.cache_hits) + " cached";
+  if (progress.done > 0 && progress.done < progress.total && progress.elapsed_seconds > 0.5) {
+    const double eta = progress.elapsed_seconds / static_cast<double>(progress.done) *
+                       static_cast<double>(progress.total - progress.done);
+    text += " · ETA " + std::to_string(static_cast<long long>(std::ceil(eta))) + "s";
+  }
+  std::fprintf(stderr, "\r\033[K%s", text.c_str());
+  std::fflush(stderr);
+  m_shown = true;
+}
+
+void ProgressLine::clear() {
+  if (m_shown) {
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    m_shown = false;
+  }
+}
+
+EvalSession::EvalSession(const git::Repository& repo, bool use_cache, bool show_progress)
+    : m_cache(repo.common_dir() / "promptops" / "cache", use_cache), m_progress(show_progress) {
+  m_services.cache = &m_cache;
+  m_services.results_dir = repo.common_dir() / "promptops" / "results";
+  m_services.stop = &m_interrupt.flag();
+  m_services.progress = [this](const EvalProgress& p) { m_progress.update(p); };
+}
+
+}  // namespace promptops::cli

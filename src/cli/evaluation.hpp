@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// What the commands that evaluate share: the cache and services of a run, Ctrl-C, the progress
+// line, and number formatting.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <string>
+
+#include <promptops/cache.hpp>
+#include <promptops/eval.hpp>
+#include <promptops/git.hpp>
+
+namespace promptops::cli {
+
+// "0.900" with `digits` decimals.
+std::string fixed(double value, int digits);
+// "+0.050", "-0.020", "0.000" (no sign for what rounds to zero).
+std::string signed_fixed(double value, int digits);
+
+// "eval 120/1000 · 35.2 calls/s · 40 cached · ETA 25s" on stderr, at most 10 times a second.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : m_enabled(enabled) {}
+  ~ProgressLine() { clear(); }
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+  void update(const EvalProgress& progress);
+  void clear();
+
+ private:
+  bool m_enabled;
+  bool m_shown = false;
+  std::chrono::steady_clock::time_point m_last{};
+};
+
+// SIGINT sets the stop flag of the run for as long as this lives; a second Ctrl-C stops at once.
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+  std::atomic<bool>& flag();
+
+ private:
+  struct sigaction m_old = {};
+};
+
+// The services of one evaluating command: the cache under <common-dir>/promptops/cache (disabled
+// by --no-cache), per-case results beside it, Ctrl-C and the progress line.
+class EvalSession {
+ public:
+  EvalSession(const git::Repository& repo, bool use_cache, bool show_progress);
+  EvalServices& services() { return m_services; }
+  void clear_progress() { m_progress.clear(); }
+
+ private:
+  ResultCache m_cache;
+  InterruptScope m_interrupt;
+  ProgressLine m_progress;
+  EvalServices m_services;
+};
+
+}  // namespace promptops::cli
