@@ -1,12 +1,18 @@
 # SPDX-License-Identifier: MIT
-# Embeds templates/ (what `git promptops init` scaffolds) into the binary, so that init works
-# wherever the executable is installed. Regenerated when a template changes.
-function(promptops_embed_templates target source_dir output)
+# Embeds a directory into the binary as a function returning its files (cli/templates.hpp):
+# templates/ (what `git promptops init` scaffolds) and hooks/ (the shims `hooks install` writes),
+# so that both work wherever the executable is installed. Regenerated when a file changes.
+
+# promptops_embed_directory(TARGET SOURCE_DIR OUTPUT FUNCTION): writes OUTPUT, a .cpp defining
+# `const std::vector<EmbeddedFile>& FUNCTION()` with every file under SOURCE_DIR (paths relative
+# to it, sorted), and adds it to TARGET.
+function(promptops_embed_directory target source_dir output function_name)
   file(GLOB_RECURSE files CONFIGURE_DEPENDS RELATIVE ${source_dir} ${source_dir}/*)
   list(SORT files)
-  set(body "// Generated from templates/ by cmake/EmbedTemplates.cmake; do not edit.\n")
+  get_filename_component(dir_name ${source_dir} NAME)
+  set(body "// Generated from ${dir_name}/ by cmake/EmbedTemplates.cmake; do not edit.\n")
   string(APPEND body "#include \"cli/templates.hpp\"\n\nnamespace promptops::cli {\n\n")
-  string(APPEND body "const std::vector<EmbeddedFile>& embedded_templates() {\n")
+  string(APPEND body "const std::vector<EmbeddedFile>& ${function_name}() {\n")
   string(APPEND body "  static const std::vector<EmbeddedFile> files = {\n")
   foreach(file ${files})
     file(READ ${source_dir}/${file} content)
@@ -16,4 +22,9 @@ function(promptops_embed_templates target source_dir output)
   string(APPEND body "  };\n  return files;\n}\n\n}  // namespace promptops::cli\n")
   file(CONFIGURE OUTPUT ${output} CONTENT "${body}" @ONLY)
   target_sources(${target} PRIVATE ${output})
+endfunction()
+
+# templates/ as embedded_templates().
+function(promptops_embed_templates target source_dir output)
+  promptops_embed_directory(${target} ${source_dir} ${output} embedded_templates)
 endfunction()

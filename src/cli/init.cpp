@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
-// `git promptops init`: scaffold .promptops.toml, an example prompt and a dataset.
+// `git promptops init`: scaffold .promptops.toml, an example prompt and a dataset; set up textconv.
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <promptops/error.hpp>
 
 #include "cli/context.hpp"
+#include "cli/hooks.hpp"
 #include "cli/templates.hpp"
 #include "util/file.hpp"
+#include "util/strings.hpp"
 
 namespace promptops::cli {
 
@@ -37,6 +42,40 @@ std::string_view template_content(std::string_view path) {
   throw Error("template '" + std::string(path) + "' is missing from this build");
 }
 
+// .gitattributes is the user's file, shared with other tools (LFS, eol): the diff=promptops lines
+// that it lacks are appended, and nothing is ever replaced, even with --force.
+std::string scaffold_gitattributes(const std::filesystem::path& target, std::size_t& written) {
+  const std::string_view content = template_content("gitattributes");
+  const std::optional<std::string> existing = util::read_file(target);
+  if (!existing) {
+    util::write_file_atomic(target, content);
+    ++written;
+    return "created  .gitattributes\n";
+  }
+  std::vector<std::string> have;
+  for (const std::string& line : util::split(*existing, '\n')) {
+    have.emplace_back(util::trim(line));
+  }
+  std::string missing;
+  for (const std::string& line : gitattributes_lines()) {
+    if (std::find(have.begin(), have.end(), line) == have.end()) {
+      missing += line + "\n";
+    }
+  }
+  if (missing.empty()) {
+    return "kept     .gitattributes (has the diff=promptops lines)\n";
+  }
+  std::string updated = *existing;
+  if (!updated.empty() && updated.back() != '\n') {
+    updated += "\n";
+  }
+  const std::string_view comment = content.substr(0, content.find('\n') + 1);
+  updated += std::string(comment.starts_with("#") ? comment : "") + missing;
+  util::write_file_atomic(target, updated);
+  ++written;
+  return "appended .gitattributes (the diff=promptops lines)\n";
+}
+
 void run_init(Context& context, const InitOptions& options) {
   git::Repository& repo = context.repo();
   if (repo.is_bare()) {
@@ -56,7 +95,15 @@ void run_init(Context& context, const InitOptions& options) {
     report += (exists ? "replaced " : "created  ") + std::string(item.target) + "\n";
     ++created;
   }
+  report += scaffold_gitattributes(repo.workdir() / ".gitattributes", created);
+  for (const ConfigEntry& entry : configure_textconv(repo)) {
+    report += "set      git config " + entry.name + " = " + entry.value + "\n";
+  }
   report += created > 0 ? "\nNext: git promptops lint && git promptops list, then commit the files.\n" : "";
+  if (!hooks_installed(repo)) {
+    report += std::string(created > 0 ? "" : "\n") +
+              "Hooks: git promptops hooks install (blocks commits that regress a prompt)\n";
+  }
   context.out(report);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The files of templates/, embedded at build time for `git promptops init`.
+// Files embedded at build time (cmake/EmbedTemplates.cmake): templates/ for `git promptops init`
+// and hooks/ for `git promptops hooks install`.
 #pragma once
 
 #include <string_view>
@@ -8,10 +9,13 @@
 namespace promptops::cli {
 
 struct EmbeddedFile {
-  std::string_view path;  // relative to templates/
+  std::string_view path;  // relative to the embedded directory (templates/ or hooks/)
   std::string_view content;
 };
 
+// The files of templates/, sorted by path.
 const std::vector<EmbeddedFile>& embedded_templates();
+// The hook shims of hooks/ (pre-commit, pre-push), sorted by path.
+const std::vector<EmbeddedFile>& embedded_hooks();
 
 }  // namespace promptops::cli

@@ -66,8 +66,12 @@ TEST_CASE("init scaffolds the config, two prompts and a dataset, and a second in
         "created  prompts/support/classify.toml\n"
         "created  prompts/summarize.prompt\n"
         "created  evals/classify.jsonl\n"
+        "created  .gitattributes\n"
+        "set      git config diff.promptops.textconv = git promptops textconv\n"
+        "set      git config diff.promptops.cachetextconv = true\n"
         "\n"
-        "Next: git promptops lint && git promptops list, then commit the files.\n");
+        "Next: git promptops lint && git promptops list, then commit the files.\n"
+        "Hooks: git promptops hooks install (blocks commits that regress a prompt)\n");
   for (const Scaffolded& file : k_scaffolded) {
     INFO(file.path);
     CHECK(repo.read(file.path).rfind(file.starts_with, 0) == 0);
@@ -81,7 +85,10 @@ TEST_CASE("init scaffolds the config, two prompts and a dataset, and a second in
         "kept     .promptops.toml (exists; --force overwrites)\n"
         "kept     prompts/support/classify.toml (exists; --force overwrites)\n"
         "kept     prompts/summarize.prompt (exists; --force overwrites)\n"
-        "kept     evals/classify.jsonl (exists; --force overwrites)\n");
+        "kept     evals/classify.jsonl (exists; --force overwrites)\n"
+        "kept     .gitattributes (has the diff=promptops lines)\n"
+        "\n"
+        "Hooks: git promptops hooks install (blocks commits that regress a prompt)\n");
   CHECK(repo.read("prompts/summarize.prompt") == "Mine: {{conversation}}\n");
 }
 
