@@ -53,6 +53,7 @@ struct GateSpec {
   std::map<std::string, double> min;
   std::map<std::string, double> max_drop;
   double confidence = 0.95;
+  bool confidence_set = false;  // written in the file (not the default)
   Location where;
 
   bool empty() const { return min.empty() && max_drop.empty(); }

@@ -6,9 +6,12 @@ namespace promptops::cli {
 
 void add_alias(CLI::App& app, Context& context);
 void add_cache(CLI::App& app, Context& context);
+void add_check(CLI::App& app, Context& context);
 void add_diff(CLI::App& app, Context& context);
 void add_eval(CLI::App& app, Context& context);
 void add_export(CLI::App& app, Context& context);
+void add_hook(CLI::App& app, Context& context);
+void add_hooks(CLI::App& app, Context& context);
 void add_init(CLI::App& app, Context& context);
 void add_lint(CLI::App& app, Context& context);
 void add_list(CLI::App& app, Context& context);
@@ -29,10 +32,13 @@ const std::vector<Command>& commands() {
       {"lint", "check config, prompts and datasets", add_lint},
       {"eval", "evaluate prompts per commit against their datasets", add_eval},
       {"cache", "show or clear the evaluation cache", add_cache},
+      {"check", "lint and gate changed prompts against a baseline; exit 1 on a regression", add_check},
       {"export", "export all prompts at a revision as JSON", add_export},
       {"diff", "show what changed in the prompts between two points", add_diff},
       {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
+      {"hooks", "install or remove the pre-commit and pre-push hooks", add_hooks},
       {"version", "print the version", add_version},
+      {"hook", "", add_hook},  // hidden: what the installed hook shims run
   };
   return table;
 }

@@ -386,6 +386,7 @@ GateSpec TomlReader::read_gate(const toml::table& table, std::string_view path) 
   if (const auto confidence = get_number(table, "confidence", path)) {
     if (*confidence > 0 && *confidence < 1) {
       gate.confidence = *confidence;
+      gate.confidence_set = true;
     } else {
       bad_value(*table.get("confidence"), key_path(path, "confidence"),
                 "a number between 0 and 1 (exclusive)", "for example confidence = 0.95");

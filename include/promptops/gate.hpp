@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// The quality gate: a candidate evaluation against its baseline on the same cases, by the
+// thresholds of [gate] (min, max_drop, confidence) and a paired significance test.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <promptops/config.hpp>
+#include <promptops/eval.hpp>
+#include <promptops/statistics.hpp>
+
+namespace promptops {
+
+// The gate that applies to `prompt`: [defaults.gate] of the config, with the prompt's [gate]
+// over it metric by metric (and its confidence when it sets one). When neither sets a threshold,
+// the implicit gate is max_drop = { <headline metric> = 0 }: any significant drop fails.
+GateSpec effective_gate(const Prompt& prompt, const Config& config);
+
+// One metric judged by the gate.
+struct MetricCheck {
+  std::string metric;
+  std::optional<double> baseline;  // nullopt: no baseline (a new prompt, or it could not be judged)
+  double candidate = 0.0;
+  std::optional<Interval> baseline_interval;
+  std::optional<Interval> candidate_interval;
+  std::optional<double> min;       // the threshold, when the gate sets one
+  std::optional<double> max_drop;  // likewise
+  std::string test;                // "mcnemar", "bootstrap", or empty when no paired test applies
+  std::optional<double> p_value;   // of the paired test
+  bool below_min = false;
+  bool drop_exceeded = false;  // baseline - candidate > max_drop
+  bool significant = false;    // p < 1 - confidence (true when the drop exceeded and no test applies)
+  bool failed = false;         // below_min, or drop_exceeded and significant
+};
+
+struct GateVerdict {
+  bool passed = true;
+  double confidence = 0.95;
+  std::vector<MetricCheck> checks;  // min metrics, then max_drop metrics not already listed
+  std::optional<Flips> flips;       // when there is a baseline
+};
+
+// Judges `candidate` against `baseline` (nullopt: min thresholds only). Both must have been judged
+// by the same suite, so that cases pair by id. `groups` holds each case's
+// dataset group, one per candidate case in its order (empty when the dataset has none): grouped
+// cases are resampled together.
+// Paired tests: pass_rate and accuracy by exact McNemar on the per-case outcomes (by a cluster
+// bootstrap of pass/fail when cases are grouped), mean_score by a paired bootstrap of the case
+// scores (seed 1, 10,000 resamples); macro_f1 has no per-case form, so a drop beyond max_drop
+// fails on its own. Throws ConfigError (at the gate's file:line) for a metric it does not know.
+GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baseline,
+                  const EvalResult& candidate, const std::vector<std::string>& groups = {});
+
+}  // namespace promptops

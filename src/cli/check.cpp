@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+// `git promptops check [--staged | --worktree | REV] [--against REF]` and the hidden
+// `git promptops hook pre-commit | pre-push` that the installed shims run.
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <promptops/check.hpp>
+#include <promptops/error.hpp>
+
+#include "cli/check_report.hpp"
+#include "cli/common.hpp"
+#include "cli/evaluation.hpp"
+#include "output/terminal.hpp"
+#include "util/strings.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+struct CheckCommandOptions {
+  std::string rev;
+  bool staged = false;
+  bool worktree = false;
+  std::string against;
+  bool offline = false;
+  bool no_cache = false;
+  std::string format;
+};
+
+CheckOptions base_options(Context& context) {
+  CheckOptions options;
+  git::Repository& repo = context.repo();
+  options.eval.provider_options.workdir = repo.workdir();
+  options.eval.provider_options.exec_trusted = exec_trusted(repo);
+  return options;
+}
+
+// Prints the report and sets the exit status: 1 for lint errors or a failed gate, 2 when a prompt
+// could not be judged because answers are missing, 130 when interrupted.
+void finish(Context& context, const CheckReport& report, const std::string& format, const char* bypass) {
+  if (format == "json") {
+    context.out_json(check_json(report));
+  } else {
+    context.out(check_text(report, bypass));
+  }
+  if (report.interrupted) {
+    throw InterruptedError("interrupted: answers received so far are cached; run the same command to resume");
+  }
+  if (report.lint_failed() || report.gate_failed()) {
+    context.exit_status = ExitCode::negative;
+    return;
+  }
+  if (report.errors > 0) {
+    throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
+                            " got no answer from the provider, so the gate could not judge",
+                        "run the same command again to retry them; answers already received are cached");
+  }
+}
+
+void run_check_command(Context& context, const CheckCommandOptions& command) {
+  if (static_cast<int>(command.staged) + static_cast<int>(command.worktree) +
+          static_cast<int>(!command.rev.empty()) >
+      1) {
+    throw UsageError("check takes one of --staged, --worktree or a revision",
+                     "git promptops check --staged, or git promptops check HEAD");
+  }
+  git::Repository& repo = context.repo();
+  CheckOptions options = base_options(context);
+  if (command.staged) {
+    options.side = CheckSide::staged;
+  } else if (!command.rev.empty()) {
+    options.side = CheckSide::commit;
+    options.commit = resolve_commit(context, command.rev);
+  }
+  if (!command.against.empty()) {
+    options.against = resolve_commit(context, command.against);
+  }
+  options.offline = command.offline;
+  EvalSession session(repo, !command.no_cache, command.format == "text" && output::is_terminal(stderr));
+  const CheckReport report = run_check(repo, options, session.services());
+  session.clear_progress();
+  finish(context, report, command.format, nullptr);
+}
+
+// The base of a pushed ref that is new on the remote: where it leaves the remote's default branch.
+std::optional<git::Oid> new_branch_base(git::Repository& repo, const std::string& remote,
+                                        const git::Oid& local) {
+  for (const std::string& name : {remote + "/HEAD", remote + "/main", remote + "/master"}) {
+    if (const std::optional<git::Oid> tip = repo.resolve("refs/remotes/" + name)) {
+      return repo.merge_base(*tip, local);
+    }
+  }
+  return std::nullopt;
+}
+
+void run_hook(Context& context, const std::string& hook, const std::vector<std::string>& arguments) {
+  git::Repository& repo = context.repo();
+  if (hook == "pre-commit") {
+    CheckOptions options = base_options(context);
+    options.side = CheckSide::staged;
+    EvalSession session(repo, true, output::is_terminal(stderr));
+    const CheckReport report = run_check(repo, options, session.services());
+    session.clear_progress();
+    if (report.prompts.empty() && report.lint.empty()) {
+      return;  // nothing relevant staged: say nothing
+    }
+    finish(context, report, "text", "git commit --no-verify");
+    return;
+  }
+  if (hook != "pre-push") {
+    throw UsageError("unknown hook '" + hook + "'", "the hooks are pre-commit and pre-push");
+  }
+  // git gives "<local ref> <local sha> <remote ref> <remote sha>" per pushed ref on stdin.
+  const std::string remote = arguments.empty() ? "origin" : arguments.front();
+  std::string line;
+  CheckReport combined;
+  bool first = true;
+  while (std::getline(std::cin, line)) {
+    std::istringstream fields(line);
+    std::string local_ref, local_sha, remote_ref, remote_sha;
+    if (!(fields >> local_ref >> local_sha >> remote_ref >> remote_sha)) {
+      continue;
+    }
+    const std::optional<git::Oid> local = git::Oid::parse(local_sha);
+    const std::optional<git::Oid> remote_id = git::Oid::parse(remote_sha);
+    if (!local || local->is_zero()) {
+      continue;  // a deletion
+    }
+    std::optional<git::Oid> base;
+    if (remote_id && !remote_id->is_zero() && repo.resolve(remote_id->hex())) {
+      base = remote_id;
+    } else {
+      base = new_branch_base(repo, remote, *local);
+    }
+    if (!base) {
+      context.warn("pre-push: no base to compare " + local_ref + " with (fetch " + remote +
+                   " first); not checked");
+      continue;
+    }
+    CheckOptions options = base_options(context);
+    options.side = CheckSide::commit;
+    options.commit = local;
+    options.against = base;
+    EvalSession session(repo, true, output::is_terminal(stderr));
+    CheckReport report = run_check(repo, options, session.services());
+    session.clear_progress();
+    if (first) {
+      combined.baseline = report.baseline;
+      combined.baseline_label = report.baseline_label;
+      combined.candidate_label = report.candidate_label;
+      first = false;
+    } else {
+      combined.baseline_label += ", " + report.baseline_label;
+      combined.candidate_label += ", " + report.candidate_label;
+    }
+    combined.lint.insert(combined.lint.end(), report.lint.begin(), report.lint.end());
+    for (PromptCheck& prompt : report.prompts) {
+      combined.prompts.push_back(std::move(prompt));
+    }
+    combined.unchanged += report.unchanged;
+    combined.real_calls += report.real_calls;
+    combined.cache_hits += report.cache_hits;
+    combined.errors += report.errors;
+    combined.interrupted = combined.interrupted || report.interrupted;
+  }
+  if (combined.prompts.empty() && combined.lint.empty()) {
+    return;
+  }
+  finish(context, combined, "text", "git push --no-verify");
+}
+
+}  // namespace
+
+void add_check(CLI::App& app, Context& context) {
+  auto options = std::make_shared<CheckCommandOptions>();
+  CLI::App* command = app.add_subcommand("check",
+                                         "lint the prompts a change touches and gate the changed ones "
+                                         "against a baseline; exit 1 on a regression");
+  command->add_option("rev", options->rev,
+                      "check this commit against its first parent (default: the working tree)");
+  command->add_flag("--staged", options->staged,
+                    "check the index (what git commit would record) against HEAD");
+  command->add_flag("--worktree", options->worktree, "check the working tree against HEAD (the default)");
+  command->add_option("--against", options->against,
+                      "the baseline revision (default: HEAD, or REV's first parent)");
+  command->add_flag(
+      "--offline", options->offline,
+      "gate on results already in the cache or notes; make no model call and list what was not checked");
+  command->add_flag("--no-cache", options->no_cache, "ask the model again instead of reading cached answers");
+  add_format_option(*command, options->format, {"text", "json"});
+  command->callback([&context, options] { run_check_command(context, *options); });
+}
+
+void add_hook(CLI::App& app, Context& context) {
+  auto hook = std::make_shared<std::string>();
+  auto arguments = std::make_shared<std::vector<std::string>>();
+  CLI::App* command = app.add_subcommand("hook", "run a git hook (the installed shims call this)");
+  command->group("");  // hidden from --help: users run `hooks install`
+  command->add_option("hook", *hook, "pre-commit or pre-push")->required();
+  command->add_option("arguments", *arguments, "the hook's own arguments, as git passes them");
+  command->callback([&context, hook, arguments] { run_hook(context, *hook, *arguments); });
+}
+
+}  // namespace promptops::cli

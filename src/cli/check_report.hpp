@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// How `check`, the hooks and `review` show a gate: text lines, JSON, and the parts they share.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/check.hpp>
+
+namespace promptops::cli {
+
+// "accuracy 0.900 → 0.600 (-0.300 > max_drop 0.020, p = 0.0039 by McNemar)" and the like.
+std::string describe_metric(const MetricCheck& check, double confidence);
+
+// One block per changed prompt (status word, metrics, newly failing cases, problems), then a
+// verdict line. `bypass` (e.g. "git commit --no-verify") is named when the gate fails.
+std::string check_text(const CheckReport& report, const char* bypass);
+
+nlohmann::json verdict_json(const GateVerdict& verdict);
+nlohmann::json check_json(const CheckReport& report);
+
+}  // namespace promptops::cli

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// The quality gate: thresholds from [gate], significance from the paired tests of statistics.hpp.
+#include <promptops/gate.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <promptops/error.hpp>
+#include <promptops/prompt.hpp>
+
+#include "util/strings.hpp"
+
+namespace promptops {
+
+namespace {
+
+// A drop this small is rounding, not a drop (values are ratios of case counts).
+constexpr double k_epsilon = 1e-12;
+
+bool is_pass_metric(const std::string& metric) { return metric == "pass_rate" || metric == "accuracy"; }
+
+void require_known(const std::string& metric, const GateSpec& gate) {
+  const std::vector<std::string>& known = metric_names();
+  if (std::find(known.begin(), known.end(), metric) != known.end()) {
+    return;
+  }
+  const std::string close = did_you_mean(metric, known);
+  throw ConfigError(
+      gate.where.format() + ": unknown metric '" + metric + "' in [gate]",
+      close.empty() ? "use one of: " + util::join(known, ", ") : "did you mean '" + close + "'?");
+}
+
+// Per-case values of both sides paired by id, skipping cases without an answer on either side.
+struct Paired {
+  std::vector<double> a;
+  std::vector<double> b;
+  std::vector<std::string> groups;
+};
+
+Paired pair_cases(const EvalResult& baseline, const EvalResult& candidate,
+                  const std::vector<std::string>& groups, bool pass_fail) {
+  std::map<std::string, std::size_t> base_index;
+  for (std::size_t i = 0; i < baseline.case_ids.size(); ++i) {
+    base_index.emplace(baseline.case_ids[i], i);
+  }
+  const auto value = [pass_fail](const EvalResult& result, std::size_t i) {
+    if (pass_fail) {
+      return result.outcomes[i] == 'p' ? 1.0 : 0.0;
+    }
+    return i < result.scores.size() ? result.scores[i] : 0.0;
+  };
+  Paired out;
+  for (std::size_t i = 0; i < candidate.case_ids.size() && i < candidate.outcomes.size(); ++i) {
+    const auto it = base_index.find(candidate.case_ids[i]);
+    if (it == base_index.end() || it->second >= baseline.outcomes.size() || candidate.outcomes[i] == 'e' ||
+        baseline.outcomes[it->second] == 'e') {
+      continue;
+    }
+    out.a.push_back(value(baseline, it->second));
+    out.b.push_back(value(candidate, i));
+    out.groups.push_back(i < groups.size() ? groups[i] : std::string());
+  }
+  if (std::all_of(out.groups.begin(), out.groups.end(), [](const std::string& g) { return g.empty(); })) {
+    out.groups.clear();
+  }
+  return out;
+}
+
+}  // namespace
+
+GateSpec effective_gate(const Prompt& prompt, const Config& config) {
+  GateSpec gate = config.default_gate;
+  for (const auto& [metric, value] : prompt.gate.min) {
+    gate.min[metric] = value;
+  }
+  for (const auto& [metric, value] : prompt.gate.max_drop) {
+    gate.max_drop[metric] = value;
+  }
+  if (prompt.gate.confidence_set) {
+    gate.confidence = prompt.gate.confidence;
+    gate.confidence_set = true;
+  }
+  if (!prompt.gate.empty() || prompt.gate.confidence_set) {
+    gate.where = prompt.gate.where;
+  }
+  if (gate.empty()) {
+    gate.max_drop[prompt.eval.metric.empty() ? "pass_rate" : prompt.eval.metric] = 0.0;
+  }
+  return gate;
+}
+
+GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baseline,
+                  const EvalResult& candidate, const std::vector<std::string>& groups) {
+  GateVerdict verdict;
+  verdict.confidence = gate.confidence;
+  std::vector<std::string> metrics;
+  for (const auto& [metric, value] : gate.min) {
+    metrics.push_back(metric);
+  }
+  for (const auto& [metric, value] : gate.max_drop) {
+    if (std::find(metrics.begin(), metrics.end(), metric) == metrics.end()) {
+      metrics.push_back(metric);
+    }
+  }
+  if (baseline) {
+    verdict.flips = flips(baseline->case_ids, baseline->outcomes, candidate.case_ids, candidate.outcomes);
+  }
+  for (const std::string& metric : metrics) {
+    require_known(metric, gate);
+    MetricCheck check;
+    check.metric = metric;
+    check.candidate = metric_value(candidate.metrics, metric, &check.candidate_interval);
+    if (const auto it = gate.min.find(metric); it != gate.min.end()) {
+      check.min = it->second;
+      check.below_min = check.candidate + k_epsilon < it->second;
+    }
+    if (baseline) {
+      check.baseline = metric_value(baseline->metrics, metric, &check.baseline_interval);
+    }
+    if (const auto it = gate.max_drop.find(metric); it != gate.max_drop.end()) {
+      check.max_drop = it->second;
+    }
+    if (check.baseline && check.max_drop) {
+      check.drop_exceeded = *check.baseline - check.candidate > *check.max_drop + k_epsilon;
+      const double alpha = 1.0 - gate.confidence;
+      if (metric == "macro_f1") {
+        check.significant = check.drop_exceeded;
+      } else if (is_pass_metric(metric) && groups.empty()) {
+        const McNemar test =
+            mcnemar_exact(verdict.flips->pass_to_fail.size(), verdict.flips->fail_to_pass.size());
+        check.test = "mcnemar";
+        check.p_value = test.p_value;
+        check.significant = test.p_value < alpha;
+      } else {
+        const Paired paired = pair_cases(*baseline, candidate, groups, is_pass_metric(metric));
+        const BootstrapResult test =
+            paired_bootstrap(paired.a, paired.b, paired.groups, 10000, 1, gate.confidence);
+        check.test = "bootstrap";
+        check.p_value = test.p_value;
+        // Significant when the whole interval lies below zero (a drop), as the p-value says.
+        check.significant = test.p_value < alpha && test.delta < 0;
+      }
+    }
+    check.failed = check.below_min || (check.drop_exceeded && check.significant);
+    verdict.passed = verdict.passed && !check.failed;
+    verdict.checks.push_back(std::move(check));
+  }
+  return verdict;
+}
+
+}  // namespace promptops
