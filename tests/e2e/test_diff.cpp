@@ -21,8 +21,8 @@ struct Spec {
 std::string prompt_toml(const Spec& spec) {
   return "description = \"Greet someone\"\n\n[model]\nprovider = \"openai\"\nname = \"" + spec.model +
          "\"\ntemperature = " + spec.temperature +
-         "\n\n[vars]\nwho = { required = true }\n\n[[messages]]\nrole = \"system\"\ncontent = \"\"\"\n" + spec.system +
-         "\"\"\"\n\n[[messages]]\nrole = \"user\"\ncontent = \"" + spec.user + "\"\n";
+         "\n\n[vars]\nwho = { required = true }\n\n[[messages]]\nrole = \"system\"\ncontent = \"\"\"\n" +
+         spec.system + "\"\"\"\n\n[[messages]]\nrole = \"user\"\ncontent = \"" + spec.user + "\"\n";
 }
 
 const char* k_farewell = R"(description = "Say goodbye"
@@ -59,7 +59,8 @@ TEST_CASE("diff shows changed model fields", "[e2e][diff]") {
 
 TEST_CASE("diff shows a word diff of the changed lines of a message", "[e2e][diff]") {
   GreetRepo greet;
-  greet.repo.write("prompts/greet.toml", prompt_toml(Spec{.system = "You are warm and friendly.\nKeep it short.\n"}));
+  greet.repo.write("prompts/greet.toml",
+                   prompt_toml(Spec{.system = "You are warm and friendly.\nKeep it short.\n"}));
   greet.repo.commit("warmer");
   const auto r = run_promptops(greet.repo.path(), {"diff", "HEAD~1", "HEAD"});
   REQUIRE(r.exit_code == 0);
@@ -98,6 +99,41 @@ TEST_CASE("diff reports a renamed prompt", "[e2e][diff]") {
         "prompt welcome (renamed from greet)\n"
         "  chars: 47 → 47\n"
         "  tokens: 8 → 8\n");
+}
+
+TEST_CASE("diff reports a prompt renamed with a small edit, and not a rewrite, as renamed", "[e2e][diff]") {
+  GreetRepo greet;
+  const std::string text = greet.repo.read("prompts/greet.toml");
+  REQUIRE(text.find("Hello") != std::string::npos);
+  std::string edited = text;
+  edited.replace(edited.find("Hello"), 5, "Howdy");
+  greet.repo.remove("prompts/greet.toml");
+  greet.repo.write("prompts/welcome.toml", edited);
+  greet.repo.commit("rename and edit");
+  const auto r = run_promptops(greet.repo.path(), {"diff", "HEAD~1", "HEAD", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  REQUIRE(doc["prompts"].size() == 1);
+  CHECK(doc["prompts"][0]["status"] == "renamed");
+  CHECK(doc["prompts"][0]["name"] == "welcome");
+  CHECK(doc["prompts"][0]["similarity"].get<double>() > 0.8);
+  CHECK(doc["prompts"][0]["similarity"].get<double>() < 1.0);
+  REQUIRE(doc["prompts"][0]["messages"].size() == 1);
+  CHECK(doc["prompts"][0]["messages"][0]["word_diff"].get<std::string>().find("[-Hello-]{+Howdy+}") !=
+        std::string::npos);
+  const auto text_out = run_promptops(greet.repo.path(), {"diff", "HEAD~1", "HEAD"});
+  CHECK(text_out.out.starts_with("prompt welcome (renamed from greet, "));
+
+  // Rewritten completely: a deletion and an addition.
+  greet.repo.write("prompts/welcome.toml",
+                   "template = \"Completely different words here {{who}}\"\n[vars]\nwho = {}\n");
+  greet.repo.git({"mv", "prompts/welcome.toml", "prompts/other.toml"});
+  greet.repo.commit("rewrite");
+  const auto rewrite = run_promptops(greet.repo.path(), {"diff", "HEAD~1", "HEAD", "--format", "json"});
+  const auto statuses = nlohmann::json::parse(rewrite.out)["prompts"];
+  REQUIRE(statuses.size() == 2);
+  CHECK(statuses[0]["status"] == "added");
+  CHECK(statuses[1]["status"] == "deleted");
 }
 
 TEST_CASE("diff reports added and deleted prompts whole", "[e2e][diff]") {
@@ -158,6 +194,7 @@ TEST_CASE("diff --json gives fields, messages, sizes and metric", "[e2e][diff]")
     "prompts": [{
       "name": "greet", "old_path": "prompts/greet.toml", "new_path": "prompts/greet.toml",
       "status": "modified",
+      "similarity": null,
       "fields": [{"key": "model.temperature", "old": "0", "new": "0.5"}],
       "messages": [{"index": 1, "role": "user", "old": "Hello {{who}}!", "new": "Hi {{who}}!",
                     "word_diff": "[-Hello-]{+Hi+} {{who}}!"}],
@@ -171,16 +208,39 @@ namespace {
 
 // A notes line as `eval` records it, for `prompt` with headline metric accuracy = `value`.
 std::string eval_note_line(const std::string& prompt, double value) {
-  const nlohmann::json metrics = {{"cases", 4}, {"passed", 3}, {"failed", 1}, {"pass_rate", 0.75},
-                                  {"pass_rate_ci", {0.3, 0.95}}, {"mean_score", 0.75}, {"labels", nullptr},
-                                  {"tokens_in", 0}, {"tokens_out", 0}, {"cost", 0.0}, {"cost_spent", 0.0},
-                                  {"real_calls", 4}, {"cached", 0}, {"latency_ms", nullptr}};
-  const nlohmann::json entry = {
-      {"key", "eval:" + prompt + ":k"}, {"type", "eval"}, {"eval_key", "k"}, {"prompt", prompt},
-      {"path", "prompts/" + prompt + ".toml"}, {"model", "openai/gpt-4o-mini"}, {"dataset", "evals/x.jsonl"},
-      {"dataset_sha", "0"}, {"metric", "accuracy"}, {"value", value}, {"interval", nullptr},
-      {"metrics", metrics}, {"repeat", 1}, {"outcomes", "pppf"}, {"case_ids", {"a", "b", "c", "d"}},
-      {"scores", {1, 1, 1, 0}}, {"flaky", nlohmann::json::array()}, {"errors", 0}, {"evaluated_at", 1700000000}};
+  const nlohmann::json metrics = {{"cases", 4},
+                                  {"passed", 3},
+                                  {"failed", 1},
+                                  {"pass_rate", 0.75},
+                                  {"pass_rate_ci", {0.3, 0.95}},
+                                  {"mean_score", 0.75},
+                                  {"labels", nullptr},
+                                  {"tokens_in", 0},
+                                  {"tokens_out", 0},
+                                  {"cost", 0.0},
+                                  {"cost_spent", 0.0},
+                                  {"real_calls", 4},
+                                  {"cached", 0},
+                                  {"latency_ms", nullptr}};
+  const nlohmann::json entry = {{"key", "eval:" + prompt + ":k"},
+                                {"type", "eval"},
+                                {"eval_key", "k"},
+                                {"prompt", prompt},
+                                {"path", "prompts/" + prompt + ".toml"},
+                                {"model", "openai/gpt-4o-mini"},
+                                {"dataset", "evals/x.jsonl"},
+                                {"dataset_sha", "0"},
+                                {"metric", "accuracy"},
+                                {"value", value},
+                                {"interval", nullptr},
+                                {"metrics", metrics},
+                                {"repeat", 1},
+                                {"outcomes", "pppf"},
+                                {"case_ids", {"a", "b", "c", "d"}},
+                                {"scores", {1, 1, 1, 0}},
+                                {"flaky", nlohmann::json::array()},
+                                {"errors", 0},
+                                {"evaluated_at", 1700000000}};
   return entry.dump();
 }
 
@@ -202,7 +262,8 @@ TEST_CASE("diff shows the eval metric that notes hold at both commits", "[e2e][d
         "  tokens: 8 → 8\n"
         "  metric accuracy: 0.750 → 0.900 (+0.150)\n");
   SECTION("as JSON") {
-    const auto j = nlohmann::json::parse(run_promptops(greet.repo.path(), {"diff", "HEAD~1", "HEAD", "--json"}).out);
+    const auto j =
+        nlohmann::json::parse(run_promptops(greet.repo.path(), {"diff", "HEAD~1", "HEAD", "--json"}).out);
     const nlohmann::json& metric = j.at("prompts").at(0).at("metric");
     CHECK(metric.at("name") == "accuracy");
     CHECK(metric.at("old") == 0.75);
