@@ -9,6 +9,7 @@
 
 #include <promptops/config.hpp>
 #include <promptops/eval.hpp>
+#include <promptops/registry.hpp>
 #include <promptops/statistics.hpp>
 
 namespace promptops {
@@ -16,6 +17,7 @@ namespace promptops {
 // The gate that applies to `prompt`: [defaults.gate] of the config, with the prompt's [gate]
 // over it metric by metric (and its confidence when it sets one). When neither sets a threshold,
 // the implicit gate is max_drop = { <headline metric> = 0 }: any significant drop fails.
+// Throws ConfigError at the file:line of the [gate] or [defaults.gate] naming an unknown metric.
 GateSpec effective_gate(const Prompt& prompt, const Config& config);
 
 // One metric judged by the gate.
@@ -52,5 +54,20 @@ struct GateVerdict {
 // fails on its own. Throws ConfigError (at the gate's file:line) for a metric it does not know.
 GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baseline,
                   const EvalResult& candidate, const std::vector<std::string>& groups = {});
+
+// The dataset group of each of `result`'s cases, in its case order, read from its dataset in
+// `snapshot`; empty when the dataset has no groups (or cannot be read).
+std::vector<std::string> case_groups(const Snapshot& snapshot, const EvalResult& result);
+
+// Per-case values of two runs paired by id, in `b`'s order, leaving out cases without an answer
+// ('e') on either side: 1/0 for pass/fail (`pass_fail`), else the case scores. `groups_b` is
+// case_groups() of b; the groups of the pairs are empty when no pair has one.
+struct PairedCases {
+  std::vector<double> a;
+  std::vector<double> b;
+  std::vector<std::string> groups;
+};
+PairedCases paired_cases(const EvalResult& a, const EvalResult& b, const std::vector<std::string>& groups_b,
+                         bool pass_fail);
 
 }  // namespace promptops

@@ -14,17 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// p-values: 4 significant digits, scientific below 0.0001.
-std::string p_text(double p) {
-  char text[32];
-  if (p != 0.0 && p < 1e-4) {
-    std::snprintf(text, sizeof text, "%.2e", p);
-  } else {
-    std::snprintf(text, sizeof text, "%.4f", p);
-  }
-  return text;
-}
-
 std::string test_name(const std::string& test) { return test == "mcnemar" ? "McNemar" : "paired bootstrap"; }
 
 const char* change_word(PromptCheck::Change change) {
@@ -89,7 +78,7 @@ std::string describe_metric(const MetricCheck& check, double confidence) {
     std::string drop =
         std::string(check.drop_exceeded ? "drop > " : "") + "max_drop " + fixed(*check.max_drop, 3);
     if (check.p_value) {
-      drop += ", p = " + p_text(*check.p_value) + " by " + test_name(check.test);
+      drop += ", p = " + p_value_text(*check.p_value) + " by " + test_name(check.test);
       if (check.drop_exceeded && !check.significant) {
         drop += ", not significant at " + fixed(confidence, 2);
       }

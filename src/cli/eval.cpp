@@ -37,7 +37,6 @@ struct EvalCommandOptions {
   std::string format;
 };
 
-std::string money(double value) { return value == 0.0 ? "-" : "$" + fixed(value, value < 0.01 ? 5 : 4); }
 
 // The commits (oldest first) of "A..B", "A..", or one revision; nothing = the working tree.
 std::vector<EvalTarget> resolve_targets(Context& context, const std::string& spec) {

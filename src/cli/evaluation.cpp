@@ -47,6 +47,14 @@ std::string signed_fixed(double value, int digits) {
   return (value > 0 ? "+" : "") + fixed(value, digits);
 }
 
+std::string p_value_text(double p) {
+  char text[32];
+  std::snprintf(text, sizeof text, p != 0.0 && p < 1e-4 ? "%.2e" : "%.4f", p);
+  return text;
+}
+
+std::string money(double value) { return value == 0.0 ? "-" : "$" + fixed(value, value < 0.01 ? 5 : 4); }
+
 void ProgressLine::update(const EvalProgress& progress) {
   if (!m_enabled) {
     return;

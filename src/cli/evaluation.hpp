@@ -18,6 +18,10 @@ namespace promptops::cli {
 std::string fixed(double value, int digits);
 // "+0.050", "-0.020", "0.000" (no sign for what rounds to zero).
 std::string signed_fixed(double value, int digits);
+// A p-value: "0.0313", or "1.23e-05" below 0.0001.
+std::string p_value_text(double p);
+// A cost: "$0.0123", "$0.00042", or "-" for none.
+std::string money(double value);
 
 // "eval 120/1000 · 35.2 calls/s · 40 cached · ETA 25s" on stderr, at most 10 times a second.
 class ProgressLine {

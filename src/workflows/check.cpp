@@ -92,31 +92,6 @@ std::set<std::string> touched_prompts(const std::vector<std::string>& changed, c
   return names;
 }
 
-// The groups of the candidate's cases, in its case order; empty when the dataset has none.
-std::vector<std::string> case_groups(const Snapshot& snapshot, const EvalResult& result) {
-  const std::optional<std::string> text = snapshot.read(result.dataset);
-  if (!text) {
-    return {};
-  }
-  const ParsedDataset parsed = parse_dataset(*text, result.dataset);
-  std::map<std::string, std::string> by_id;
-  bool any = false;
-  for (const DatasetCase& c : parsed.cases) {
-    by_id[c.id] = c.group;
-    any = any || !c.group.empty();
-  }
-  if (!any) {
-    return {};
-  }
-  std::vector<std::string> out;
-  out.reserve(result.case_ids.size());
-  for (const std::string& id : result.case_ids) {
-    const auto it = by_id.find(id);
-    out.push_back(it != by_id.end() ? it->second : std::string());
-  }
-  return out;
-}
-
 void add_counts(CheckReport& report, const EvalReport& eval) {
   report.real_calls += eval.real_calls;
   report.cache_hits += eval.cache_hits;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include <promptops/dataset.hpp>
 #include <promptops/error.hpp>
 #include <promptops/prompt.hpp>
 
@@ -30,45 +31,17 @@ void require_known(const std::string& metric, const GateSpec& gate) {
       close.empty() ? "use one of: " + util::join(known, ", ") : "did you mean '" + close + "'?");
 }
 
-// Per-case values of both sides paired by id, skipping cases without an answer on either side.
-struct Paired {
-  std::vector<double> a;
-  std::vector<double> b;
-  std::vector<std::string> groups;
-};
-
-Paired pair_cases(const EvalResult& baseline, const EvalResult& candidate,
-                  const std::vector<std::string>& groups, bool pass_fail) {
-  std::map<std::string, std::size_t> base_index;
-  for (std::size_t i = 0; i < baseline.case_ids.size(); ++i) {
-    base_index.emplace(baseline.case_ids[i], i);
-  }
-  const auto value = [pass_fail](const EvalResult& result, std::size_t i) {
-    if (pass_fail) {
-      return result.outcomes[i] == 'p' ? 1.0 : 0.0;
-    }
-    return i < result.scores.size() ? result.scores[i] : 0.0;
-  };
-  Paired out;
-  for (std::size_t i = 0; i < candidate.case_ids.size() && i < candidate.outcomes.size(); ++i) {
-    const auto it = base_index.find(candidate.case_ids[i]);
-    if (it == base_index.end() || it->second >= baseline.outcomes.size() || candidate.outcomes[i] == 'e' ||
-        baseline.outcomes[it->second] == 'e') {
-      continue;
-    }
-    out.a.push_back(value(baseline, it->second));
-    out.b.push_back(value(candidate, i));
-    out.groups.push_back(i < groups.size() ? groups[i] : std::string());
-  }
-  if (std::all_of(out.groups.begin(), out.groups.end(), [](const std::string& g) { return g.empty(); })) {
-    out.groups.clear();
-  }
-  return out;
-}
-
 }  // namespace
 
 GateSpec effective_gate(const Prompt& prompt, const Config& config) {
+  // Names are checked where they are written, before the merge mixes the two sources.
+  for (const GateSpec* source : {&config.default_gate, &prompt.gate}) {
+    for (const auto* thresholds : {&source->min, &source->max_drop}) {
+      for (const auto& [metric, value] : *thresholds) {
+        require_known(metric, *source);
+      }
+    }
+  }
   GateSpec gate = config.default_gate;
   for (const auto& [metric, value] : prompt.gate.min) {
     gate.min[metric] = value;
@@ -132,7 +105,7 @@ GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baselin
         check.p_value = test.p_value;
         check.significant = test.p_value < alpha;
       } else {
-        const Paired paired = pair_cases(*baseline, candidate, groups, is_pass_metric(metric));
+        const PairedCases paired = paired_cases(*baseline, candidate, groups, is_pass_metric(metric));
         const BootstrapResult test =
             paired_bootstrap(paired.a, paired.b, paired.groups, 10000, 1, gate.confidence);
         check.test = "bootstrap";
@@ -146,6 +119,57 @@ GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baselin
     verdict.checks.push_back(std::move(check));
   }
   return verdict;
+}
+
+PairedCases paired_cases(const EvalResult& baseline, const EvalResult& candidate,
+                         const std::vector<std::string>& groups, bool pass_fail) {
+  std::map<std::string, std::size_t> base_index;
+  for (std::size_t i = 0; i < baseline.case_ids.size(); ++i) {
+    base_index.emplace(baseline.case_ids[i], i);
+  }
+  const auto value = [pass_fail](const EvalResult& result, std::size_t i) {
+    if (pass_fail) {
+      return result.outcomes[i] == 'p' ? 1.0 : 0.0;
+    }
+    return i < result.scores.size() ? result.scores[i] : 0.0;
+  };
+  PairedCases out;
+  for (std::size_t i = 0; i < candidate.case_ids.size() && i < candidate.outcomes.size(); ++i) {
+    const auto it = base_index.find(candidate.case_ids[i]);
+    if (it == base_index.end() || it->second >= baseline.outcomes.size() || candidate.outcomes[i] == 'e' ||
+        baseline.outcomes[it->second] == 'e') {
+      continue;
+    }
+    out.a.push_back(value(baseline, it->second));
+    out.b.push_back(value(candidate, i));
+    out.groups.push_back(i < groups.size() ? groups[i] : std::string());
+  }
+  if (std::all_of(out.groups.begin(), out.groups.end(), [](const std::string& g) { return g.empty(); })) {
+    out.groups.clear();
+  }
+  return out;
+}
+
+std::vector<std::string> case_groups(const Snapshot& snapshot, const EvalResult& result) {
+  const std::optional<std::string> text = snapshot.read(result.dataset);
+  if (!text) {
+    return {};
+  }
+  std::map<std::string, std::string> by_id;
+  bool any = false;
+  for (const DatasetCase& c : parse_dataset(*text, result.dataset).cases) {
+    by_id[c.id] = c.group;
+    any = any || !c.group.empty();
+  }
+  std::vector<std::string> out;
+  if (any) {
+    out.reserve(result.case_ids.size());
+    for (const std::string& id : result.case_ids) {
+      const auto it = by_id.find(id);
+      out.push_back(it != by_id.end() ? it->second : std::string());
+    }
+  }
+  return out;
 }
 
 }  // namespace promptops
