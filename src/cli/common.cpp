@@ -2,6 +2,7 @@
 // Helpers shared by the subcommands: dates, snapshots at a revision, JSON of git objects.
 #include "cli/common.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -52,7 +53,9 @@ std::unique_ptr<Snapshot> snapshot_at(Context& context, const std::string& revis
   return commit_snapshot(repo, resolve_commit(context, revision.empty() ? "HEAD" : revision));
 }
 
-bool exec_trusted(const git::Repository& repo) { return repo.config_bool("promptops.trustExec").value_or(false); }
+bool exec_trusted(const git::Repository& repo) {
+  return repo.config_bool("promptops.trustExec").value_or(false);
+}
 
 git::Oid resolve_commit(Context& context, const std::string& revision) {
   if (revision == "HEAD") {
@@ -62,7 +65,8 @@ git::Oid resolve_commit(Context& context, const std::string& revision) {
   const auto id = repo.resolve(revision);
   if (!id) {
     const std::string close = did_you_mean(revision, repo.ref_names());
-    throw NotFoundError("unknown revision '" + revision + "'", close.empty() ? "" : "did you mean '" + close + "'?");
+    throw NotFoundError("unknown revision '" + revision + "'",
+                        close.empty() ? "" : "did you mean '" + close + "'?");
   }
   return *id;
 }
@@ -103,6 +107,24 @@ int version_at(const git::Repository& repo, const std::vector<PromptVersion>& ve
 
 nlohmann::json person_json(const git::Person& person) {
   return {{"name", person.name}, {"email", person.email}};
+}
+
+Positionals split_positionals(const Context& context, std::initializer_list<const std::string*> slots,
+                              const std::vector<std::string>& names) {
+  Positionals out;
+  for (const std::string* slot : slots) {
+    if (!slot->empty()) {
+      out.words.push_back(*slot);
+    }
+  }
+  out.words.insert(out.words.end(), names.begin(), names.end());
+  std::size_t after_dashes = 0;
+  const auto dashes = std::find(context.args.begin(), context.args.end(), "--");
+  if (dashes != context.args.end()) {
+    after_dashes = std::min(out.words.size(), static_cast<std::size_t>(context.args.end() - dashes - 1));
+  }
+  out.before = out.words.size() - after_dashes;
+  return out;
 }
 
 }  // namespace promptops::cli

@@ -2,6 +2,7 @@
 // Helpers shared by the subcommands: dates, snapshots at a revision, JSON of git objects.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,17 @@ std::string prompt_name_argument(const std::string& text, const char* instead);
 // descends from (any with that content when none is an ancestor); 0 when none.
 int version_at(const git::Repository& repo, const std::vector<PromptVersion>& versions,
                const std::string& path, const git::Oid& commit);
+
+// The positional words of a command whose own slots (revisions, references) come before "--" and
+// prompt names after it: the slots' words in order, then the names, and how many of them were
+// before "--". CLI11 fills the slots first whichever side of "--" a word was on, so the split is
+// recovered from where "--" is in the raw arguments.
+struct Positionals {
+  std::vector<std::string> words;
+  std::size_t before = 0;
+};
+Positionals split_positionals(const Context& context, std::initializer_list<const std::string*> slots,
+                              const std::vector<std::string>& names);
 
 // {"name": ..., "email": ...}
 nlohmann::json person_json(const git::Person& person);

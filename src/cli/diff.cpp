@@ -16,6 +16,7 @@
 #include <promptops/prompt_diff.hpp>
 
 #include "cli/common.hpp"
+#include "cli/diff_text.hpp"
 
 namespace promptops::cli {
 
@@ -56,8 +57,6 @@ std::string signed3(double value) { return (value >= 0 ? "+" : "") + fixed3(valu
 
 json value_json(const Value& value) { return value ? json(*value) : json(nullptr); }
 
-std::string text_value(const Value& value) { return value ? *value : "(none)"; }
-
 std::string render_text(const std::vector<PromptChange>& changes, diff::Markers markers) {
   std::string out;
   for (const PromptChange& change : changes) {
@@ -73,20 +72,9 @@ std::string render_text(const std::vector<PromptChange>& changes, diff::Markers 
       out += "prompt " + change.name + " (" + prompt.path + ")" +
              (change.status == "modified" ? "" : " " + change.status) + "\n";
     }
-    for (const FieldChange& field : change.fields) {
-      out +=
-          "  " + field.key + ": " + text_value(field.old_value) + " → " + text_value(field.new_value) + "\n";
+    for (const std::string& line : change_lines(change, markers)) {
+      out += "  " + line + "\n";
     }
-    for (const MessageChange& message : change.messages) {
-      out += "  --- " + message.role + " ---\n";
-      for (const std::string& line : diff::changed_lines(message.runs, markers)) {
-        out += "    " + line + "\n";
-      }
-    }
-    out += "  chars: " + std::to_string(char_count(change.old_prompt)) + " → " +
-           std::to_string(char_count(change.new_prompt)) + "\n";
-    out += "  tokens: " + std::to_string(token_count(change.old_prompt)) + " → " +
-           std::to_string(token_count(change.new_prompt)) + "\n";
     if (change.metric) {
       const MetricChange& metric = *change.metric;
       out += "  metric " + metric.name + ": " + fixed3(metric.old_value) + " → " + fixed3(metric.new_value) +
@@ -134,21 +122,11 @@ json render_json(const std::vector<PromptChange>& changes) {
 }
 
 void run_diff(Context& context, const DiffOptions& options) {
-  // Arguments after "--" are prompt names; before it, at most two revisions. The parser fills the
-  // revisions first whichever side of "--" they came from, so count what followed "--".
-  std::vector<std::string> positionals;
-  for (const std::string* revision : {&options.old_revision, &options.new_revision}) {
-    if (!revision->empty()) {
-      positionals.push_back(*revision);
-    }
-  }
-  positionals.insert(positionals.end(), options.names.begin(), options.names.end());
-  std::size_t after_dashes = 0;
-  const auto dashes = std::find(context.args.begin(), context.args.end(), "--");
-  if (dashes != context.args.end()) {
-    after_dashes = std::min(positionals.size(), static_cast<std::size_t>(context.args.end() - dashes - 1));
-  }
-  const std::size_t before = positionals.size() - after_dashes;
+  // Arguments after "--" are prompt names; before it, at most two revisions.
+  const Positionals split =
+      split_positionals(context, {&options.old_revision, &options.new_revision}, options.names);
+  const std::vector<std::string>& positionals = split.words;
+  const std::size_t before = split.before;
   if (before > 2) {
     throw UsageError("diff takes at most two revisions, got '" + positionals[2] + "' too",
                      "put prompt names after --: git promptops diff " + positionals[0] + " " +
@@ -185,6 +163,25 @@ void run_diff(Context& context, const DiffOptions& options) {
 }
 
 }  // namespace
+
+std::vector<std::string> change_lines(const PromptChange& change, diff::Markers markers) {
+  const auto text_value = [](const Value& value) { return value ? *value : std::string("(none)"); };
+  std::vector<std::string> lines;
+  for (const FieldChange& field : change.fields) {
+    lines.push_back(field.key + ": " + text_value(field.old_value) + " → " + text_value(field.new_value));
+  }
+  for (const MessageChange& message : change.messages) {
+    lines.push_back("--- " + message.role + " ---");
+    for (const std::string& line : diff::changed_lines(message.runs, markers)) {
+      lines.push_back("  " + line);
+    }
+  }
+  lines.push_back("chars: " + std::to_string(char_count(change.old_prompt)) + " → " +
+                  std::to_string(char_count(change.new_prompt)));
+  lines.push_back("tokens: " + std::to_string(token_count(change.old_prompt)) + " → " +
+                  std::to_string(token_count(change.new_prompt)));
+  return lines;
+}
 
 void add_diff(CLI::App& app, Context& context) {
   auto options = std::make_shared<DiffOptions>();
