@@ -7,6 +7,7 @@ namespace promptops::cli {
 void add_alias(CLI::App& app, Context& context);
 void add_cache(CLI::App& app, Context& context);
 void add_check(CLI::App& app, Context& context);
+void add_compare(CLI::App& app, Context& context);
 void add_diff(CLI::App& app, Context& context);
 void add_eval(CLI::App& app, Context& context);
 void add_export(CLI::App& app, Context& context);
@@ -17,6 +18,7 @@ void add_lint(CLI::App& app, Context& context);
 void add_list(CLI::App& app, Context& context);
 void add_log(CLI::App& app, Context& context);
 void add_render(CLI::App& app, Context& context);
+void add_review(CLI::App& app, Context& context);
 void add_show(CLI::App& app, Context& context);
 void add_textconv(CLI::App& app, Context& context);
 void add_version(CLI::App& app, Context& context);
@@ -35,6 +37,8 @@ const std::vector<Command>& commands() {
       {"check", "lint and gate changed prompts against a baseline; exit 1 on a regression", add_check},
       {"export", "export all prompts at a revision as JSON", add_export},
       {"diff", "show what changed in the prompts between two points", add_diff},
+      {"compare", "A/B two references on the same cases with paired statistics", add_compare},
+      {"review", "report a change for review: diffs, metrics with p-values, flipped cases, the gate", add_review},
       {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
       {"hooks", "install or remove the pre-commit and pre-push hooks", add_hooks},
       {"version", "print the version", add_version},
