@@ -102,9 +102,11 @@ void add_counts(CheckReport& report, const EvalReport& eval) {
 // The keys of each prompt's rows at the baseline (target 0 when there is one) and the candidate.
 void take_keys(const EvalReport& eval, bool has_baseline, std::map<std::string, PromptCheck>& checks) {
   const std::size_t candidate_index = eval.targets.size() - 1;
-  for (auto& [name, check] : checks) {
-    check.baseline_key.clear();
-    check.candidate_key.clear();
+  for (const EvalRow& row : eval.rows) {  // the prompts of this report start afresh
+    if (const auto it = checks.find(row.prompt); it != checks.end()) {
+      it->second.baseline_key.clear();
+      it->second.candidate_key.clear();
+    }
   }
   for (const EvalRow& row : eval.rows) {
     const auto it = checks.find(row.prompt);
@@ -267,6 +269,48 @@ CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalSe
       check.baseline_problem = "new prompt: no baseline";
     }
     checks.emplace(name, std::move(check));
+  }
+
+  // A baseline version that cannot be read (a broken file or config there, fixed by this change)
+  // is no baseline: such prompts are evaluated at the candidate alone.
+  std::vector<std::string> alone;
+  if (baseline) {
+    const bool config_broken = has_errors(load_config(*baseline).diagnostics);
+    std::vector<std::string> paired;
+    for (const std::string& name : eval_names) {
+      PromptCheck& check = checks.at(name);
+      if (check.change != PromptCheck::Change::modified) {
+        paired.push_back(name);
+        continue;
+      }
+      try {
+        if (config_broken) {
+          throw ConfigError(baseline_config->path + " at the baseline has errors");
+        }
+        load_prompt(*baseline, baseline_files.at(name));
+        paired.push_back(name);
+      } catch (const ConfigError& error) {
+        check.baseline_problem =
+            "the baseline version cannot be read (" + std::string(error.what()) + "): min only";
+        alone.push_back(name);
+      }
+    }
+    eval_names = std::move(paired);
+  }
+  if (!alone.empty()) {
+    EvalOptions eval_options = options.eval;
+    eval_options.names = alone;
+    eval_options.offline = true;
+    const std::vector<EvalTarget> target{candidate_target(repo, options)};
+    const EvalReport planned = run_eval(repo, target, eval_options, services);
+    take_keys(planned, false, checks);
+    take_results(planned, checks);
+    if (!options.offline && !planned.missing.empty()) {
+      eval_options.offline = false;
+      const EvalReport ran = run_eval(repo, target, eval_options, services);
+      add_counts(report, ran);
+      take_results(ran, checks);
+    }
   }
 
   // Plan from the cache and notes; evaluate only what changed and is missing.

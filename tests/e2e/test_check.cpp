@@ -311,3 +311,23 @@ TEST_CASE("the pre-push hook checks the pushed range against the remote's tip", 
   CHECK(r.exit_code == 0);
   CHECK(r.out.empty());
 }
+
+TEST_CASE("check: a baseline that cannot be read (fixed by this change) is judged by min only",
+          "[e2e][check]") {
+  GateProject project("\n[gate]\nmin = { accuracy = 0.5 }\n");
+  project.repo.write("prompts/greet.toml", "template = \"Hey {{who}}!\"\n[vars\n");
+  project.repo.commit("greet: broken");
+  project.stage("Hey {{who}}!");
+  const RunResult r = project.check({"--staged"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("    accuracy 1.000 (no baseline; min 0.500)\n"
+                   "    the baseline version cannot be read (prompts/greet.toml:2:6: ") != std::string::npos);
+  CHECK(project.server.seen().size() == 8);  // the candidate only
+  // Broken the other way round, the candidate's lint error blocks.
+  project.stage("Hey {{who}}!");
+  project.repo.git({"commit", "-q", "-m", "fixed"});
+  project.repo.write("prompts/greet.toml", "template = \"Hey {{who}}!\"\n[vars\n");
+  project.repo.git({"add", "prompts/greet.toml"});
+  CHECK(project.check({"--staged"}).exit_code == 1);
+}
