@@ -19,6 +19,7 @@
 #include "cli/common.hpp"
 #include "cli/diff_text.hpp"
 #include "cli/evaluation.hpp"
+#include "cli/flip_cases.hpp"
 #include "output/terminal.hpp"
 #include "util/strings.hpp"
 
@@ -50,22 +51,13 @@ struct MetricRow {
   bool millis = false;  // latency: "412 ms"
 };
 
-struct FlipCase {
-  std::string id;
-  bool now_passing = false;
-  std::optional<CaseRecord> before;
-  std::optional<CaseRecord> after;
-};
-
 struct PromptReview {
   std::string name;
   std::string status;  // modified | added | deleted | renamed
   std::optional<PromptChange> change;
   const PromptCheck* check = nullptr;  // null when its evaluation did not change
   std::vector<MetricRow> metrics;
-  std::vector<FlipCase> flips;
-  std::size_t pass_to_fail = 0;
-  std::size_t fail_to_pass = 0;
+  FlippedCases flips;
 };
 
 // The default base: where HEAD leaves the remote's default branch (or the local main/master).
@@ -195,28 +187,6 @@ std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<s
   return rows;
 }
 
-std::string vars_excerpt(const json& vars) {
-  if (vars.is_object() && vars.size() == 1) {
-    const json& only = vars.begin().value();
-    return one_line_excerpt(only.is_string() ? only.get<std::string>() : only.dump(), 60);
-  }
-  return one_line_excerpt(vars.dump(), 60);
-}
-
-std::string expected_excerpt(const json& expected) {
-  if (expected.is_null()) {
-    return "";
-  }
-  return one_line_excerpt(expected.is_string() ? expected.get<std::string>() : expected.dump(), 40);
-}
-
-std::string output_excerpt(const std::optional<CaseRecord>& record) {
-  if (!record) {
-    return "(not recorded here)";
-  }
-  return record->error.empty() ? one_line_excerpt(record->output, 60) : "(no answer: " + record->error + ")";
-}
-
 std::string gate_word(const PromptReview& review) {
   if (review.check == nullptr) {
     return review.status == "deleted" ? "deleted" : "evaluation unchanged";
@@ -228,10 +198,6 @@ std::string gate_word(const PromptReview& review) {
     return "not judged";
   }
   return review.check->verdict->passed ? "passes" : "FAILS";
-}
-
-std::string md_cell(std::string text) {
-  return util::replace_all(util::replace_all(text, "|", "\\|"), "`", "'");
 }
 
 std::string render_markdown(const std::string& title, const CheckReport& report,
@@ -280,22 +246,8 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
         }
       }
     }
-    if (!review.flips.empty()) {
-      out += "\nFlipped cases: " + std::to_string(review.pass_to_fail) + " pass → fail, " +
-             std::to_string(review.fail_to_pass) + " fail → pass\n\n";
-      out += "| case | flip | input | expected | before | after |\n|---|---|---|---|---|---|\n";
-      for (const FlipCase& flip : review.flips) {
-        const CaseRecord* any = flip.after ? &*flip.after : flip.before ? &*flip.before : nullptr;
-        out += "| `" + md_cell(flip.id) + "` | " + (flip.now_passing ? "fail → pass" : "pass → fail") +
-               " | " + md_cell(any ? vars_excerpt(any->vars) : "") + " | " +
-               md_cell(any ? expected_excerpt(any->expected) : "") + " | " +
-               md_cell(output_excerpt(flip.before)) + " | " + md_cell(output_excerpt(flip.after)) + " |\n";
-      }
-      const std::size_t total = review.pass_to_fail + review.fail_to_pass;
-      if (total > review.flips.size()) {
-        out += "\n(" + std::to_string(total - review.flips.size()) +
-               " more not shown; `--format json` lists all)\n";
-      }
+    if (!review.flips.cases.empty()) {
+      out += "\n" + flips_markdown(review.flips);
     }
     if (review.change) {
       out += "\n<details><summary>Prompt diff</summary>\n\n```\n";
@@ -343,18 +295,8 @@ std::string render_text(const std::string& title, const CheckReport& report,
         }
       }
     }
-    for (const FlipCase& flip : review.flips) {
-      const CaseRecord* any = flip.after ? &*flip.after : flip.before ? &*flip.before : nullptr;
-      out += "  " + std::string(flip.now_passing ? "fail → pass " : "pass → fail ") + flip.id;
-      if (any != nullptr) {
-        out += ": " + vars_excerpt(any->vars);
-        const std::string expected = expected_excerpt(any->expected);
-        if (!expected.empty()) {
-          out += " (expected " + expected + ")";
-        }
-      }
-      out += "\n    before: " + output_excerpt(flip.before) + "\n    after:  " + output_excerpt(flip.after) +
-             "\n";
+    for (const FlipCase& flip : review.flips.cases) {
+      out += flip_text(flip, "  ");
     }
     if (review.change) {
       for (const std::string& line : change_lines(*review.change, markers)) {
@@ -363,15 +305,6 @@ std::string render_text(const std::string& title, const CheckReport& report,
     }
   }
   return out;
-}
-
-json record_json(const std::optional<CaseRecord>& record) {
-  if (!record) {
-    return nullptr;
-  }
-  return {{"vars", record->vars},  {"expected", record->expected}, {"output", record->output},
-          {"pass", record->pass},  {"score", record->score},       {"reasons", record->reasons},
-          {"error", record->error}};
 }
 
 json render_json(const std::optional<git::Oid>& base, const git::Oid& head, const CheckReport& report,
@@ -392,11 +325,8 @@ json render_json(const std::optional<git::Oid>& base, const git::Oid& head, cons
                          {"test", row.test.empty() ? json(nullptr) : json(row.test)}});
     }
     json flips = json::array();
-    for (const FlipCase& flip : review.flips) {
-      flips.push_back({{"id", flip.id},
-                       {"flip", flip.now_passing ? "fail_to_pass" : "pass_to_fail"},
-                       {"before", record_json(flip.before)},
-                       {"after", record_json(flip.after)}});
+    for (const FlipCase& flip : review.flips.cases) {
+      flips.push_back(flip_json(flip));
     }
     json diff_lines = json::array();
     if (review.change) {
@@ -490,29 +420,8 @@ void run_review(Context& context, const ReviewOptions& options) {
     }
     review.metrics = metric_rows(check, case_groups(*head_snapshot, *check.candidate));
     if (check.baseline) {
-      const Flips flips = promptops::flips(check.baseline->case_ids, check.baseline->outcomes,
-                                           check.candidate->case_ids, check.candidate->outcomes);
-      review.pass_to_fail = flips.pass_to_fail.size();
-      review.fail_to_pass = flips.fail_to_pass.size();
-      const std::map<std::string, CaseRecord> before = read_case_records(*check.baseline);
-      const std::map<std::string, CaseRecord> after = read_case_records(*check.candidate);
-      const bool all = options.format == "json";
-      const auto add = [&](const std::vector<std::string>& ids, bool now_passing) {
-        for (std::size_t i = 0; i < ids.size() && (all || i < k_max_flips_shown); ++i) {
-          FlipCase flip;
-          flip.id = ids[i];
-          flip.now_passing = now_passing;
-          if (const auto it = before.find(ids[i]); it != before.end()) {
-            flip.before = it->second;
-          }
-          if (const auto it = after.find(ids[i]); it != after.end()) {
-            flip.after = it->second;
-          }
-          review.flips.push_back(std::move(flip));
-        }
-      };
-      add(flips.pass_to_fail, false);
-      add(flips.fail_to_pass, true);
+      review.flips =
+          flipped_cases(*check.baseline, *check.candidate, options.format == "json" ? 0 : k_max_flips_shown);
     }
   }
   std::vector<PromptReview> reviews;

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include "cli/flip_cases.hpp"
+
+#include <map>
+
+#include <promptops/statistics.hpp>
+
+#include "util/strings.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string vars_excerpt(const json& vars) {
+  if (vars.is_object() && vars.size() == 1) {
+    const json& only = vars.begin().value();
+    return one_line_excerpt(only.is_string() ? only.get<std::string>() : only.dump(), 60);
+  }
+  return one_line_excerpt(vars.dump(), 60);
+}
+
+std::string expected_excerpt(const json& expected) {
+  if (expected.is_null()) {
+    return "";
+  }
+  return one_line_excerpt(expected.is_string() ? expected.get<std::string>() : expected.dump(), 40);
+}
+
+std::string output_excerpt(const std::optional<CaseRecord>& record) {
+  if (!record) {
+    return "(not recorded here)";
+  }
+  return record->error.empty() ? one_line_excerpt(record->output, 60) : "(no answer: " + record->error + ")";
+}
+
+const CaseRecord* any_record(const FlipCase& flip) {
+  return flip.after ? &*flip.after : flip.before ? &*flip.before : nullptr;
+}
+
+json record_json(const std::optional<CaseRecord>& record) {
+  if (!record) {
+    return nullptr;
+  }
+  return {{"vars", record->vars},  {"expected", record->expected}, {"output", record->output},
+          {"pass", record->pass},  {"score", record->score},       {"reasons", record->reasons},
+          {"error", record->error}};
+}
+
+}  // namespace
+
+FlippedCases flipped_cases(const EvalResult& before, const EvalResult& after, std::size_t limit) {
+  const Flips flips = promptops::flips(before.case_ids, before.outcomes, after.case_ids, after.outcomes);
+  FlippedCases out;
+  out.pass_to_fail = flips.pass_to_fail.size();
+  out.fail_to_pass = flips.fail_to_pass.size();
+  if (out.total() == 0) {
+    return out;
+  }
+  const std::map<std::string, CaseRecord> records_before = read_case_records(before);
+  const std::map<std::string, CaseRecord> records_after = read_case_records(after);
+  const auto add = [&](const std::vector<std::string>& ids, bool now_passing) {
+    for (std::size_t i = 0; i < ids.size() && (limit == 0 || i < limit); ++i) {
+      FlipCase flip;
+      flip.id = ids[i];
+      flip.now_passing = now_passing;
+      if (const auto it = records_before.find(ids[i]); it != records_before.end()) {
+        flip.before = it->second;
+      }
+      if (const auto it = records_after.find(ids[i]); it != records_after.end()) {
+        flip.after = it->second;
+      }
+      out.cases.push_back(std::move(flip));
+    }
+  };
+  add(flips.pass_to_fail, false);
+  add(flips.fail_to_pass, true);
+  return out;
+}
+
+std::string flip_text(const FlipCase& flip, const std::string& indent) {
+  const CaseRecord* any = any_record(flip);
+  std::string out = indent + (flip.now_passing ? "fail → pass " : "pass → fail ") + flip.id;
+  if (any != nullptr) {
+    out += ": " + vars_excerpt(any->vars);
+    const std::string expected = expected_excerpt(any->expected);
+    if (!expected.empty()) {
+      out += " (expected " + expected + ")";
+    }
+  }
+  return out + "\n" + indent + "  before: " + output_excerpt(flip.before) + "\n" + indent +
+         "  after:  " + output_excerpt(flip.after) + "\n";
+}
+
+std::string md_cell(std::string text) {
+  return util::replace_all(util::replace_all(text, "|", "\\|"), "`", "'");
+}
+
+std::string flips_markdown(const FlippedCases& flips) {
+  if (flips.cases.empty()) {
+    return "";
+  }
+  std::string out = "Flipped cases: " + std::to_string(flips.pass_to_fail) + " pass → fail, " +
+                    std::to_string(flips.fail_to_pass) + " fail → pass\n\n";
+  out += "| case | flip | input | expected | before | after |\n|---|---|---|---|---|---|\n";
+  for (const FlipCase& flip : flips.cases) {
+    const CaseRecord* any = any_record(flip);
+    out += "| `" + md_cell(flip.id) + "` | " + (flip.now_passing ? "fail → pass" : "pass → fail") + " | " +
+           md_cell(any ? vars_excerpt(any->vars) : "") + " | " +
+           md_cell(any ? expected_excerpt(any->expected) : "") + " | " +
+           md_cell(output_excerpt(flip.before)) + " | " + md_cell(output_excerpt(flip.after)) + " |\n";
+  }
+  if (flips.total() > flips.cases.size()) {
+    out += "\n(" + std::to_string(flips.total() - flips.cases.size()) +
+           " more not shown; `--format json` lists all)\n";
+  }
+  return out;
+}
+
+json flip_json(const FlipCase& flip) {
+  return {{"id", flip.id},
+          {"flip", flip.now_passing ? "fail_to_pass" : "pass_to_fail"},
+          {"before", record_json(flip.before)},
+          {"after", record_json(flip.after)}};
+}
+
+}  // namespace promptops::cli
