@@ -32,6 +32,10 @@ struct EvalTarget {
   // "PROVIDER/NAME" or "NAME" (the prompt's provider): every prompt at this target runs on this
   // model instead of its own (compare --model). Empty = each prompt's own model.
   std::string model;
+  // Lends its dataset and assertions (as the newest target, with SuiteAt::newest) and its providers
+  // (as the last target) without being evaluated itself: it gets no row (bisect's bad side, once
+  // known, also with --no-cache).
+  bool suite_only = false;
 
   static EvalTarget at_commit(const git::Oid& id, std::string subject) {
     EvalTarget target;
@@ -111,8 +115,9 @@ struct EvalResult {
   std::int64_t evaluated_at = 0;      // when it was computed (seconds since the epoch)
   std::string results_file;           // per-case JSONL (absolute); empty when not written
   bool reused = false;                // taken whole from the cache: nothing ran
+  bool from_notes = false;            // reused, found in the notes of the row's commit (then cached)
 
-  // The cache value and the notes entry: every field above except reused and results_file,
+  // The cache value and the notes entry: every field above except reused, from_notes and results_file,
   // with "metrics" as Metrics::to_json() and "interval" as [low, high] or null.
   nlohmann::json to_json() const;
   // Throws Error when `json` lacks a field to_json() writes.

@@ -104,7 +104,7 @@ struct Metrics {
 
 // The value of a headline metric (metric_names()) and its 95% interval when it has one. accuracy
 // without label metrics is the pass rate; macro_f1 without labels is 0; anything else is
-// mean_score.
+// mean_score. `interval` may be null.
 double metric_value(const Metrics& metrics, const std::string& metric, std::optional<Interval>* interval);
 
 // The outcome of one case, as the runner reports it to MetricsAccumulator.

@@ -270,6 +270,10 @@ Metrics MetricsAccumulator::metrics() const {
 }
 
 double metric_value(const Metrics& metrics, const std::string& metric, std::optional<Interval>* interval) {
+  std::optional<Interval> unused;
+  if (interval == nullptr) {
+    interval = &unused;
+  }
   if (metric == "accuracy" && metrics.labels) {
     *interval = metrics.labels->accuracy_ci;
     return metrics.labels->accuracy;

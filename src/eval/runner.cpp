@@ -882,7 +882,7 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
     }
     for (std::size_t i = 0; i < loaded.size(); ++i) {
       const auto file = loaded[i].files.find(name);
-      if (file == loaded[i].files.end()) {
+      if (file == loaded[i].files.end() || targets[i].suite_only) {
         continue;
       }
       Prompt prompt = i == *newest ? newest_prompt : load_prompt(*loaded[i].snapshot, file->second);
@@ -960,6 +960,7 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
           noted->prompt = name;
           services.cache->put("eval", key, noted->to_json());
           noted->reused = true;
+          noted->from_notes = true;
           report.results[key] = std::move(*noted);
           ++report.from_notes;
           continue;
