@@ -5,6 +5,8 @@
 namespace promptops::cli {
 
 void add_alias(CLI::App& app, Context& context);
+void add_bisect(CLI::App& app, Context& context);
+void add_bisect_run(CLI::App& app, Context& context);
 void add_cache(CLI::App& app, Context& context);
 void add_check(CLI::App& app, Context& context);
 void add_compare(CLI::App& app, Context& context);
@@ -39,6 +41,8 @@ const std::vector<Command>& commands() {
       {"diff", "show what changed in the prompts between two points", add_diff},
       {"compare", "A/B two references on the same cases with paired statistics", add_compare},
       {"review", "report a change for review: diffs, metrics with p-values, flipped cases, the gate", add_review},
+      {"bisect", "find the first commit where a prompt's metric went bad", add_bisect},
+      {"bisect-run", "test HEAD for git bisect run: exit 0 good, 1 bad, 125 untestable", add_bisect_run},
       {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
       {"hooks", "install or remove the pre-commit and pre-push hooks", add_hooks},
       {"version", "print the version", add_version},
