@@ -115,8 +115,9 @@ BisectRunResult bisect_one(git::Repository& repo, const std::string& prompt, con
                            const std::optional<git::Oid>& good, const std::string& metric,
                            const BisectCriterion& criterion, const EvalOptions& eval, EvalServices& services);
 
-// "accuracy below 0.800", "accuracy down by more than 0.050 from the good side (significant at
-// 95%)", or the gate's clauses joined by " or ".
+// "accuracy below 0.800", "accuracy down by more than 0.050 from the good side, significant at
+// 95%", "accuracy below the good side's" (a drop of 0), or "the prompt's gate: " and the gate's
+// clauses joined by " or ".
 std::string describe_criterion(const BisectReport& report);
 
 }  // namespace promptops

@@ -454,13 +454,41 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
   }
   report.candidates = candidate_positions.size();
   report.walk_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - walk_start).count();
+  // With one yardstick a dataset change is no candidate; when one happened in the range, a drop
+  // may be its doing, and --suite-at each is the way to find it.
+  const auto dataset_hint = [&]() -> std::string {
+    if (options.suite_at != SuiteAt::newest) {
+      return "";
+    }
+    try {
+      const Prompt prompt =
+          load_prompt(*commit_snapshot(repo, options.bad), PromptFile{options.prompt, report.path});
+      if (!prompt.eval.present || prompt.eval.dataset.empty()) {
+        return "";
+      }
+      for (const git::PathChange& change : git::path_history(repo, options.bad, prompt.eval.dataset)) {
+        if (position.count(change.commit) == 0) {
+          break;
+        }
+        return "the dataset " + prompt.eval.dataset + " changed in this range (at " +
+               change.commit.short_hex() +
+               ") and every version is judged by the bad side's: --suite-at each judges each by its own";
+      }
+    } catch (const Error&) {
+      // no hint
+    }
+    return "";
+  };
   if (candidate_positions.empty()) {
-    throw Error(
-        "nothing changed prompt '" + options.prompt + "' between the good side " +
-            commit_label(repo, report.good) + " and the bad side " + commit_label(repo, options.bad) + " (" +
-            util::join(std::vector<std::string>(watched.begin(), watched.end()), ", ") + " untouched in " +
-            std::to_string(chain.size()) + (chain.size() == 1 ? " commit)" : " commits)"),
-        "a regression there is not in this prompt: check another prompt, or widen the range with --good");
+    const std::string hint = dataset_hint();
+    throw Error("nothing changed prompt '" + options.prompt + "' between the good side " +
+                    commit_label(repo, report.good) + " and the bad side " + commit_label(repo, options.bad) +
+                    " (" + util::join(std::vector<std::string>(watched.begin(), watched.end()), ", ") +
+                    " untouched in " + std::to_string(chain.size()) +
+                    (chain.size() == 1 ? " commit)" : " commits)"),
+                !hint.empty() ? hint
+                              : "a regression there is not in this prompt: check another prompt, or widen "
+                                "the range with --good");
   }
 
   // --- versions: the plan's keys, consecutive equal keys merged -----------------------------------
@@ -564,11 +592,12 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
   }
   search.judge_version(0);
   if (report.versions.front().verdict == Verdict::bad) {
+    const std::string hint = dataset_hint();
     const EvalResult& good = *report.versions.front().result;
     throw Error("the good side " + commit_label(repo, report.good) + " is already bad: " + report.metric +
                     " " + fixed3(metric_value(good.metrics, report.metric, nullptr)) + " (" +
                     describe_criterion(report) + ")",
-                "name an older good revision with --good, or a lower threshold");
+                !hint.empty() ? hint : "name an older good revision with --good, or a lower threshold");
   }
   search.judge_version(last);
   if (report.versions[last].verdict != Verdict::bad) {
