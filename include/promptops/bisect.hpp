@@ -76,7 +76,10 @@ struct BisectReport {
   // The outcome.
   bool regression = true;         // false: the bad side is not bad by the criterion (nothing to find)
   std::vector<BisectDrop> drops;  // binary search: the one boundary found; all: every drop, oldest first
-  std::size_t evaluations = 0;    // evaluations computed in this run (not from the cache or notes)
+  // Binary search: a version known without cost (cache, notes) is bad before the boundary or good
+  // after it, so there is more than one drop.
+  bool non_monotonic = false;
+  std::size_t evaluations = 0;  // evaluations computed in this run (not from the cache or notes)
   std::size_t real_calls = 0;
   std::size_t cache_hits = 0;
   std::size_t errors = 0;

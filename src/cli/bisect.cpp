@@ -147,6 +147,11 @@ std::string summary_line(const BisectReport& report) {
 
 // The honest caveat of a binary search.
 std::string caveat(const BisectReport& report) {
+  if (report.non_monotonic) {
+    return "results already known contradict this boundary (a version bad before it or good after it): the "
+           "prompt "
+           "went bad more than once (--all lists every drop)";
+  }
   const std::size_t left = unevaluated(report);
   if (left == 0) {
     return "";
@@ -510,6 +515,9 @@ void run_bisect_run(Context& context, const BisectRunOptions& options) {
     throw StopBisect(error.what(), error.hint().empty()
                                        ? "exit 128 stops git bisect run; fix this and run it again"
                                        : error.hint());
+  } catch (const std::exception& error) {
+    // Not a verdict on this commit: anything from 1 to 127 but 125 would mark it bad.
+    throw StopBisect(error.what(), "exit 128 stops git bisect run");
   }
 }
 

@@ -63,18 +63,24 @@ void require_metric_in(const EvalResult& result, const std::string& metric, cons
   }
 }
 
+// The confidence of the prompt's gate, for a --significant drop; 0.95 when its gate cannot be read.
+double gate_confidence(const Prompt& prompt, const Config& config) {
+  try {
+    return effective_gate(prompt, config).confidence;
+  } catch (const ConfigError&) {
+    return GateSpec().confidence;
+  }
+}
+
 // The criterion as a gate on the metric.
 GateSpec criterion_gate(const BisectCriterion& criterion, const std::string& metric, const Prompt& bad_prompt,
                         const Config& bad_config, bool metric_named, std::string& kind) {
   GateSpec gate;
-  if (criterion.threshold) {
-    kind = "threshold";
-    gate.min[metric] = *criterion.threshold;
-    return gate;
-  }
-  if (criterion.max_drop) {
-    kind = "max_drop";
-    gate.max_drop[metric] = *criterion.max_drop;
+  if (criterion.threshold || criterion.max_drop) {
+    kind = criterion.threshold ? "threshold" : "max_drop";
+    (criterion.threshold ? gate.min : gate.max_drop)[metric] =
+        criterion.threshold ? *criterion.threshold : *criterion.max_drop;
+    gate.confidence = gate_confidence(bad_prompt, bad_config);
     return gate;
   }
   kind = "gate";
@@ -148,13 +154,21 @@ struct Search {
     if (version.source == "run") {
       ++report.evaluations;
     }
+    // A revert to earlier content: the same evaluation, known now.
+    for (BisectVersion& other : report.versions) {
+      if (!other.result && other.key == version.key && other.verdict != Verdict::untestable) {
+        other.result = version.result;
+        other.source = "cache";
+      }
+    }
   }
 
-  void check_errors(const EvalReport& ran, const BisectVersion& version) const {
+  // `where`: "at 1a2b3c4", or "at 5 versions".
+  void check_errors(const EvalReport& ran, const std::string& where) const {
     if (ran.errors > 0) {
       throw ProviderError(std::to_string(ran.errors) + " case" + (ran.errors == 1 ? "" : "s") +
-                              " got no answer while evaluating " + options.prompt + " at " +
-                              version.commit.short_hex() + ", so it cannot be judged",
+                              " got no answer while evaluating " + options.prompt + " " + where +
+                              ", so it cannot be judged",
                           "run the same command again to retry them; answers already received are cached");
     }
   }
@@ -193,9 +207,14 @@ struct Search {
       return false;
     }
     record_eval_notes(repo, ran);
-    check_errors(ran, version);
+    check_errors(ran, "at " + version.commit.short_hex());
     take(version, ran);
-    return version.result.has_value();
+    if (!version.result) {  // cannot happen while the plan and the run agree on keys; never loop on it
+      version.verdict = Verdict::untestable;
+      version.problem = "the evaluation gave no result";
+      return false;
+    }
+    return true;
   }
 
   // Every version not yet known, in one run (their cases interleave), then one by one if a version
@@ -232,8 +251,8 @@ struct Search {
       return;
     }
     record_eval_notes(repo, ran);
+    check_errors(ran, "at " + std::to_string(indices.size()) + " versions");
     for (const std::size_t i : indices) {
-      check_errors(ran, report.versions[i]);
       take(report.versions[i], ran);
     }
   }
@@ -649,6 +668,16 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
       gap = gap || report.versions[i].verdict == Verdict::untestable;
     }
     report.drops.push_back(BisectDrop{lo, hi, gap, {}});
+    // Results known for free (cache, notes, reverts) are judged too: one that contradicts the
+    // boundary (bad before it, good after it) proves another drop.
+    for (std::size_t i = 1; i < last; ++i) {
+      if (report.versions[i].result && report.versions[i].verdict == Verdict::unknown) {
+        search.judge_version(i);
+      }
+      const Verdict verdict = report.versions[i].verdict;
+      report.non_monotonic =
+          report.non_monotonic || (i < lo && verdict == Verdict::bad) || (i > hi && verdict == Verdict::good);
+    }
   }
 
   // --- what each first bad commit changed, and the finding in its note -------------------------------
@@ -748,8 +777,10 @@ BisectRunResult bisect_one(git::Repository& repo, const std::string& prompt, con
   out.metric = metric.empty() ? headline_of(*here) : metric;
 
   std::vector<EvalTarget> targets;
+  std::string good_path;
   if (criterion.max_drop) {
     const ResolvedReference at_good = resolve_reference(repo, Reference{prompt, good->hex()});
+    good_path = at_good.path;
     targets.push_back(EvalTarget::at_commit(*at_good.commit, repo.read_commit(*good).subject()));
   }
   targets.push_back(EvalTarget::at_commit(commit, repo.read_commit(commit).subject()));
@@ -761,8 +792,26 @@ BisectRunResult bisect_one(git::Repository& repo, const std::string& prompt, con
   try {
     ran = run_eval(repo, targets, options, services);
   } catch (const ConfigError& error) {
+    if (targets.size() == 1) {
+      out.untestable = true;
+      out.problem = error.what();  // a dataset or template that does not work here
+      return out;
+    }
+    // Whose fault: this commit's (untestable), a broken good side (stop), or neither alone (the
+    // good side cannot render this commit's dataset: this commit cannot be compared).
+    try {
+      EvalOptions plan = options;
+      plan.offline = true;
+      run_eval(repo, {targets.back()}, plan, services);
+    } catch (const ConfigError& own) {
+      out.untestable = true;
+      out.problem = own.what();
+      return out;
+    }
+    // A broken good side throws here, and the bisect stops.
+    load_prompt(*commit_snapshot(repo, *targets.front().commit), PromptFile{prompt, good_path});
     out.untestable = true;
-    out.problem = error.what();  // a dataset or template that does not work here
+    out.problem = "the good side cannot be judged by this commit's dataset: " + std::string(error.what());
     return out;
   }
   out.real_calls = ran.real_calls;
@@ -795,6 +844,7 @@ BisectRunResult bisect_one(git::Repository& repo, const std::string& prompt, con
   } else {
     gate.max_drop[out.metric] = *criterion.max_drop;
   }
+  gate.confidence = gate_confidence(*here, load_config(*snapshot).config);
   out.judged = judge(gate, out.good, *out.result, case_groups(*snapshot, *out.result));
   out.bad = is_bad(*out.judged, criterion.max_drop && !criterion.significant);
   return out;

@@ -1105,12 +1105,15 @@ TEST_CASE("a commit with a broken .promptops.toml is untestable: skipped by bise
   // Versions 1 2 3 4 5 6 (0..5): 3 cannot be planned (untestable); 4 has 2's content again but is
   // a version of its own (the untestable one lies between). bad (5), good (0), pick(0, 5): the
   // middle is 2.5, 2 is skipped, 3 is nearer than 1 (commit 4, good), pick(3, 5) = 4 (commit 5,
-  // bad). Four evaluations.
+  // bad). Four evaluations. Version 1 has version 3's content, so its result is known too (the
+  // same evaluation, from the cache) and judged.
   const json doc = bisect_json(repo, {"greet", "--threshold", "0.5"});
   CHECK(server.requests() == 4 * k_cases);
   CHECK(doc["evaluations"] == 4);
-  CHECK(verdicts(doc) ==
-        std::vector<std::string>{"good", "not evaluated", "untestable", "good", "bad", "bad"});
+  CHECK(verdicts(doc) == std::vector<std::string>{"good", "good", "untestable", "good", "bad", "bad"});
+  CHECK(doc["versions"][1]["source"] == "cache");
+  CHECK(doc["versions"][3]["source"] == "run");
+  CHECK(doc["unevaluated"] == 0);
   REQUIRE(doc["versions"].size() == 6);
   CHECK(doc["versions"][2]["commit"] == sha[2]);
   CHECK(doc["versions"][2]["verdict"] == "untestable");
@@ -1126,3 +1129,83 @@ TEST_CASE("a commit with a broken .promptops.toml is untestable: skipped by bise
   CHECK(r.out.rfind("untestable: " + short_sha(sha[2]) + ": .promptops.toml:", 0) == 0);
   CHECK(lines_of(r.out).size() == 1);
 }
+
+namespace promptops::test::bisect_extra {
+
+using namespace promptops::test::eval;
+using namespace promptops::test::gate;
+using json = nlohmann::json;
+
+TEST_CASE("a revert is one evaluation: --all counts it once and takes it from the cache", "[e2e][bisect]") {
+  LlmServer server;
+  server.set_rules(gate_rules());
+  TempRepo repo;
+  const std::vector<std::string> sha =
+      import_commits(repo, {{"add greet", project_files(server, hey(1))},
+                            {"greet: #2", {{"prompts/greet.toml", hey(2)}}},
+                            {"greet: back to #1", {{"prompts/greet.toml", hey(1)}}},
+                            {"greet: yo", {{"prompts/greet.toml", yo(2)}}}});
+  // bad (yo), good (#1, which version 2 shares), then --all runs only #2: three evaluations.
+  const json doc = bisect_json(repo, {"greet", "--threshold", "0.5", "--all"});
+  CHECK(server.requests() == 3 * k_cases);
+  CHECK(doc["evaluations"] == 3);
+  CHECK(verdicts(doc) == std::vector<std::string>{"good", "good", "good", "bad"});
+  std::vector<std::string> sources;
+  for (const json& version : doc["versions"]) {
+    sources.push_back(version["source"].get<std::string>());
+  }
+  CHECK(sources == std::vector<std::string>{"run", "run", "cache", "run"});
+  REQUIRE(doc["drops"].size() == 1);
+  CHECK(doc["drops"][0]["first_bad"]["commit"] == sha[3]);
+}
+
+TEST_CASE("bisect --max-drop --significant tests at the prompt's gate confidence", "[e2e][bisect]") {
+  LlmServer server;
+  server.set_rules(gate_rules());
+  TempRepo repo;
+  const std::string gate = "\n[gate]\nconfidence = 0.99\n";
+  const std::vector<std::string> sha =
+      import_commits(repo, {{"add greet", project_files(server, hey(1) + gate)},
+                            {"greet: yo", {{"prompts/greet.toml", yo(2) + gate}}}});
+  // Six cases flip pass -> fail: exact McNemar p = 2 / 2^6 = 0.03125, not below 1 - 0.99.
+  const RunResult significant = bisect(repo, {"greet", "--max-drop", "0.05", "--significant"});
+  INFO("stderr: " << significant.err);
+  CHECK(significant.exit_code == 0);
+  CHECK(significant.out == "greet is not bad at " + short_sha(sha[1]) + ": accuracy " + k_yo +
+                               " (bad means accuracy down by more than 0.050 from the good side, significant "
+                               "at 99%)\n");
+  // Without --significant the drop alone decides.
+  const RunResult plain = bisect(repo, {"greet", "--max-drop", "0.05"});
+  CHECK(plain.exit_code == 1);
+  CHECK(first_line(plain.out) == sha[1] + " is the first bad commit for greet");
+  CHECK(server.requests() == 2 * k_cases);
+}
+
+TEST_CASE(
+    "bisect-run: a good side that cannot render HEAD's dataset skips HEAD; a broken one stops the bisect",
+    "[e2e][bisect]") {
+  LlmServer server;
+  server.set_rules(gate_rules());
+  TempRepo repo;
+  const std::string by_name =
+      "template = \"Hey {{name}}!\"\n\n[vars]\nname = { required = true }\n\n[eval]\n"
+      "dataset = \"evals/greet.jsonl\"\nmetric = \"accuracy\"\n";
+  const std::vector<std::string> sha =
+      import_commits(repo, {{"add greet", project_files(server, by_name)},
+                            {"greet: broken", {{"prompts/greet.toml", "template = \n"}}},
+                            {"greet: who", {{"prompts/greet.toml", hey(1)}}}});
+  const RunResult skip = bisect_run(repo, {"greet", "--max-drop", "0.05", "--good", sha[0]});
+  INFO("stderr: " << skip.err);
+  CHECK(skip.exit_code == 125);
+  CHECK(skip.out.rfind("untestable: " + short_sha(sha[2]) +
+                           ": the good side cannot be judged by this commit's dataset: ",
+                       0) == 0);
+  const RunResult stop = bisect_run(repo, {"greet", "--max-drop", "0.05", "--good", sha[1]});
+  INFO("stderr: " << stop.err);
+  CHECK(stop.exit_code == 128);
+  CHECK(stop.out.empty());
+  CHECK(first_line(stop.err).rfind("git-promptops: error: ", 0) == 0);
+  CHECK(contains(stop.err, "prompts/greet.toml"));
+}
+
+}  // namespace promptops::test::bisect_extra
