@@ -440,7 +440,9 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
   for (std::size_t i = 0; i < chain.size(); ++i) {
     position.emplace(chain[i], i);
   }
-  std::set<std::string> watched = {report.path, load_config(*commit_snapshot(repo, options.bad)).config.path};
+  const std::unique_ptr<Snapshot> bad_snapshot = commit_snapshot(repo, options.bad);  // read lazily, once
+  const ParsedConfig bad_config = load_config(*bad_snapshot);
+  std::set<std::string> watched = {report.path, bad_config.config.path};
   if (options.suite_at == SuiteAt::each) {
     // Each version's own dataset: the datasets its versions in the range name.
     std::vector<git::Oid> points = {options.bad, report.good};
@@ -480,8 +482,7 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
       return "";
     }
     try {
-      const Prompt prompt =
-          load_prompt(*commit_snapshot(repo, options.bad), PromptFile{options.prompt, report.path});
+      const Prompt prompt = load_prompt(*bad_snapshot, PromptFile{options.prompt, report.path});
       if (!prompt.eval.present || prompt.eval.dataset.empty()) {
         return "";
       }
@@ -577,8 +578,6 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
   }
 
   // --- the criterion -------------------------------------------------------------------------------
-  const std::unique_ptr<Snapshot> bad_snapshot = commit_snapshot(repo, options.bad);
-  const ParsedConfig bad_config = load_config(*bad_snapshot);
   const Prompt bad_prompt = load_prompt(*bad_snapshot, PromptFile{options.prompt, report.path});
   report.metric = options.metric.empty() ? headline_of(bad_prompt) : options.metric;
   report.gate = criterion_gate(options.criterion, report.metric, bad_prompt, bad_config.config,

@@ -30,7 +30,6 @@ std::size_t count_seen(const LlmServer& server, Match match) {
   return count;
 }
 
-
 // .promptops.toml with one openai provider "local" at the server, fast retries, and the default
 // model "local"/"test-model". `provider_extra` goes into [providers.local], `extra` at the end.
 inline std::string config_toml(const LlmServer& server, const std::string& provider_extra = "",
@@ -234,14 +233,13 @@ inline std::string pad_left(const std::string& text, std::size_t width) {
   return std::string(width > text.size() ? width - text.size() : 0, ' ') + text;
 }
 
-// The eval table as the man page describes it: the header, then `rows`; columns separated by two
-// spaces and as wide as their widest cell, VALUE, DELTA, CALLS and COST right-aligned, no
-// trailing blanks. Cells are ASCII here.
-inline std::string eval_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::vector<std::string>> all = {
-      {"COMMIT", "PROMPT", "VERSION", "METRIC", "VALUE", "95% CI", "DELTA", "CALLS", "COST", "SUBJECT"}};
+// A table as the tool's tables print: `header`, then `rows`; columns separated by two spaces and as
+// wide as their widest cell, the columns marked in `right` right-aligned, no trailing blanks. Cells
+// are ASCII here.
+inline std::string aligned_table(const std::vector<std::string>& header, const std::vector<bool>& right,
+                                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::vector<std::string>> all = {header};
   all.insert(all.end(), rows.begin(), rows.end());
-  const std::vector<bool> right = {false, false, false, false, true, false, true, true, true, false};
   std::vector<std::size_t> widths(right.size(), 0);
   for (const auto& row : all) {
     REQUIRE(row.size() == right.size());
@@ -261,6 +259,13 @@ inline std::string eval_table(const std::vector<std::vector<std::string>>& rows)
     out += line + "\n";
   }
   return out;
+}
+
+// The eval table as the man page describes it: VALUE, DELTA, CALLS and COST right-aligned.
+inline std::string eval_table(const std::vector<std::vector<std::string>>& rows) {
+  return aligned_table(
+      {"COMMIT", "PROMPT", "VERSION", "METRIC", "VALUE", "95% CI", "DELTA", "CALLS", "COST", "SUBJECT"},
+      {false, false, false, false, true, false, true, true, true, false}, rows);
 }
 
 // A row of prompt greet with the accuracy metric and no price.

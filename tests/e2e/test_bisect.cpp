@@ -85,27 +85,8 @@ const std::string k_yo = value_cell(2);         // "0.250 [0.07, 0.59]"
 // spaces apart and as wide as their widest cell, no trailing blanks.
 std::string versions_table(const std::vector<std::vector<std::string>>& rows,
                            const std::string& metric = "accuracy") {
-  std::vector<std::vector<std::string>> all = {{"COMMIT", "VERDICT", metric, "FROM", "SUBJECT"}};
-  all.insert(all.end(), rows.begin(), rows.end());
-  std::vector<std::size_t> widths(5, 0);
-  for (const auto& row : all) {
-    REQUIRE(row.size() == 5);
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      widths[c] = std::max(widths[c], row[c].size());
-    }
-  }
-  std::string out;
-  for (const auto& row : all) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += (c > 0 ? "  " : "") + (c == 2 ? pad_left(row[c], widths[c]) : pad_right(row[c], widths[c]));
-    }
-    while (!line.empty() && line.back() == ' ') {
-      line.pop_back();
-    }
-    out += line + "\n";
-  }
-  return out;
+  return aligned_table({"COMMIT", "VERDICT", metric, "FROM", "SUBJECT"}, {false, false, true, false, false},
+                       rows);
 }
 
 // The text of the six cases that flip from "Hey" to "Yo" (cid..hal), indented as bisect does.
