@@ -164,6 +164,23 @@ class Repository {
   // Throws GitError with git's "please tell me who you are" hint when there is none.
   Person signature(bool committer) const;
 
+  // A commit whose tree is `parent`'s with the blob at `path` replaced by `content` (the file must
+  // exist at parent; its mode is kept), author and committer from signature(), `message` as given.
+  // No ref, index or working tree changes. Throws GitError.
+  Oid create_file_commit(const Oid& parent, std::string_view path, std::string_view content,
+                         std::string_view message);
+  // Creates refs/heads/<name> at `commit` with git's reflog line. Throws GitError naming the branch
+  // when it exists or the name is invalid.
+  void create_branch(std::string_view name, const Oid& commit);
+  // Whether `path` has staged or unstaged changes relative to HEAD. False in a bare repository.
+  bool has_local_changes(std::string_view path) const;
+  // Puts `commit` (made by create_file_commit on `expected`) on the current branch as `git commit`
+  // of that one file would: the index entry and working tree file of `path` only, then the branch
+  // (or a detached HEAD) moved from `expected` with compare-and-swap and a "commit: <subject>"
+  // reflog line. Throws GitError, having changed nothing, when HEAD is no longer `expected`, the
+  // file has local changes, or the repository is bare.
+  void advance_head(const Oid& commit, const Oid& expected, std::string_view path);
+
   Impl& impl() const { return *m_impl; }
 
  private:
