@@ -20,6 +20,7 @@
 #include <promptops/error.hpp>
 #include <promptops/notes.hpp>
 #include <promptops/registry.hpp>
+#include <promptops/trials.hpp>
 
 #include "eval/services.hpp"
 #include "util/sha1.hpp"
@@ -80,9 +81,16 @@ struct Job {
   const ProviderSpec* provider = nullptr;
   std::string identity;
   const Suite* suite = nullptr;
+  // Which of the suite's cases run, by index, in this order; empty = all of them.
+  std::vector<std::size_t> cases;
   std::size_t total = 0;  // samples
   std::size_t done = 0;
-  std::vector<CaseTally> tallies;
+  std::vector<CaseTally> tallies;               // by position in the cases run
+  std::vector<json>* records = nullptr;         // also keeps each case record here (trials)
+  std::optional<EvalResult>* result = nullptr;  // where finalize() puts the result; null = the report
+
+  std::size_t case_count() const { return cases.empty() ? suite->cases.size() : cases.size(); }
+  std::size_t case_index(std::size_t position) const { return cases.empty() ? position : cases[position]; }
   MetricsAccumulator metrics;
   std::size_t errors = 0;
   std::FILE* results = nullptr;
@@ -122,40 +130,119 @@ std::string prompt_content(const Prompt& prompt) {
 
 std::string model_label(const ModelSpec& model) { return model.provider + "/" + model.name; }
 
+// Finds the suite's labels: the distinct expected values when every case expects a short one-line
+// string and there are at most k_max_labels of them.
+void find_labels(Suite& suite) {
+  suite.labels.clear();
+  for (const DatasetCase& c : suite.cases) {
+    if (!c.expected.is_string()) {
+      suite.labels.clear();
+      return;
+    }
+    const std::string& expected = c.expected.get_ref<const std::string&>();
+    if (expected.size() > k_max_label_length || expected.find('\n') != std::string::npos) {
+      suite.labels.clear();
+      return;
+    }
+    suite.labels.insert(expected);
+    if (suite.labels.size() > k_max_labels) {
+      suite.labels.clear();
+      return;
+    }
+  }
+}
+
+// Adds parsed cases and their own assertions to `suite`. Throws ConfigError at file:line.
+void add_cases(Suite& suite, const std::string& path, std::string_view text) {
+  ParsedDataset parsed = parse_dataset(text, path);
+  throw_first_error(parsed.diagnostics);
+  if (parsed.cases.empty()) {
+    throw ConfigError(path + ": dataset of prompt '" + suite.prompt + "' has no cases",
+                      "add one JSON object per line: {\"vars\": {...}, \"expected\": ...}");
+  }
+  for (DatasetCase& c : parsed.cases) {
+    ParsedAssertions own = parse_assertions(c.asserts, Location{path, c.line, 0});
+    throw_first_error(own.diagnostics);
+    suite.case_asserts.push_back(std::move(own.assertions));
+    suite.cases.push_back(std::move(c));
+  }
+}
+
 // Parses the dataset of `suite` once, when some case must run. Throws ConfigError at file:line.
 void parse_cases(Suite& suite) {
   if (suite.parsed) {
     return;
   }
-  ParsedDataset parsed = parse_dataset(suite.text, suite.dataset);
-  throw_first_error(parsed.diagnostics);
-  if (parsed.cases.empty()) {
-    throw ConfigError(suite.dataset + ": dataset of prompt '" + suite.prompt + "' has no cases",
-                      "add one JSON object per line: {\"vars\": {...}, \"expected\": ...}");
-  }
-  suite.cases = std::move(parsed.cases);
+  add_cases(suite, suite.dataset, suite.text);
   suite.text = {};
   suite.text.shrink_to_fit();
-  bool labeled = true;
-  for (const DatasetCase& c : suite.cases) {
-    ParsedAssertions own = parse_assertions(c.asserts, Location{suite.dataset, c.line, 0});
-    throw_first_error(own.diagnostics);
-    suite.case_asserts.push_back(std::move(own.assertions));
-    if (labeled && c.expected.is_string()) {
-      const std::string& expected = c.expected.get_ref<const std::string&>();
-      labeled = expected.size() <= k_max_label_length && expected.find('\n') == std::string::npos;
-      if (labeled) {
-        suite.labels.insert(expected);
-        labeled = suite.labels.size() <= k_max_labels;
-      }
-    } else {
-      labeled = false;
-    }
-  }
-  if (!labeled) {
-    suite.labels.clear();
-  }
+  find_labels(suite);
   suite.parsed = true;
+}
+
+// The cache key of one answer: where it comes from, the model, its parameters, the rendered
+// messages and the repeat index.
+std::string response_key(const std::string& identity, const ChatRequest& request, int repeat) {
+  std::vector<std::string> parts{"response-1", identity, request.model, request.params.dump(),
+                                 std::to_string(repeat)};
+  for (const Message& message : request.messages) {
+    parts.push_back(message.role);
+    parts.push_back(message.content);
+  }
+  return content_key({parts.begin(), parts.end()});
+}
+
+// A cached answer; nullopt for an entry written by another version.
+std::optional<ChatResponse> response_from_json(const json& value) {
+  try {
+    ChatResponse response;
+    response.text = value.at("text").get<std::string>();
+    response.tokens_in = value.at("tokens_in").get<std::int64_t>();
+    response.tokens_out = value.at("tokens_out").get<std::int64_t>();
+    response.latency_ms = value.at("latency_ms").get<double>();
+    return response;
+  } catch (const json::exception&) {
+    return std::nullopt;  // an entry from another version: ask again
+  }
+}
+
+// The assertions and headline metric of `prompt`'s [eval]. Throws ConfigError.
+void set_assertions(Suite& suite, const Prompt& prompt) {
+  const EvalSpec& eval = prompt.eval;
+  suite.prompt = prompt.name;
+  ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
+  throw_first_error(asserts.diagnostics);
+  suite.asserts = std::move(asserts.assertions);
+  suite.asserts_json = eval.asserts;
+  suite.metric = eval.metric.empty() ? "pass_rate" : eval.metric;
+  if (std::find(k_metric_names.begin(), k_metric_names.end(), suite.metric) == k_metric_names.end()) {
+    const std::string close = did_you_mean(suite.metric, k_metric_names);
+    throw ConfigError(
+        eval.where.format() + ": unknown metric '" + suite.metric + "' in [eval] of prompt '" + prompt.name +
+            "'",
+        close.empty() ? "use one of: " + util::join(k_metric_names, ", ") : "did you mean '" + close + "'?");
+  }
+}
+
+// The suite of `prompt`'s [eval] at `snapshot`, its dataset read but not parsed. Throws ConfigError.
+std::unique_ptr<Suite> load_suite(const Snapshot& snapshot, const Prompt& prompt) {
+  auto suite = std::make_unique<Suite>();
+  const EvalSpec& eval = prompt.eval;
+  suite->dataset = eval.dataset;
+  if (eval.dataset.empty()) {
+    throw ConfigError(eval.where.format() + ": [eval] of prompt '" + prompt.name + "' has no dataset",
+                      "add dataset = \"evals/" + prompt.name + ".jsonl\" to [eval] in " + prompt.path);
+  }
+  const std::optional<std::string> text = snapshot.read(eval.dataset);
+  if (!text) {
+    throw ConfigError(eval.where.format() + ": dataset '" + eval.dataset + "' of prompt '" + prompt.name +
+                          "' does not exist at " + snapshot.label(),
+                      "create it, or fix [eval] dataset in " + prompt.path);
+  }
+  suite->dataset_sha = util::sha1_hex(*text);
+  suite->text = *text;
+  set_assertions(*suite, prompt);
+  return suite;
 }
 
 bool is_exec(const Assertion& assertion) { return assertion.type == AssertionType::exec; }
@@ -251,36 +338,8 @@ class Planner {
     if (const auto it = m_suites.find(id); it != m_suites.end()) {
       return *it->second;
     }
-    auto suite = std::make_unique<Suite>();
+    std::unique_ptr<Suite> suite = load_suite(*m_targets[target].snapshot, prompt);
     suite->from = target;
-    const EvalSpec& eval = prompt.eval;
-    suite->dataset = eval.dataset;
-    if (eval.dataset.empty()) {
-      throw ConfigError(eval.where.format() + ": [eval] of prompt '" + prompt.name + "' has no dataset",
-                        "add dataset = \"evals/" + prompt.name + ".jsonl\" to [eval] in " + prompt.path);
-    }
-    const Snapshot& snapshot = *m_targets[target].snapshot;
-    const std::optional<std::string> text = snapshot.read(eval.dataset);
-    if (!text) {
-      throw ConfigError(eval.where.format() + ": dataset '" + eval.dataset + "' of prompt '" + prompt.name +
-                            "' does not exist at " + snapshot.label(),
-                        "create it, or fix [eval] dataset in " + prompt.path);
-    }
-    suite->dataset_sha = util::sha1_hex(*text);
-    suite->text = *text;
-    suite->prompt = prompt.name;
-    ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
-    throw_first_error(asserts.diagnostics);
-    suite->asserts = std::move(asserts.assertions);
-    suite->asserts_json = eval.asserts;
-    suite->metric = eval.metric.empty() ? "pass_rate" : eval.metric;
-    if (std::find(k_metric_names.begin(), k_metric_names.end(), suite->metric) == k_metric_names.end()) {
-      const std::string close = did_you_mean(suite->metric, k_metric_names);
-      throw ConfigError(eval.where.format() + ": unknown metric '" + suite->metric +
-                            "' in [eval] of prompt '" + prompt.name + "'",
-                        close.empty() ? "use one of: " + util::join(k_metric_names, ", ")
-                                      : "did you mean '" + close + "'?");
-    }
     Suite& out = *suite;
     m_suites.emplace(id, std::move(suite));
     return out;
@@ -393,11 +452,12 @@ class Queue final : public CallQueue {
         return std::nullopt;
       }
       Job& job = *m_jobs[m_job];
-      const std::size_t case_index = m_case;
+      const std::size_t position = m_case;
+      const std::size_t case_index = job.case_index(position);
       const int repeat = m_repeat_index;
       if (++m_repeat_index >= m_repeat) {
         m_repeat_index = 0;
-        if (++m_case >= job.suite->cases.size()) {
+        if (++m_case >= job.case_count()) {
           m_case = 0;
           ++m_job;
         }
@@ -416,14 +476,8 @@ class Queue final : public CallQueue {
       }
       request.model = job.model.name;
       request.params = job.model.params;
-      std::vector<std::string> parts{"response-1", job.identity, request.model, request.params.dump(),
-                                     std::to_string(repeat)};
-      for (const Message& message : request.messages) {
-        parts.push_back(message.role);
-        parts.push_back(message.content);
-      }
-      const std::string key = content_key({parts.begin(), parts.end()});
-      const Sample sample{&job, case_index, repeat};
+      const std::string key = response_key(job.identity, request, repeat);
+      const Sample sample{&job, position, repeat};
       if (const auto cached = m_services.cache->get("response", key)) {
         if (const auto response = response_from_json(*cached)) {
           ++m_report.cache_hits;
@@ -491,7 +545,7 @@ class Queue final : public CallQueue {
  private:
   struct Sample {
     Job* job;
-    std::size_t case_index;
+    std::size_t position;  // in the job's cases
     int repeat;
   };
   struct InFlight {
@@ -499,25 +553,13 @@ class Queue final : public CallQueue {
     std::vector<Sample> samples;
   };
 
-  static std::optional<ChatResponse> response_from_json(const json& value) {
-    try {
-      ChatResponse response;
-      response.text = value.at("text").get<std::string>();
-      response.tokens_in = value.at("tokens_in").get<std::int64_t>();
-      response.tokens_out = value.at("tokens_out").get<std::int64_t>();
-      response.latency_ms = value.at("latency_ms").get<double>();
-      return response;
-    } catch (const json::exception&) {
-      return std::nullopt;  // an entry from another version: ask again
-    }
-  }
-
   void finish(const Sample& sample, const ChatResponse* response, bool real_call, const std::string& error) {
     Job& job = *sample.job;
-    const DatasetCase& c = job.suite->cases[sample.case_index];
-    CaseTally& tally = job.tallies[sample.case_index];
-    json record = {{"index", sample.case_index}, {"id", c.id},     {"line", c.line},
-                   {"repeat", sample.repeat},    {"vars", c.vars}, {"expected", c.expected}};
+    const std::size_t case_index = job.case_index(sample.position);
+    const DatasetCase& c = job.suite->cases[case_index];
+    CaseTally& tally = job.tallies[sample.position];
+    json record = {{"index", case_index},     {"id", c.id},     {"line", c.line},
+                   {"repeat", sample.repeat}, {"vars", c.vars}, {"expected", c.expected}};
     if (response == nullptr) {
       ++tally.errors;
       ++job.errors;
@@ -558,7 +600,7 @@ class Queue final : public CallQueue {
       for (const Assertion& assertion : job.suite->asserts) {
         score(assertion);
       }
-      for (const Assertion& assertion : job.suite->case_asserts[sample.case_index]) {
+      for (const Assertion& assertion : job.suite->case_asserts[case_index]) {
         score(assertion);
       }
       if (count == 0 && !c.expected.is_null()) {
@@ -592,7 +634,11 @@ class Queue final : public CallQueue {
       record["cached"] = !real_call;
     }
     ++tally.done;
-    write_record(job, record);
+    if (job.records != nullptr) {
+      job.records->push_back(std::move(record));
+    } else {
+      write_record(job, record);
+    }
     ++job.done;
     ++m_done;
     if (job.done == job.total) {
@@ -654,7 +700,7 @@ class Queue final : public CallQueue {
             .count();
     for (std::size_t i = 0; i < job.tallies.size(); ++i) {
       const CaseTally& tally = job.tallies[i];
-      const DatasetCase& c = job.suite->cases[i];
+      const DatasetCase& c = job.suite->cases[job.case_index(i)];
       char outcome = 'p';
       if (tally.errors > 0) {
         outcome = 'e';
@@ -667,6 +713,11 @@ class Queue final : public CallQueue {
       result.outcomes.push_back(outcome);
       result.case_ids.push_back(c.id);
       result.scores.push_back(tally.done == 0 ? 0.0 : tally.score_sum / static_cast<double>(tally.done));
+    }
+    if (job.result != nullptr) {  // a trial: in memory only
+      job.tallies = {};
+      *job.result = std::move(result);
+      return;
     }
     if (job.results != nullptr) {
       std::fclose(job.results);
@@ -1032,6 +1083,297 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
   report.interrupted = stop.load() && std::any_of(order.begin(), order.end(),
                                                   [](const Job* job) { return job->done < job->total; });
   return report;
+}
+
+// ---- Trials ----
+
+namespace {
+
+// One request for Provider::run.
+class OneRequest final : public CallQueue {
+ public:
+  explicit OneRequest(ChatRequest request) : m_request(std::move(request)) {}
+  std::optional<std::pair<std::uint64_t, ChatRequest>> next() override {
+    if (m_sent) {
+      return std::nullopt;
+    }
+    m_sent = true;
+    return std::make_pair(std::uint64_t{1}, m_request);
+  }
+  void done(std::uint64_t /*id*/, ChatResult result) override { m_result = std::move(result); }
+  const std::optional<ChatResult>& result() const { return m_result; }
+
+ private:
+  ChatRequest m_request;
+  bool m_sent = false;
+  std::optional<ChatResult> m_result;
+};
+
+bool model_graded(const Assertion& assertion) {
+  return assertion.type == AssertionType::llm_rubric || assertion.type == AssertionType::similar;
+}
+
+// 1 + the model-graded assertions that judge case `index`.
+std::size_t suite_calls_per_sample(const Suite& suite, std::size_t index) {
+  std::size_t calls = 1;
+  for (const Assertion& assertion : suite.asserts) {
+    calls += model_graded(assertion) ? 1 : 0;
+  }
+  for (const Assertion& assertion : suite.case_asserts.at(index)) {
+    calls += model_graded(assertion) ? 1 : 0;
+  }
+  return calls;
+}
+
+}  // namespace
+
+struct Trials::Impl {
+  Impl(EvalServices& services_in, Config config_in, TrialOptions options_in)
+      : services(services_in),
+        config(std::move(config_in)),
+        options(std::move(options_in)),
+        runner_services(services, config, options.provider_options) {}
+
+  const ProviderSpec& provider_of(const ModelSpec& spec) const {
+    const auto it = config.providers.find(spec.provider);
+    if (it == config.providers.end()) {
+      throw ConfigError("model '" + model_label(spec) + "' names provider '" + spec.provider +
+                            "', which .promptops.toml does not define",
+                        "add [providers." + spec.provider + "] with kind and base_url to .promptops.toml");
+    }
+    return it->second;
+  }
+  const std::string& identity_of(const ProviderSpec& spec) {
+    auto it = identities.find(spec.name);
+    if (it == identities.end()) {
+      it = identities.emplace(spec.name, provider_identity(spec, options.provider_options.workdir)).first;
+    }
+    return it->second;
+  }
+
+  EvalServices& services;
+  Config config;
+  TrialOptions options;
+  RunnerServices runner_services;
+  Prompt prompt;
+  ModelSpec model;
+  Suite suite;
+  std::vector<std::size_t> dataset_ends;
+  std::size_t own_dataset_calls = 0;
+  std::map<std::string, std::string> identities;
+  std::atomic<bool> local_stop{false};
+  std::atomic<bool>& stop() { return services.stop != nullptr ? *services.stop : local_stop; }
+};
+
+Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::string& name,
+               TrialOptions options, EvalServices& services) {
+  if (services.cache == nullptr) {
+    throw Error("trials need a cache");
+  }
+  if (options.repeat < 1 || options.repeat > 1000) {
+    throw UsageError("--repeat must be from 1 to 1000");
+  }
+  const std::unique_ptr<Snapshot> snapshot = commit_snapshot(repo, base);
+  ParsedConfig parsed = load_config(*snapshot);
+  throw_first_error(parsed.diagnostics);
+  m_impl = std::make_unique<Impl>(services, std::move(parsed.config), std::move(options));
+  Impl& impl = *m_impl;
+  std::vector<std::string> names;
+  const PromptFile* found = nullptr;
+  const std::vector<PromptFile> files = find_prompts(*snapshot, impl.config);
+  for (const PromptFile& file : files) {
+    names.push_back(file.name);
+    if (file.name == name) {
+      found = &file;
+    }
+  }
+  if (found == nullptr) {
+    const std::string close = did_you_mean(name, names);
+    throw NotFoundError(
+        "no prompt named '" + name + "' at " + snapshot->label(),
+        close.empty() ? "run 'git promptops list' to see the prompts" : "did you mean '" + close + "'?");
+  }
+  impl.prompt = load_prompt(*snapshot, *found);
+  if (!impl.prompt.eval.present) {
+    throw ConfigError(impl.prompt.path + ": prompt '" + name + "' has no [eval] section",
+                      "add [eval] with dataset = \"evals/" + name + ".jsonl\" to " + impl.prompt.path);
+  }
+  impl.model = impl.prompt.effective_model(impl.config);
+  if (impl.model.provider.empty() || impl.model.name.empty()) {
+    throw ConfigError(impl.prompt.path + ": prompt '" + name + "' names no model" +
+                          (impl.model.provider.empty() ? " provider" : ""),
+                      "set [model] provider and name in the prompt, or [defaults.model] in .promptops.toml");
+  }
+  impl.provider_of(impl.model);
+  std::unique_ptr<Suite> own = load_suite(*snapshot, impl.prompt);
+  parse_cases(*own);
+  for (std::size_t i = 0; i < own->cases.size(); ++i) {
+    impl.own_dataset_calls += suite_calls_per_sample(*own, i) * static_cast<std::size_t>(impl.options.repeat);
+  }
+  if (impl.options.datasets.empty()) {
+    impl.suite = std::move(*own);
+    impl.dataset_ends.push_back(impl.suite.cases.size());
+  } else {
+    Suite& suite = impl.suite;
+    set_assertions(suite, impl.prompt);
+    std::vector<std::string> paths;
+    std::string bytes;
+    for (const auto& [path, text] : impl.options.datasets) {
+      add_cases(suite, path, text);
+      impl.dataset_ends.push_back(suite.cases.size());
+      paths.push_back(path);
+      bytes += util::sha1_hex(text);
+    }
+    suite.dataset = util::join(paths, " + ");
+    suite.dataset_sha = util::sha1_hex(bytes);
+    find_labels(suite);
+    suite.parsed = true;
+  }
+  if (!impl.options.provider_options.exec_trusted) {
+    require_no_exec(impl.suite, impl.prompt);
+  }
+}
+
+Trials::~Trials() = default;
+
+const Prompt& Trials::prompt() const { return m_impl->prompt; }
+const ModelSpec& Trials::model() const { return m_impl->model; }
+const std::string& Trials::metric() const { return m_impl->suite.metric; }
+const std::string& Trials::dataset() const { return m_impl->suite.dataset; }
+const std::vector<DatasetCase>& Trials::cases() const { return m_impl->suite.cases; }
+int Trials::repeat() const { return m_impl->options.repeat; }
+
+std::size_t Trials::calls_per_sample(std::size_t index) const {
+  return suite_calls_per_sample(m_impl->suite, index);
+}
+const std::vector<std::size_t>& Trials::dataset_ends() const { return m_impl->dataset_ends; }
+std::size_t Trials::own_dataset_calls() const { return m_impl->own_dataset_calls; }
+
+ModelSpec Trials::resolve_model(const std::string& spec) const {
+  ModelSpec model = m_impl->model;
+  if (!spec.empty()) {
+    override_model(model, spec, m_impl->config, m_impl->config);
+  }
+  m_impl->provider_of(model);
+  return model;
+}
+
+void Trials::set_expected(std::size_t index, json expected) {
+  m_impl->suite.cases.at(index).expected = std::move(expected);
+  find_labels(m_impl->suite);
+}
+
+TrialResult Trials::run(const Prompt& prompt, const ModelSpec& model,
+                        const std::vector<std::size_t>& indices) {
+  Impl& impl = *m_impl;
+  TrialResult out;
+  if (indices.empty()) {
+    return out;
+  }
+  const ProviderSpec& provider = impl.provider_of(model);
+  std::vector<json> records;
+  std::optional<EvalResult> result;
+  Job job;
+  job.prompt = prompt;
+  job.model = model;
+  job.provider = &provider;
+  job.identity = impl.identity_of(provider);
+  job.suite = &impl.suite;
+  job.cases = indices;
+  job.total = indices.size() * static_cast<std::size_t>(impl.options.repeat);
+  job.tallies.resize(indices.size());
+  job.records = &records;
+  job.result = &result;
+  EvalReport report;
+  std::size_t done = 0;
+  std::atomic<bool>& stop = impl.stop();
+  AnswerWriter writer(*impl.services.cache);
+  Queue queue({&job}, impl.services, stop, report, impl.config, impl.runner_services, impl.options.repeat,
+              done, job.total, writer);
+  impl.runner_services.provider(provider).run(queue, stop);
+  writer_close_on_fatal(writer, queue, stop);
+  writer.close();
+  out.real_calls = report.real_calls;
+  out.cache_hits = report.cache_hits;
+  out.interrupted = !result.has_value();
+  if (result) {
+    out.result = std::move(*result);
+  }
+  std::map<std::size_t, TrialCase> by_index;
+  for (const json& record : records) {
+    const auto index = record.at("index").get<std::size_t>();
+    auto [it, first] = by_index.try_emplace(index);
+    TrialCase& c = it->second;
+    if (first) {
+      c.index = index;
+      c.pass = true;
+    }
+    if (record.contains("error")) {
+      c.error = record.at("error").get<std::string>();
+      c.pass = false;
+      continue;
+    }
+    if (c.output.empty()) {
+      c.output = record.at("output").get<std::string>();
+    }
+    if (!record.at("pass").get<bool>() && c.pass) {
+      c.pass = false;
+      c.reasons = record.at("reasons").get<std::vector<std::string>>();
+    }
+  }
+  for (std::size_t position = 0; position < indices.size(); ++position) {
+    TrialCase c = by_index.count(indices[position]) != 0 ? by_index.at(indices[position]) : TrialCase{};
+    c.index = indices[position];
+    if (out.result.scores.size() == indices.size()) {
+      c.score = out.result.scores[position];
+    }
+    out.cases.push_back(std::move(c));
+  }
+  return out;
+}
+
+AskResult Trials::ask(const ModelSpec& model, std::vector<Message> messages, int sample) {
+  Impl& impl = *m_impl;
+  const ProviderSpec& provider = impl.provider_of(model);
+  ChatRequest request;
+  request.messages = std::move(messages);
+  request.model = model.name;
+  request.params = model.params;
+  const std::string key = response_key(impl.identity_of(provider), request, sample);
+  AskResult out;
+  if (const auto cached = impl.services.cache->get("response", key)) {
+    if (auto response = response_from_json(*cached)) {
+      out.response = std::move(response);
+      out.cached = true;
+      return out;
+    }
+  }
+  std::atomic<bool>& stop = impl.stop();
+  if (stop.load()) {
+    return out;
+  }
+  OneRequest queue(std::move(request));
+  impl.runner_services.provider(provider).run(queue, stop);
+  const std::optional<ChatResult>& result = queue.result();
+  if (!result || result->error == CallError::cancelled) {
+    return out;
+  }
+  if (!result->ok()) {
+    if (result->error == CallError::auth) {
+      stop = true;
+    }
+    throw ProviderError(result->message, "answers received so far are cached; rerun to resume");
+  }
+  const ChatResponse& response = *result->response;
+  if (impl.services.cache->enabled()) {
+    impl.services.cache->put("response", key,
+                             json{{"text", response.text},
+                                  {"tokens_in", response.tokens_in},
+                                  {"tokens_out", response.tokens_out},
+                                  {"latency_ms", response.latency_ms}});
+  }
+  out.response = response;
+  return out;
 }
 
 }  // namespace promptops
