@@ -19,6 +19,7 @@ void add_init(CLI::App& app, Context& context);
 void add_lint(CLI::App& app, Context& context);
 void add_list(CLI::App& app, Context& context);
 void add_log(CLI::App& app, Context& context);
+void add_optimize(CLI::App& app, Context& context);
 void add_render(CLI::App& app, Context& context);
 void add_review(CLI::App& app, Context& context);
 void add_show(CLI::App& app, Context& context);
@@ -43,6 +44,7 @@ const std::vector<Command>& commands() {
       {"review", "report a change for review: diffs, metrics with p-values, flipped cases, the gate", add_review},
       {"bisect", "find the first commit where a prompt's metric went bad", add_bisect},
       {"bisect-run", "test HEAD for git bisect run: exit 0 good, 1 bad, 125 untestable", add_bisect_run},
+      {"optimize", "improve a prompt by reflective evolution and commit the winner for review", add_optimize},
       {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
       {"hooks", "install or remove the pre-commit and pre-push hooks", add_hooks},
       {"version", "print the version", add_version},

@@ -172,15 +172,16 @@ inline nlohmann::json eval_json(const std::filesystem::path& cwd, std::vector<st
   return doc;
 }
 
-// The 95% Wilson interval of k/n as the eval table prints it: "[0.15, 0.85]".
-inline std::string wilson_text(double k, double n) {
+// The 95% Wilson interval of k/n as the eval table prints it: "[0.15, 0.85]" (`digits` decimals;
+// optimize prints 3).
+inline std::string wilson_text(double k, double n, int digits = 2) {
   const double z = 1.959963984540054;
   const double p = k / n;
   const double denominator = 1.0 + z * z / n;
   const double center = (p + z * z / (2 * n)) / denominator;
   const double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator;
   char text[64];
-  std::snprintf(text, sizeof text, "[%.2f, %.2f]", std::max(0.0, center - half),
+  std::snprintf(text, sizeof text, "[%.*f, %.*f]", digits, std::max(0.0, center - half), digits,
                 std::min(1.0, center + half));
   return text;
 }

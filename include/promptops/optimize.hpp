@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// optimize: reflective prompt evolution (GEPA-style) on the evaluation engine, and the write-back of
+// the winner as a commit that changes only the optimized text.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/eval.hpp>
+#include <promptops/git.hpp>
+#include <promptops/metrics.hpp>
+#include <promptops/prompt.hpp>
+
+namespace promptops {
+
+struct OptimizeOptions {
+  std::string name;              // the prompt
+  std::size_t budget = 200;      // model calls of every kind, answered by the cache or not
+  std::string reflection_model;  // "PROVIDER/NAME" or "NAME"; empty = the prompt's model
+  std::string target_model;      // candidates run on this model; empty = the prompt's
+  std::string reference_model;   // its outputs are the expected values of cases without one
+  double train_fraction = 0.5;   // of the prompt's dataset, by group, the rest validates
+  // Both set: these datasets (path for messages, bytes) train and validate instead of a split.
+  std::optional<std::pair<std::string, std::string>> train_set;
+  std::optional<std::pair<std::string, std::string>> val_set;
+  std::size_t minibatch = 3;
+  std::uint64_t seed = 0;
+  int repeat = 1;
+  ProviderOptions provider_options;
+};
+
+// One version of the optimized text: the current one (id 0) or a proposal.
+struct Candidate {
+  std::size_t id = 0;
+  std::optional<std::size_t> parent;
+  std::size_t iteration = 0;
+  std::string text;
+  std::vector<double> val_scores;  // per validation case (1/0, or the score for mean_score)
+  double value = 0.0;              // the headline metric on the validation set
+  std::optional<Interval> interval;
+};
+
+struct OptimizeResult {
+  git::Oid base;
+  Prompt prompt;            // the version at base
+  std::size_t message = 0;  // index of the optimized message in prompt.messages
+  std::string model;        // "provider/name" the candidates ran on
+  std::string metric;
+  std::string dataset;  // what judged them
+  std::vector<std::size_t> train;
+  std::vector<std::size_t> val;
+  std::vector<std::string> val_ids;
+  std::vector<Candidate> pool;  // the seed first, then every accepted proposal
+  std::size_t best = 0;         // index into pool
+  std::size_t iterations = 0;
+  std::size_t proposed = 0;    // proposals the reflection model made
+  std::size_t rejected = 0;    // refused before any evaluation call (variables, lint, duplicate)
+  std::size_t not_better = 0;  // no better than their parent on the minibatch
+  std::size_t budget = 0;
+  std::size_t calls = 0;        // counted against the budget so far
+  std::size_t real_calls = 0;   // of which the provider answered (the rest came from the cache)
+  std::size_t reserved = 0;     // kept for the winner's evaluation on the whole dataset
+  std::string stopped_because;  // "budget", "perfect" (nothing left to learn), "interrupted"
+  bool interrupted = false;
+
+  bool improved() const { return best != 0; }
+};
+
+struct OptimizeCallbacks {
+  std::function<void(const std::string&)> progress;  // one line per step, for stderr
+  std::function<void(const nlohmann::json&)> log;    // one record per candidate (--log)
+};
+
+// The message that optimize rewrites: the template (or a text prompt's body), else the first system
+// message, else the first user message.
+std::size_t optimized_message(const Prompt& prompt);
+
+// The text of the first fenced code block of `answer` (``` or ~~~, any info string), or the whole
+// answer trimmed when it has none.
+std::string extract_proposal(const std::string& answer);
+
+// Why `text` cannot replace message `index` of `prompt`: a template error, a variable that is
+// neither declared nor used by the current version, or a required variable (declared required
+// without a default, or used undeclared) that the current version uses and the proposal drops.
+// Empty when it can.
+std::string check_proposal(const Prompt& prompt, std::size_t index, const std::string& text);
+
+// Runs the search on the prompt as committed at `base`. Throws UsageError when the budget cannot
+// pay for the seed's validation, one iteration and the final evaluation (saying how much would),
+// ConfigError/NotFoundError/ProviderError as the engine does.
+OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const OptimizeOptions& options,
+                        EvalServices& services, const OptimizeCallbacks& callbacks);
+
+// Where and how the winner is written back.
+struct WriteBack {
+  bool on_head = false;   // --commit: on the current branch, working tree and index updated
+  std::string branch;     // the new branch when !on_head
+  std::string file_text;  // the prompt file as committed at base
+  std::int64_t now = 0;   // seconds since the epoch, for the branch name
+};
+
+struct WrittenBack {
+  git::Oid commit;
+  std::string branch;           // refs/heads/... name without the prefix; empty with --commit
+  std::string message;          // the commit message
+  std::size_t final_calls = 0;  // model answers the winner's evaluation on the whole dataset needed
+};
+
+// The commit message for `result` (a summary line, the change and its evidence, trailers).
+std::string optimize_commit_message(const OptimizeResult& result);
+
+// "promptops/optimize/<name>-<UTC yyyymmdd-hhmmss>"
+std::string optimize_branch_name(const std::string& prompt, std::int64_t now);
+
+// Commits the winner, then evaluates it on the prompt's own dataset at the new commit and records
+// the evaluation in the commit's notes (run_eval + record_eval_notes). Throws GitError (the branch
+// exists, HEAD moved, local changes) without having changed anything the user had.
+WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, const OptimizeOptions& options,
+                       const WriteBack& how, EvalServices& services);
+
+}  // namespace promptops

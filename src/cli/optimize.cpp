@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// `git promptops optimize NAME`: reflective prompt evolution on the prompt as committed at HEAD; the
+// winner becomes a commit on a new branch (or, with --commit, on the current one) with its
+// evaluation in the commit's notes.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <promptops/error.hpp>
+#include <promptops/optimize.hpp>
+#include <promptops/registry.hpp>
+
+#include "cli/common.hpp"
+#include "cli/evaluation.hpp"
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+namespace promptops::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct OptimizeCommandOptions {
+  std::string name;
+  std::size_t budget = 200;
+  std::string reflection_model;
+  std::string target_model;
+  std::string reference_model;
+  std::optional<double> train;
+  std::string train_set;
+  std::string val_set;
+  std::size_t minibatch = 3;
+  std::uint64_t seed = 0;
+  bool commit = false;
+  std::string log;
+};
+
+std::pair<std::string, std::string> read_dataset_option(const char* flag, const std::string& path) {
+  const std::optional<std::string> text = util::read_file(path);
+  if (!text) {
+    throw UsageError(std::string("cannot read ") + flag + " " + path,
+                     "give the path of a .jsonl, .json or .csv dataset");
+  }
+  return {path, *text};
+}
+
+std::string with_interval(const std::string& metric, const Candidate& c) {
+  std::string out = metric + " " + fixed(c.value, 3);
+  if (c.interval) {
+    out += " [" + fixed(c.interval->low, 3) + ", " + fixed(c.interval->high, 3) + "]";
+  }
+  return out;
+}
+
+std::string lineage(const OptimizeResult& result, const Candidate& winner) {
+  std::vector<std::string> ids;
+  for (std::optional<std::size_t> id = winner.id; id;) {
+    ids.insert(ids.begin(), std::to_string(*id));
+    std::optional<std::size_t> parent;
+    for (const Candidate& c : result.pool) {
+      if (c.id == *id) {
+        parent = c.parent;
+      }
+    }
+    id = parent;
+  }
+  return util::join(ids, " -> ");
+}
+
+void run_optimize(Context& context, const OptimizeCommandOptions& options) {
+  const std::string name = prompt_name_argument(options.name, "optimize starts from the version at HEAD");
+  if (options.train_set.empty() != options.val_set.empty()) {
+    throw UsageError("--train-set and --val-set go together", "give both files, or --train FRACTION");
+  }
+  if (!options.train_set.empty() && options.train) {
+    throw UsageError("--train FRACTION and --train-set FILE exclude each other", "give one of them");
+  }
+  git::Repository& repo = context.repo();
+  if (options.commit && repo.is_bare()) {
+    throw UsageError("--commit needs a working tree, and this repository is bare",
+                     "leave out --commit: the result goes on a new branch");
+  }
+  const git::Oid head = context.head();
+
+  OptimizeOptions run;
+  run.name = name;
+  run.budget = options.budget;
+  run.reflection_model = options.reflection_model;
+  run.target_model = options.target_model;
+  run.reference_model = options.reference_model;
+  run.train_fraction = options.train.value_or(0.5);
+  if (!options.train_set.empty()) {
+    run.train_set = read_dataset_option("--train-set", options.train_set);
+    run.val_set = read_dataset_option("--val-set", options.val_set);
+  }
+  run.minibatch = options.minibatch;
+  run.seed = options.seed;
+  run.provider_options.workdir = repo.workdir();
+  run.provider_options.exec_trusted = exec_trusted(repo);
+
+  // --commit refuses before any model call when the file has local changes.
+  const std::unique_ptr<Snapshot> at_head = commit_snapshot(repo, head);
+  std::string path;
+  const ParsedConfig config = load_config(*at_head);
+  for (const PromptFile& file : find_prompts(*at_head, config.config)) {
+    if (file.name == name) {
+      path = file.path;
+    }
+  }
+  if (options.commit && !path.empty() && repo.has_local_changes(path)) {
+    throw Error(path + " has local changes, which --commit would overwrite",
+                "commit or stash them first, or leave out --commit to get a new branch");
+  }
+
+  std::FILE* log = nullptr;
+  if (!options.log.empty()) {
+    log = std::fopen(options.log.c_str(), "w");
+    if (log == nullptr) {
+      throw UsageError("cannot write --log " + options.log, "give a path in a directory that exists");
+    }
+  }
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_closer(log, &std::fclose);
+  OptimizeCallbacks callbacks;
+  callbacks.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  if (log != nullptr) {
+    callbacks.log = [log](const json& record) {
+      const std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      std::fwrite(line.data(), 1, line.size(), log);
+      std::fflush(log);
+    };
+  }
+
+  EvalSession session(repo, true, false);
+  const OptimizeResult result = optimize(repo, head, run, session.services(), callbacks);
+  if (result.interrupted) {
+    throw InterruptedError(
+        "interrupted after " + std::to_string(result.calls) + " model calls: no commit was made",
+        "every answer received is cached; run the same command to resume where it stopped");
+  }
+  const Candidate& before = result.pool.front();
+  const Candidate& after = result.pool[result.best];
+  std::string text = name + ": " + result.metric + " " + fixed(before.value, 3) + " -> " +
+                     fixed(after.value, 3) + " on " + std::to_string(result.val.size()) + " validation cases";
+  text += result.improved() ? " (" + signed_fixed(after.value - before.value, 3) + ")\n" : "\n";
+  text += "  before  " + with_interval(result.metric, before) + "  the version at " + head.short_hex() + "\n";
+  if (result.improved()) {
+    text +=
+        "  after   " + with_interval(result.metric, after) + "  candidate " + lineage(result, after) + "\n";
+  }
+  text += "  search  " + std::to_string(result.iterations) + " iterations, " +
+          std::to_string(result.proposed) + " proposed: " + std::to_string(result.rejected) + " rejected, " +
+          std::to_string(result.not_better) + " not better, " + std::to_string(result.pool.size() - 1) +
+          " kept\n";
+  if (!result.improved()) {
+    text += "  calls   " + std::to_string(result.calls) + " of " + std::to_string(result.budget) + " (" +
+            std::to_string(result.real_calls) + " sent)\n";
+    text += "no candidate beat the current version; nothing was committed\n";
+    context.out(text);
+    context.exit_status = ExitCode::negative;
+    return;
+  }
+  WriteBack how;
+  how.on_head = options.commit;
+  how.file_text = repo.read_blob(repo.entry_at(head, result.prompt.path)->id);
+  how.now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const WrittenBack written = write_back(repo, result, run, how, session.services());
+  text += "  calls   " + std::to_string(result.calls + written.final_calls) + " of " +
+          std::to_string(result.budget) + " (" + std::to_string(result.real_calls + written.final_calls) +
+          " sent); " + std::to_string(written.final_calls) +
+          " of them evaluated the winner on the whole dataset\n";
+  if (options.commit) {
+    std::string branch = repo.head_ref();
+    if (branch.rfind("refs/heads/", 0) == 0) {
+      branch = branch.substr(11);
+    }
+    text += "committed " + written.commit.short_hex() + " on " + branch + "\n";
+  } else {
+    text += "committed " + written.commit.short_hex() + " on new branch " + written.branch + "\n";
+    text += "  review: git promptops diff HEAD " + written.branch + "\n";
+    text += "  take:   git merge " + written.branch + "\n";
+  }
+  context.out(text);
+}
+
+}  // namespace
+
+void add_optimize(CLI::App& app, Context& context) {
+  auto options = std::make_shared<OptimizeCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "optimize", "improve a prompt by reflective evolution and commit the winner for review");
+  command->add_option("name", options->name, "the prompt, e.g. support/classify")->required();
+  command
+      ->add_option("--budget", options->budget,
+                   "model calls to spend at most, cached ones included (default 200)")
+      ->check(CLI::Range(1, 1000000));
+  command->add_option("--reflection-model", options->reflection_model,
+                      "PROVIDER/NAME or NAME that proposes new text (default: the prompt's model)");
+  command->add_option("--target-model", options->target_model,
+                      "PROVIDER/NAME or NAME to optimize for; the commit also sets it as the prompt's model");
+  command->add_option("--reference-model", options->reference_model,
+                      "with --target-model: its answers are the expected values of cases that have none");
+  auto* train = command->add_option("--train", options->train,
+                                    "the fraction of the dataset's cases (by group) that trains; the rest "
+                                    "validates (default 0.5)");
+  auto* train_set =
+      command->add_option("--train-set", options->train_set, "a dataset file of training cases");
+  command->add_option("--val-set", options->val_set, "a dataset file of validation cases");
+  train->excludes(train_set);
+  command->add_option("--minibatch", options->minibatch, "training cases per reflection (default 3)")
+      ->check(CLI::Range(1, 1000));
+  command->add_option("--seed", options->seed,
+                      "seeds the split, the parents and the minibatches (default 0)");
+  command->add_flag("--commit", options->commit,
+                    "commit on the current branch and update the file (refused when it has local changes)");
+  command->add_option("--log", options->log,
+                      "write every candidate with its scores and lineage to FILE as JSONL");
+  command->callback([&context, options] { run_optimize(context, *options); });
+}
+
+}  // namespace promptops::cli
