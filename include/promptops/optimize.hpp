@@ -78,6 +78,49 @@ struct OptimizeCallbacks {
   std::function<void(const nlohmann::json&)> log;    // one record per candidate (--log)
 };
 
+// The seeded generator of optimize's draws (splitmix64): the same seed, the same split, parents
+// and minibatches on every machine.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(std::uint64_t seed) : m_state(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, n), n > 0.
+  std::size_t below(std::size_t n) {
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    std::uint64_t x = next();
+    while (x >= limit) {
+      x = next();
+    }
+    return static_cast<std::size_t>(x % n);
+  }
+  template <typename T>
+  void shuffle(std::vector<T>& items) {
+    for (std::size_t i = items.size(); i > 1; --i) {
+      std::swap(items[i - 1], items[below(i)]);
+    }
+  }
+
+ private:
+  std::uint64_t m_state;
+};
+
+// The Pareto front of candidates by their per-case validation scores (scores[c][j]: candidate c on
+// case j, every row as long): the candidates best (ties included) on at least one case that no such
+// candidate dominates (no worse on every case and better on one), each with the number of cases it
+// is best on, in pool order. {0, 1} when no case exists.
+std::vector<std::pair<std::size_t, std::size_t>> pareto_front(const std::vector<std::vector<double>>& scores);
+
+// Splits the cases 0..groups.size()-1 (groups[i]: case i's dataset group, empty for none) into
+// training and validation: whole groups, in an order shuffled by `random`, go to training until it
+// holds round(fraction x cases), the rest validate. Both sorted.
+std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split_by_group(
+    const std::vector<std::string>& groups, double fraction, SplitMix64& random);
+
 // The message that optimize rewrites: the template (or a text prompt's body), else the first system
 // message, else the first user message.
 std::size_t optimized_message(const Prompt& prompt);

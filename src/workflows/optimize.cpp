@@ -13,6 +13,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include <promptops/error.hpp>
 #include <promptops/prompt_edit.hpp>
@@ -28,34 +29,6 @@ namespace {
 using json = nlohmann::json;
 
 // splitmix64: a seed gives the same choices on every machine.
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : m_state(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n).
-  std::size_t below(std::size_t n) {
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    std::uint64_t x = next();
-    while (x >= limit) {
-      x = next();
-    }
-    return static_cast<std::size_t>(x % n);
-  }
-  template <typename T>
-  void shuffle(std::vector<T>& items) {
-    for (std::size_t i = items.size(); i > 1; --i) {
-      std::swap(items[i - 1], items[below(i)]);
-    }
-  }
-
- private:
-  std::uint64_t m_state;
-};
 
 std::string fixed3(double value) {
   char buffer[32];
@@ -163,51 +136,6 @@ std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index
   }
   user += "\nWrite the improved " + what + " in one fenced code block.";
   return {Message{"system", system, {}}, Message{"user", user, {}}};
-}
-
-// The candidates best on at least one validation case, each with how many cases it is best on.
-std::vector<std::pair<std::size_t, std::size_t>> pareto_front(const std::vector<Candidate>& pool) {
-  std::vector<std::size_t> wins(pool.size(), 0);
-  const std::size_t cases = pool.front().val_scores.size();
-  for (std::size_t j = 0; j < cases; ++j) {
-    double best = -1.0;
-    for (const Candidate& c : pool) {
-      best = std::max(best, c.val_scores[j]);
-    }
-    for (std::size_t i = 0; i < pool.size(); ++i) {
-      if (pool[i].val_scores[j] >= best) {
-        ++wins[i];
-      }
-    }
-  }
-  // A candidate no better than another on every case, and worse on one, is dominated.
-  const auto dominated = [&](std::size_t a) {
-    for (std::size_t b = 0; b < pool.size(); ++b) {
-      if (b == a || wins[b] == 0) {
-        continue;
-      }
-      bool no_worse = true;
-      bool better = false;
-      for (std::size_t j = 0; j < cases; ++j) {
-        no_worse = no_worse && pool[b].val_scores[j] >= pool[a].val_scores[j];
-        better = better || pool[b].val_scores[j] > pool[a].val_scores[j];
-      }
-      if (no_worse && better) {
-        return true;
-      }
-    }
-    return false;
-  };
-  std::vector<std::pair<std::size_t, std::size_t>> front;
-  for (std::size_t i = 0; i < pool.size(); ++i) {
-    if (wins[i] > 0 && !dominated(i)) {
-      front.emplace_back(i, wins[i]);
-    }
-  }
-  if (front.empty()) {
-    front.emplace_back(0, 1);
-  }
-  return front;
 }
 
 json interval_json(const std::optional<Interval>& interval) {
@@ -359,7 +287,7 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
   if (result.prompt.messages.empty()) {
     throw ConfigError(result.prompt.path + ": prompt '" + options.name + "' has no message to optimize");
   }
-  Random random(options.seed);
+  SplitMix64 random(options.seed);
   const std::optional<git::TreeEntry> entry = repo.entry_at(base, result.prompt.path);
   if (!entry || !entry->is_blob()) {
     throw NotFoundError(result.prompt.path + " is not a file at " + base.short_hex());
@@ -373,24 +301,11 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
       (i < split ? result.train : result.val).push_back(i);
     }
   } else {
-    std::map<std::string, std::vector<std::size_t>> groups;  // related cases stay on one side
-    std::vector<std::string> order;
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      const std::string group = cases[i].group.empty() ? "\x01" + std::to_string(i) : cases[i].group;
-      if (groups.count(group) == 0) {
-        order.push_back(group);
-      }
-      groups[group].push_back(i);
+    std::vector<std::string> groups;
+    for (const DatasetCase& c : cases) {
+      groups.push_back(c.group);
     }
-    random.shuffle(order);
-    const auto wanted =
-        static_cast<std::size_t>(std::llround(options.train_fraction * static_cast<double>(cases.size())));
-    for (const std::string& group : order) {
-      std::vector<std::size_t>& side = result.train.size() < wanted ? result.train : result.val;
-      side.insert(side.end(), groups[group].begin(), groups[group].end());
-    }
-    std::sort(result.train.begin(), result.train.end());
-    std::sort(result.val.begin(), result.val.end());
+    std::tie(result.train, result.val) = split_by_group(groups, options.train_fraction, random);
     if (result.train.empty() || result.val.empty()) {
       throw UsageError("--train " + trim_number(options.train_fraction) + " of " +
                            std::to_string(cases.size()) + " cases in " + trials.dataset() + " leaves no " +
@@ -554,7 +469,11 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
       break;
     }
     // The parent: from the Pareto front, more wins, more chance.
-    const auto front = pareto_front(result.pool);
+    std::vector<std::vector<double>> scores;
+    for (const Candidate& c : result.pool) {
+      scores.push_back(c.val_scores);
+    }
+    const auto front = pareto_front(scores);
     std::size_t total_wins = 0;
     for (const auto& [index, wins] : front) {
       total_wins += wins;
@@ -702,6 +621,74 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
     result.stopped_because = "interrupted";
   }
   return result;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> pareto_front(
+    const std::vector<std::vector<double>>& scores) {
+  std::vector<std::size_t> wins(scores.size(), 0);
+  const std::size_t cases = scores.empty() ? 0 : scores.front().size();
+  for (std::size_t j = 0; j < cases; ++j) {
+    double best = -1.0;
+    for (const std::vector<double>& c : scores) {
+      best = std::max(best, c[j]);
+    }
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      if (scores[i][j] >= best) {
+        ++wins[i];
+      }
+    }
+  }
+  // A candidate no better than another on every case, and worse on one, is dominated.
+  const auto dominated = [&](std::size_t a) {
+    for (std::size_t b = 0; b < scores.size(); ++b) {
+      if (b == a || wins[b] == 0) {
+        continue;
+      }
+      bool no_worse = true;
+      bool better = false;
+      for (std::size_t j = 0; j < cases; ++j) {
+        no_worse = no_worse && scores[b][j] >= scores[a][j];
+        better = better || scores[b][j] > scores[a][j];
+      }
+      if (no_worse && better) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<std::pair<std::size_t, std::size_t>> front;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    if (wins[i] > 0 && !dominated(i)) {
+      front.emplace_back(i, wins[i]);
+    }
+  }
+  if (front.empty()) {
+    front.emplace_back(0, 1);
+  }
+  return front;
+}
+
+std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split_by_group(
+    const std::vector<std::string>& groups, double fraction, SplitMix64& random) {
+  std::map<std::string, std::vector<std::size_t>> members;
+  std::vector<std::string> order;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const std::string group = groups[i].empty() ? "\x01" + std::to_string(i) : groups[i];
+    if (members.count(group) == 0) {
+      order.push_back(group);
+    }
+    members[group].push_back(i);
+  }
+  random.shuffle(order);
+  const auto wanted = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(groups.size())));
+  std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split;
+  for (const std::string& group : order) {
+    std::vector<std::size_t>& side = split.first.size() < wanted ? split.first : split.second;
+    side.insert(side.end(), members[group].begin(), members[group].end());
+  }
+  std::sort(split.first.begin(), split.first.end());
+  std::sort(split.second.begin(), split.second.end());
+  return split;
 }
 
 std::string optimize_branch_name(const std::string& prompt, std::int64_t now) {

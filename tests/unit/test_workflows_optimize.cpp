@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 // optimize's pure parts: taking the proposal out of an answer, checking its variables, the message
-// it rewrites, the branch name.
+// it rewrites, the branch name, the Pareto front, the split and the generator behind it.
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include <promptops/optimize.hpp>
@@ -66,4 +71,54 @@ TEST_CASE("optimized_message: the template, else the first system message, else 
 TEST_CASE("optimize_branch_name stamps the UTC time", "[optimize]") {
   CHECK(optimize_branch_name("support/classify", 1700000000) ==
         "promptops/optimize/support/classify-20231114-221320");
+}
+
+TEST_CASE("pareto_front keeps the candidates best on some case that nothing dominates, with their wins",
+          "[optimize]") {
+  using Front = std::vector<std::pair<std::size_t, std::size_t>>;
+  // 0 is best on nothing; 1 and 2 each win cases the other loses; 3 ties 1 on case 0 only.
+  CHECK(pareto_front({{0, 0, 0, 1}, {1, 1, 0, 1}, {0, 0, 1, 1}, {1, 0, 0, 1}}) == Front{{1, 3}, {2, 2}});
+  // A tie on every case: both stay, neither dominates.
+  CHECK(pareto_front({{1, 0}, {1, 0}}) == Front{{0, 2}, {1, 2}});
+  // Best on one case (a tie) yet dominated by a candidate that is best too: left out.
+  CHECK(pareto_front({{1, 0, 0}, {1, 1, 0}, {0, 0, 1}}) == Front{{1, 2}, {2, 1}});
+  // Scores, not only pass/fail.
+  CHECK(pareto_front({{0.5, 0.9}, {0.7, 0.2}, {0.6, 0.8}}) == Front{{0, 1}, {1, 1}});
+  // No case: the seed alone.
+  CHECK(pareto_front({{}, {}}) == Front{{0, 1}});
+}
+
+TEST_CASE("split_by_group keeps each group on one side and follows the seed", "[optimize]") {
+  using Indices = std::vector<std::size_t>;
+  const std::vector<std::string> groups = {"a", "", "a", "b", "", "b", "b", "", "c", ""};
+  SplitMix64 first(7);
+  const auto [train, val] = split_by_group(groups, 0.5, first);
+  Indices all = train;
+  all.insert(all.end(), val.begin(), val.end());
+  std::sort(all.begin(), all.end());
+  CHECK(all == Indices{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK(std::is_sorted(train.begin(), train.end()));
+  CHECK(std::is_sorted(val.begin(), val.end()));
+  // Groups go whole: training fills up to 5 cases, a group may carry it past.
+  CHECK(train.size() >= 5);
+  CHECK(train.size() <= 7);
+  for (const Indices& group : {Indices{0, 2}, Indices{3, 5, 6}}) {
+    const bool in_train = std::count(train.begin(), train.end(), group.front()) == 1;
+    for (const std::size_t i : group) {
+      CHECK((std::count(train.begin(), train.end(), i) == 1) == in_train);
+    }
+  }
+  SplitMix64 same(7);
+  CHECK(split_by_group(groups, 0.5, same) == std::make_pair(train, val));
+  // Ungrouped cases, exactly round(0.3 x 10) = 3 of them train.
+  SplitMix64 plain(1);
+  CHECK(split_by_group(std::vector<std::string>(10), 0.3, plain).first.size() == 3);
+}
+
+TEST_CASE("SplitMix64 draws the reference sequence", "[optimize]") {
+  // splitmix64 seeded with 0: the published first outputs.
+  SplitMix64 random(0);
+  CHECK(random.next() == 0xE220A8397B1DCDAFULL);
+  CHECK(random.next() == 0x6E789E6AA1B965F4ULL);
+  CHECK(random.next() == 0x06C45D188009454FULL);
 }
