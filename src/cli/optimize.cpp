@@ -214,8 +214,10 @@ void add_optimize(CLI::App& app, Context& context) {
       ->check(CLI::Range(1, 1000));
   command->add_option("--seed", options->seed,
                       "seeds the split, the parents and the minibatches (default 0)");
-  command->add_flag("--commit", options->commit,
-                    "commit on the current branch and update the file (refused when it has local changes)");
+  command->add_flag(
+      "--commit", options->commit,
+      "commit on the current branch and update the file (refused when it has local changes; no git hooks "
+      "run, as with git commit --no-verify)");
   command->add_option("--log", options->log,
                       "write every candidate with its scores and lineage to FILE as JSONL");
   command->callback([&context, options] { run_optimize(context, *options); });

@@ -18,6 +18,7 @@
 //   then the winner passes every training case: nothing to reflect on, the search ends
 //   = 20 calls; the winner's evaluation on evals/classify.jsonl (the same 7 cases) is all cached.
 #include <csignal>
+#include <filesystem>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -353,6 +354,10 @@ TEST_CASE("optimize --commit puts the winner on the current branch and updates t
           "[e2e][optimize]") {
   OptimizeProject p;
   p.proposals = k_script;
+  // Git's hooks do not run, as with `git commit --no-verify`: this one would refuse the commit.
+  p.repo.write(".git/hooks/pre-commit",
+               "#!/bin/sh\necho ran > \"$(git rev-parse --git-dir)/hook-ran\"\nexit 1\n");
+  std::filesystem::permissions(p.path() / ".git/hooks/pre-commit", std::filesystem::perms::owner_all);
   const RunResult r = run_promptops(p.path(), optimize_args({"--commit"}));
   INFO("stderr: " << r.err);
   REQUIRE(r.exit_code == 0);
@@ -366,6 +371,13 @@ TEST_CASE("optimize --commit puts the winner on the current branch and updates t
   CHECK(p.repo.git({"log", "-1", "--format=%gs", "-g", "main"}) ==
         "commit: optimize classify: accuracy 0.500 -> 1.000 on validation\n");
   CHECK(note_lines(p.repo, "HEAD").size() == 1);
+  CHECK(!std::filesystem::exists(p.path() / ".git/hook-ran"));
+  // ... while `git commit` does run it.
+  p.repo.write("README.md", "# demo\n");
+  p.repo.git({"add", "README.md"});
+  const RunResult by_git = run(p.path(), {"git", "commit", "-q", "-m", "readme"});
+  CHECK(by_git.exit_code == 1);
+  CHECK(std::filesystem::exists(p.path() / ".git/hook-ran"));
 }
 
 TEST_CASE("optimize --commit is refused when the prompt file has local changes, which stay as they were",
