@@ -3,7 +3,6 @@
 // by field and word by word, with the eval metric when notes hold one for both commits.
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -17,6 +16,7 @@
 
 #include "cli/common.hpp"
 #include "cli/diff_text.hpp"
+#include "util/strings.hpp"
 
 namespace promptops::cli {
 
@@ -47,13 +47,7 @@ std::optional<EvalResult> eval_note(const git::Repository& repo, const Snapshot&
   return latest_eval_note(git::read_note(repo, *commit), name);
 }
 
-std::string fixed3(double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.3f", value);
-  return buffer;
-}
-
-std::string signed3(double value) { return (value >= 0 ? "+" : "") + fixed3(value); }
+std::string signed3(double value) { return (value >= 0 ? "+" : "") + util::fixed(value, 3); }
 
 json value_json(const Value& value) { return value ? json(*value) : json(nullptr); }
 
@@ -77,8 +71,8 @@ std::string render_text(const std::vector<PromptChange>& changes, diff::Markers 
     }
     if (change.metric) {
       const MetricChange& metric = *change.metric;
-      out += "  metric " + metric.name + ": " + fixed3(metric.old_value) + " → " + fixed3(metric.new_value) +
-             " (" + signed3(metric.new_value - metric.old_value) + ")\n";
+      out += "  metric " + metric.name + ": " + util::fixed(metric.old_value, 3) + " → " +
+             util::fixed(metric.new_value, 3) + " (" + signed3(metric.new_value - metric.old_value) + ")\n";
     }
   }
   return out;

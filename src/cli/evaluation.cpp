@@ -34,12 +34,6 @@ InterruptScope::~InterruptScope() { ::sigaction(SIGINT, &m_old, nullptr); }
 
 std::atomic<bool>& InterruptScope::flag() { return g_interrupted; }
 
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 std::string signed_fixed(double value, int digits) {
   if (std::fabs(value) < 0.5 * std::pow(10.0, -digits)) {
     return fixed(0.0, digits);

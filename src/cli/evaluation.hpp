@@ -12,10 +12,11 @@
 #include <promptops/eval.hpp>
 #include <promptops/git.hpp>
 
+#include "util/strings.hpp"
+
 namespace promptops::cli {
 
-// "0.900" with `digits` decimals.
-std::string fixed(double value, int digits);
+using util::fixed;  // "0.900" with `digits` decimals
 // "+0.050", "-0.020", "0.000" (no sign for what rounds to zero).
 std::string signed_fixed(double value, int digits);
 // A p-value: "0.0313", or "1.23e-05" below 0.0001.

@@ -6,7 +6,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <utility>
 
 #include <promptops/config.hpp>
@@ -64,12 +63,6 @@ std::string quote(std::string_view text) {
     shown = shown.substr(0, cut) + "...";
   }
   return json(shown).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
 }
 
 // The parse error without nlohmann's "[json.exception.parse_error.101] " prefix.
@@ -517,10 +510,10 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
       if (!context.cost) {
         return verdict(false, "cost is unknown");
       }
-      const std::string shown = "cost " + format_number(*context.cost);
+      const std::string shown = "cost " + util::shortest(*context.cost);
       const double max = assertion.max.value_or(0.0);
       if (*context.cost > max) {
-        return verdict(false, shown + " exceeds max " + format_number(max));
+        return verdict(false, shown + " exceeds max " + util::shortest(max));
       }
       return verdict(true, shown);
     }
@@ -528,10 +521,10 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
       if (!context.latency_ms) {
         return verdict(false, "latency is unknown");
       }
-      const std::string shown = "latency " + format_number(*context.latency_ms) + " ms";
+      const std::string shown = "latency " + util::shortest(*context.latency_ms) + " ms";
       const double max = assertion.max_ms.value_or(0.0);
       if (*context.latency_ms > max) {
-        return verdict(false, shown + " exceeds max " + format_number(max) + " ms");
+        return verdict(false, shown + " exceeds max " + util::shortest(max) + " ms");
       }
       return verdict(true, shown);
     }

@@ -376,19 +376,6 @@ bool read_toml_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
   return true;
 }
 
-// One line of `text` from `pos`, without its line ending and trailing blanks; `next` is the start
-// of the following line.
-std::string_view line_at(std::string_view text, std::size_t pos, std::size_t& next) {
-  const std::size_t newline = text.find('\n', pos);
-  const std::size_t end = newline == k_npos ? text.size() : newline;
-  next = newline == k_npos ? text.size() : newline + 1;
-  std::string_view line = text.substr(pos, end - pos);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.remove_suffix(1);
-  }
-  return line;
-}
-
 bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnostic>& out) {
   prompt.has_template_key = true;
   const FileText file(text);
@@ -397,14 +384,14 @@ bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
   int body_line = 1;
 
   std::size_t next = 0;
-  if (line_at(text, bom, next) == "+++") {
+  if (util::line_at(text, bom, next) == "+++") {
     const std::size_t front_start = next;
     std::size_t pos = next;
     int line = 2;
     bool closed = false;
     while (pos < text.size()) {
       std::size_t after = 0;
-      if (line_at(text, pos, after) == "+++") {
+      if (util::line_at(text, pos, after) == "+++") {
         closed = true;
         body_offset = after;
         body_line = line + 1;

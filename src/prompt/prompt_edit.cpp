@@ -10,6 +10,8 @@
 
 #include <promptops/error.hpp>
 
+#include "util/strings.hpp"
+
 namespace promptops {
 
 namespace {
@@ -32,19 +34,6 @@ std::string newline_of(std::string_view text) {
   return newline != k_npos && newline > 0 && text[newline - 1] == '\r' ? "\r\n" : "\n";
 }
 
-// One line of `text` from `pos` without its line ending and trailing blanks; `next` is the start
-// of the following line (as parse_prompt reads front matter delimiters).
-std::string_view line_at(std::string_view text, std::size_t pos, std::size_t& next) {
-  const std::size_t newline = text.find('\n', pos);
-  const std::size_t end = newline == k_npos ? text.size() : newline;
-  next = newline == k_npos ? text.size() : newline + 1;
-  std::string_view line = text.substr(pos, end - pos);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.remove_suffix(1);
-  }
-  return line;
-}
-
 // A text prompt's layout: the front matter's TOML is [toml_begin, toml_end), the body starts at
 // body_offset.
 struct TextLayout {
@@ -59,13 +48,13 @@ TextLayout text_layout(std::string_view text, const std::string& path) {
   const std::size_t bom = bom_size(text);
   layout.body_offset = bom;
   std::size_t next = 0;
-  if (line_at(text, bom, next) != "+++") {
+  if (util::line_at(text, bom, next) != "+++") {
     return layout;
   }
   std::size_t pos = next;
   while (pos < text.size()) {
     std::size_t after = 0;
-    if (line_at(text, pos, after) == "+++") {
+    if (util::line_at(text, pos, after) == "+++") {
       layout.front_matter = true;
       layout.toml_begin = next;
       layout.toml_end = pos;
@@ -506,7 +495,7 @@ std::string replace_message_content(std::string_view text, const Prompt& prompt,
   if (prompt.format == PromptFormat::text) {
     const TextLayout layout = text_layout(text, prompt.path);
     std::size_t next = 0;
-    if (!layout.front_matter && line_at(content, 0, next) == "+++") {
+    if (!layout.front_matter && util::line_at(content, 0, next) == "+++") {
       throw Error("cannot replace message 1 in " + prompt.path +
                       ": the new text starts with a +++ line, which would be read as front matter",
                   "edit " + prompt.path + " by hand");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace promptops::util {
 
@@ -64,8 +65,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      std::size_t best = std::min({d[(i - 1) * width + j] + 1, d[i * width + j - 1] + 1,
-                                   d[(i - 1) * width + j - 1] + cost});
+      std::size_t best =
+          std::min({d[(i - 1) * width + j] + 1, d[i * width + j - 1] + 1, d[(i - 1) * width + j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         best = std::min(best, d[(i - 2) * width + j - 2] + 1);
       }
@@ -92,6 +93,29 @@ std::size_t utf8_length(std::string_view text) {
     }
   }
   return count;
+}
+
+std::string fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+std::string shortest(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+std::string_view line_at(std::string_view text, std::size_t pos, std::size_t& next) {
+  const std::size_t newline = text.find('\n', pos);
+  const std::size_t end = newline == std::string_view::npos ? text.size() : newline;
+  next = newline == std::string_view::npos ? text.size() : newline + 1;
+  std::string_view line = text.substr(pos, end - pos);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.remove_suffix(1);
+  }
+  return line;
 }
 
 }  // namespace promptops::util

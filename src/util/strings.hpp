@@ -19,5 +19,12 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string replace_all(std::string text, std::string_view from, std::string_view to);
 // Number of Unicode code points in UTF-8 text (invalid bytes count as one each).
 std::size_t utf8_length(std::string_view text);
+// "0.900": `value` with `digits` decimals.
+std::string fixed(double value, int digits);
+// "0.5", "12", "1e-05": printf's %g, the shortest form of a number for messages.
+std::string shortest(double value);
+// The line of `text` that starts at `pos`, without its line ending and trailing blanks; `next` is
+// set to the start of the following line (text.size() after the last).
+std::string_view line_at(std::string_view text, std::size_t pos, std::size_t& next);
 
 }  // namespace promptops::util

@@ -24,17 +24,7 @@ namespace {
 using json = nlohmann::json;
 using Verdict = BisectVersion::Verdict;
 
-std::string fixed3(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f", value);
-  return text;
-}
-
-std::string percent(double confidence) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g%%", confidence * 100.0);
-  return text;
-}
+std::string percent(double confidence) { return util::shortest(confidence * 100.0) + "%"; }
 
 std::string commit_label(const git::Repository& repo, const git::Oid& id) {
   return id.short_hex() + " \"" + repo.read_commit(id).subject() + "\"";
@@ -369,11 +359,12 @@ git::Oid oldest_version(const std::vector<PromptVersion>& history) {
 std::string describe_criterion(const BisectReport& report) {
   std::vector<std::string> clauses;
   for (const auto& [metric, min] : report.gate.min) {
-    clauses.push_back(metric + " below " + fixed3(min));
+    clauses.push_back(metric + " below " + util::fixed(min, 3));
   }
   for (const auto& [metric, drop] : report.gate.max_drop) {
-    clauses.push_back((drop == 0.0 ? metric + " below the good side's"
-                                   : metric + " down by more than " + fixed3(drop) + " from the good side") +
+    clauses.push_back((drop == 0.0
+                           ? metric + " below the good side's"
+                           : metric + " down by more than " + util::fixed(drop, 3) + " from the good side") +
                       (report.significant ? ", significant at " + percent(report.gate.confidence) : ""));
   }
   const std::string out = util::join(clauses, " or ");
@@ -613,7 +604,7 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
     const std::string hint = dataset_hint();
     const EvalResult& good = *report.versions.front().result;
     throw Error("the good side " + commit_label(repo, report.good) + " is already bad: " + report.metric +
-                    " " + fixed3(metric_value(good.metrics, report.metric, nullptr)) + " (" +
+                    " " + util::fixed(metric_value(good.metrics, report.metric, nullptr), 3) + " (" +
                     describe_criterion(report) + ")",
                 !hint.empty() ? hint : "name an older good revision with --good, or a lower threshold");
   }

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <ctime>
 #include <map>
 #include <numeric>
@@ -27,20 +26,6 @@ namespace promptops {
 namespace {
 
 using json = nlohmann::json;
-
-// splitmix64: a seed gives the same choices on every machine.
-
-std::string fixed3(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3f", value);
-  return buffer;
-}
-
-std::string trim_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
-}
 
 std::string label(const ModelSpec& model) { return model.provider + "/" + model.name; }
 
@@ -144,9 +129,9 @@ json interval_json(const std::optional<Interval>& interval) {
 
 std::string metric_with_interval(const std::string& metric, double value,
                                  const std::optional<Interval>& interval) {
-  std::string out = metric + " " + fixed3(value);
+  std::string out = metric + " " + util::fixed(value, 3);
   if (interval) {
-    out += " [" + fixed3(interval->low) + ", " + fixed3(interval->high) + "]";
+    out += " [" + util::fixed(interval->low, 3) + ", " + util::fixed(interval->high, 3) + "]";
   }
   return out;
 }
@@ -307,7 +292,7 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
     }
     std::tie(result.train, result.val) = split_by_group(groups, options.train_fraction, random);
     if (result.train.empty() || result.val.empty()) {
-      throw UsageError("--train " + trim_number(options.train_fraction) + " of " +
+      throw UsageError("--train " + util::shortest(options.train_fraction) + " of " +
                            std::to_string(cases.size()) + " cases in " + trials.dataset() + " leaves no " +
                            (result.train.empty() ? "training" : "validation") + " case",
                        "add cases, or give --train-set FILE --val-set FILE");
@@ -517,7 +502,7 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
       parent_score += case_value(c, metric);
     }
     const std::string of_batch = "/" + std::to_string(minibatch.size());
-    const std::string mb_label = "minibatch " + trim_number(parent_score) + of_batch;
+    const std::string mb_label = "minibatch " + util::shortest(parent_score) + of_batch;
     if (parent_score >= static_cast<double>(minibatch.size())) {
       ++perfect_in_a_row;
       say("candidate " + std::to_string(parent_candidate.id) +
@@ -584,7 +569,7 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
       record["status"] = "not-better";
       say("iteration " + std::to_string(iteration) + ": proposal " + std::to_string(proposal_id) +
           " from candidate " + std::to_string(parent_candidate.id) + ": " + mb_label + " -> " +
-          trim_number(proposal_score) + of_batch + ", not better");
+          util::shortest(proposal_score) + of_batch + ", not better");
       log_candidate(record);
       continue;
     }
@@ -612,9 +597,9 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
     record["val_scores"] = added.val_scores;
     say("iteration " + std::to_string(iteration) + ": proposal " + std::to_string(proposal_id) +
         " from candidate " + std::to_string(parent_candidate.id) + ": " + mb_label + " -> " +
-        trim_number(proposal_score) + of_batch + ", validation " +
+        util::shortest(proposal_score) + of_batch + ", validation " +
         metric_with_interval(metric, added.value, added.interval) + " (best " +
-        fixed3(result.pool[result.best].value) + ")");
+        util::fixed(result.pool[result.best].value, 3) + ")");
     log_candidate(record);
   }
   if (result.interrupted) {
@@ -712,8 +697,9 @@ std::string optimize_commit_message(const OptimizeResult& result) {
   }
   const Message& message = result.prompt.messages[result.message];
   const std::string what = result.prompt.has_template_key ? "template" : message.role + " message";
-  std::string text = "optimize " + result.prompt.name + ": " + result.metric + " " + fixed3(before.value) +
-                     " -> " + fixed3(after.value) + " on validation\n\n";
+  std::string text = "optimize " + result.prompt.name + ": " + result.metric + " " +
+                     util::fixed(before.value, 3) + " -> " + util::fixed(after.value, 3) +
+                     " on validation\n\n";
   text += "Reflective optimization rewrote the " + what + " of " + result.prompt.path + " for " +
           result.model + ".\nJudged on " + std::to_string(result.val.size()) + " validation cases of " +
           result.dataset + " (" + std::to_string(result.train.size()) + " other cases trained):\n\n";
@@ -729,8 +715,8 @@ std::string optimize_commit_message(const OptimizeResult& result) {
           std::to_string(result.not_better) + " no better on their minibatch, " +
           std::to_string(result.pool.size() - 1) + " kept.\n\n";
   text += "Promptops-Optimized-From: " + result.base.hex() + "\n";
-  text +=
-      "Promptops-Metric: " + result.metric + " " + fixed3(before.value) + " -> " + fixed3(after.value) + "\n";
+  text += "Promptops-Metric: " + result.metric + " " + util::fixed(before.value, 3) + " -> " +
+          util::fixed(after.value, 3) + "\n";
   return text;
 }
 

@@ -62,8 +62,8 @@ std::map<std::string, std::string> test_environment() {
 }
 
 void isolate_process_environment() {
-  for (const char* name : {"TERM", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_TRACE",
-                           "GIT_PROMPTOPS_TRACE", "EMAIL"}) {
+  for (const char* name :
+       {"TERM", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_TRACE", "GIT_PROMPTOPS_TRACE", "EMAIL"}) {
     ::unsetenv(name);
   }
   for (const auto& [name, value] : test_environment()) {
@@ -91,6 +91,26 @@ std::vector<std::string> child_environment(const std::map<std::string, std::stri
 }
 
 }  // namespace
+
+EnvOverride::EnvOverride(std::string name, const std::optional<std::string>& value)
+    : m_name(std::move(name)) {
+  if (const char* old = std::getenv(m_name.c_str())) {
+    m_old = old;
+  }
+  if (value) {
+    ::setenv(m_name.c_str(), value->c_str(), 1);
+  } else {
+    ::unsetenv(m_name.c_str());
+  }
+}
+
+EnvOverride::~EnvOverride() {
+  if (m_old) {
+    ::setenv(m_name.c_str(), m_old->c_str(), 1);
+  } else {
+    ::unsetenv(m_name.c_str());
+  }
+}
 
 RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env, const std::string& input) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,19 @@ class TempDir {
   std::filesystem::path m_path;
 };
 
+// Sets (or, with nullopt, unsets) one variable of this process and restores it on scope exit.
+class EnvOverride {
+ public:
+  EnvOverride(std::string name, const std::optional<std::string>& value);
+  ~EnvOverride();
+  EnvOverride(const EnvOverride&) = delete;
+  EnvOverride& operator=(const EnvOverride&) = delete;
+
+ private:
+  std::string m_name;
+  std::optional<std::string> m_old;
+};
+
 // A real repository made with `git init` (branch main) in a temp dir.
 class TempRepo {
  public:
@@ -64,8 +78,7 @@ class TempRepo {
 
 // Runs the built git-promptops binary in `cwd`.
 RunResult run_promptops(const std::filesystem::path& cwd, const std::vector<std::string>& args,
-                        const std::map<std::string, std::string>& env = {},
-                        const std::string& input = {});
+                        const std::map<std::string, std::string>& env = {}, const std::string& input = {});
 
 // The path of the built git-promptops binary.
 std::filesystem::path promptops_binary();

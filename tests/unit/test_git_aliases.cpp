@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for src/git aliases (annotated tags under refs/tags/promptops) and signatures.
-#include <cstdlib>
 #include <ctime>
 #include <optional>
 
@@ -14,39 +13,10 @@
 
 using namespace promptops;
 using promptops::test::chomp;
+using promptops::test::EnvOverride;
 using promptops::test::oid;
 
 namespace {
-
-
-
-// Sets (or, with nullopt, unsets) one variable of this process and restores it on scope exit.
-class EnvOverride {
- public:
-  EnvOverride(std::string name, const std::optional<std::string>& value) : m_name(std::move(name)) {
-    if (const char* old = std::getenv(m_name.c_str())) {
-      m_old = old;
-    }
-    if (value) {
-      ::setenv(m_name.c_str(), value->c_str(), 1);
-    } else {
-      ::unsetenv(m_name.c_str());
-    }
-  }
-  ~EnvOverride() {
-    if (m_old) {
-      ::setenv(m_name.c_str(), m_old->c_str(), 1);
-    } else {
-      ::unsetenv(m_name.c_str());
-    }
-  }
-  EnvOverride(const EnvOverride&) = delete;
-  EnvOverride& operator=(const EnvOverride&) = delete;
-
- private:
-  std::string m_name;
-  std::optional<std::string> m_old;
-};
 
 std::vector<std::string> names_of(const std::vector<git::Alias>& aliases) {
   std::vector<std::string> out;

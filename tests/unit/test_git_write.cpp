@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for src/git write-back: one-file commits, branches, local changes and moving HEAD,
 // checked against the real git CLI.
-#include <cstdlib>
 #include <filesystem>
-#include <optional>
 
 #include <catch2/catch.hpp>
 
@@ -15,38 +13,11 @@
 
 using namespace promptops;
 using promptops::test::chomp;
+using promptops::test::EnvOverride;
 using promptops::test::oid;
 using namespace std::string_literals;
 
 namespace {
-
-// Sets (or, with nullopt, unsets) one variable of this process and restores it on scope exit.
-class EnvOverride {
- public:
-  EnvOverride(std::string name, const std::optional<std::string>& value) : m_name(std::move(name)) {
-    if (const char* old = std::getenv(m_name.c_str())) {
-      m_old = old;
-    }
-    if (value) {
-      ::setenv(m_name.c_str(), value->c_str(), 1);
-    } else {
-      ::unsetenv(m_name.c_str());
-    }
-  }
-  ~EnvOverride() {
-    if (m_old) {
-      ::setenv(m_name.c_str(), m_old->c_str(), 1);
-    } else {
-      ::unsetenv(m_name.c_str());
-    }
-  }
-  EnvOverride(const EnvOverride&) = delete;
-  EnvOverride& operator=(const EnvOverride&) = delete;
-
- private:
-  std::string m_name;
-  std::optional<std::string> m_old;
-};
 
 constexpr const char* k_prompt = "prompts/a.toml";
 

@@ -20,6 +20,30 @@ TEST_CASE("strings split, join, trim and measure", "[util]") {
   CHECK(util::replace_all("a.b.c", ".", "::") == "a::b::c");
 }
 
+TEST_CASE("numbers for messages: fixed decimals and the shortest form", "[util]") {
+  CHECK(util::fixed(0.5, 3) == "0.500");
+  CHECK(util::fixed(0.12345, 2) == "0.12");
+  CHECK(util::fixed(-0.0004, 3) == "-0.000");
+  CHECK(util::fixed(2.0, 0) == "2");
+  CHECK(util::shortest(0.5) == "0.5");
+  CHECK(util::shortest(12.0) == "12");
+  CHECK(util::shortest(95.0) == "95");
+  CHECK(util::shortest(0.00001) == "1e-05");
+}
+
+TEST_CASE("line_at reads one line without its ending and trailing blanks", "[util]") {
+  const std::string text = "+++ \r\nname = 1\t\nlast";
+  std::size_t next = 0;
+  CHECK(util::line_at(text, 0, next) == "+++");
+  CHECK(next == 6);
+  CHECK(util::line_at(text, next, next) == "name = 1");
+  CHECK(next == 16);
+  CHECK(util::line_at(text, next, next) == "last");
+  CHECK(next == text.size());
+  CHECK(util::line_at("", 0, next).empty());
+  CHECK(next == 0);
+}
+
 TEST_CASE("atomic writes replace the whole file and leave no temp file", "[util]") {
   test::TempDir dir;
   const auto file = dir.path() / "sub" / "f.txt";
