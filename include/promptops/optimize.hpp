@@ -49,9 +49,10 @@ struct Candidate {
 
 struct OptimizeResult {
   git::Oid base;
-  Prompt prompt;            // the version at base
-  std::size_t message = 0;  // index of the optimized message in prompt.messages
-  std::string model;        // "provider/name" the candidates ran on
+  Prompt prompt;                // the version at base
+  std::size_t message = 0;      // index of the optimized message in prompt.messages
+  std::string model;            // "provider/name" the candidates ran on
+  std::string prompt_provider;  // the provider of the prompt's own model (its [model] or the defaults)
   std::string metric;
   std::string dataset;  // what judged them
   std::vector<std::size_t> train;
@@ -159,7 +160,7 @@ struct WrittenBack {
 // The commit message for `result` (a summary line, the change and its evidence, trailers).
 std::string optimize_commit_message(const OptimizeResult& result);
 
-// "promptops/optimize/<name>-<UTC yyyymmdd-hhmmss>"
+// "promptops/optimize/<name>-<UTC yyyymmdd-hhmmss>" (write_back adds "-2", "-3"... when it exists)
 std::string optimize_branch_name(const std::string& prompt, std::int64_t now);
 
 // Commits the winner, then evaluates it on the prompt's own dataset at the new commit and records

@@ -269,6 +269,7 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
   ModelSpec reflection = trials.resolve_model(options.reflection_model);
   reflection.params = json::object();  // the prompt's (a low max_tokens, a stop) would cut proposals short
   result.model = label(target);
+  result.prompt_provider = trials.resolve_model("").provider;
   if (result.prompt.messages.empty()) {
     throw ConfigError(result.prompt.path + ": prompt '" + options.name + "' has no message to optimize");
   }
@@ -334,8 +335,7 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
   // The winner's evaluation on the prompt's own dataset at the new commit: its validation answers
   // are cached when validation is part of that dataset.
   result.reserved = trials.own_dataset_calls() - (trial_options.datasets.empty() ? val_cost : 0);
-  const std::size_t reference_cost =
-      unlabeled.empty() ? 0 : unlabeled.size() * static_cast<std::size_t>(trials.repeat());
+  const std::size_t reference_cost = cost(unlabeled);  // the reference runs the cases as the target does
   const std::size_t minimum = reference_cost + val_cost + iteration_cost + result.reserved;
   if (options.budget < minimum) {
     throw UsageError("--budget " + std::to_string(options.budget) + " is too small: " +
@@ -484,22 +484,32 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
         minibatch.push_back(candidate_case);
       }
     }
+    // The parent runs (and pays for) only the cases it has no answer for; the others are taken from
+    // its record.
     std::vector<std::size_t> unseen;
     for (const std::size_t i : minibatch) {
-      if (trained[parent].count(i) == 0) {
+      const auto known = trained[parent].find(i);
+      if (known == trained[parent].end() || !known->second.error.empty()) {
         unseen.push_back(i);
       }
     }
     const Candidate parent_candidate = result.pool[parent];  // a copy: the pool grows below
     const Prompt parent_prompt = prompt_with(parent_candidate.text);
-    TrialResult parent_run = run(parent_prompt, minibatch, cost(unseen));
-    if (result.interrupted) {
-      break;
+    TrialResult parent_run;
+    if (!unseen.empty()) {
+      parent_run = run(parent_prompt, unseen, cost(unseen));
+      if (result.interrupted) {
+        break;
+      }
+      for (const TrialCase& c : parent_run.cases) {
+        trained[parent][c.index] = c;
+      }
     }
+    parent_run.cases.clear();
     double parent_score = 0.0;
-    for (const TrialCase& c : parent_run.cases) {
-      trained[parent][c.index] = c;
-      parent_score += case_value(c, metric);
+    for (const std::size_t i : minibatch) {
+      parent_run.cases.push_back(trained[parent].at(i));
+      parent_score += case_value(parent_run.cases.back(), metric);
     }
     const std::string of_batch = "/" + std::to_string(minibatch.size());
     const std::string mb_label = "minibatch " + util::shortest(parent_score) + of_batch;
@@ -733,9 +743,9 @@ WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, cons
     const std::size_t slash = result.model.find('/');
     const std::string provider = result.model.substr(0, slash);
     const std::string name = result.model.substr(slash + 1);
-    text = replace_model(text, *reparsed.prompt,
-                         provider == prompt.model.provider || prompt.model.provider.empty() ? "" : provider,
-                         name);
+    // The provider is written only when it differs from the one the prompt already gets (from its
+    // own [model] or the config's defaults).
+    text = replace_model(text, *reparsed.prompt, provider == result.prompt_provider ? "" : provider, name);
   }
   WrittenBack out;
   out.message = optimize_commit_message(result);
@@ -747,21 +757,43 @@ WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, cons
   if (how.on_head) {
     repo.advance_head(out.commit, result.base, prompt.path);
   } else {
-    out.branch = how.branch.empty() ? optimize_branch_name(prompt.name, how.now) : how.branch;
+    out.branch = how.branch;
+    if (out.branch.empty()) {
+      // A second run within the same second gets "-2", and so on, rather than an error.
+      const std::string stamped = optimize_branch_name(prompt.name, how.now);
+      out.branch = stamped;
+      for (int n = 2; repo.resolve("refs/heads/" + out.branch); ++n) {
+        out.branch = stamped + "-" + std::to_string(n);
+      }
+    }
     repo.create_branch(out.branch, out.commit);
   }
   EvalOptions eval;
   eval.names = {prompt.name};
   eval.repeat = options.repeat;
   eval.provider_options = options.provider_options;
-  const EvalReport report =
-      run_eval(repo, {EvalTarget::at_commit(out.commit, out.message.substr(0, out.message.find('\n')))}, eval,
-               services);
+  const std::string eval_hint = "run: git promptops eval " + out.commit.short_hex() + " -- " + prompt.name;
+  EvalReport report;
+  try {
+    report =
+        run_eval(repo, {EvalTarget::at_commit(out.commit, out.message.substr(0, out.message.find('\n')))},
+                 eval, services);
+  } catch (const InterruptedError&) {
+    throw;
+  } catch (const Error& e) {
+    // The commit stands; say so, so that a rerun does not optimize on top of it.
+    const std::string message = std::string(e.what()) + " (the commit " + out.commit.short_hex() +
+                                " is made; its evaluation on the whole dataset and notes are not)";
+    if (e.exit_code() == ExitCode::git_fatal) {
+      throw GitError(message, eval_hint);
+    }
+    throw Error(message, eval_hint);
+  }
   out.final_calls = report.real_calls;
   if (report.interrupted) {
     throw InterruptedError("interrupted during the evaluation of " + out.commit.short_hex() +
                                " on the whole dataset: the commit is made, its notes are not",
-                           "run: git promptops eval " + out.commit.short_hex() + " -- " + prompt.name);
+                           eval_hint);
   }
   record_eval_notes(repo, report);
   return out;

@@ -18,6 +18,7 @@
 //   then the winner passes every training case: nothing to reflect on, the search ends
 //   = 20 calls; the winner's evaluation on evals/classify.jsonl (the same 7 cases) is all cached.
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <regex>
@@ -83,6 +84,15 @@ std::string val_cases(bool labelled = true) {
          case_line("v2", "broken again #n", labelled ? "negative" : "") +
          case_line("v3", "never got a reply #n", labelled ? "negative" : "") +
          case_line("v4", "easy: awful #n", labelled ? "negative" : "");
+}
+
+// "promptops/optimize/classify-<UTC yyyymmdd-hhmmss>" for the time `t`.
+std::string stamped_branch(std::time_t t) {
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
+  return std::string("promptops/optimize/classify-") + stamp;
 }
 
 // The Wilson interval as optimize prints it: "[0.150, 0.850]".
@@ -292,6 +302,30 @@ TEST_CASE("optimize finds the better instructions and commits them on a new bran
                      wilson3(4, 4) + " (best 1.000)\n"));
 }
 
+TEST_CASE("a failure in the final evaluation says the commit is made and how to complete it",
+          "[e2e][optimize]") {
+  OptimizeProject p;
+  p.proposals = k_script;
+  // A case of the dataset that the search never runs: only the final evaluation asks for it.
+  p.repo.write("evals/classify.jsonl",
+               train_cases() + val_cases() + case_line("x1", "only in the dataset #p", "positive"));
+  p.base = p.repo.commit("one more case");
+  Fault unauthorised;
+  unauthorised.status = 401;
+  p.server.inject_when("only in the dataset", unauthorised);
+  const RunResult r = run_promptops(p.path(), optimize_args());
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  const std::string branch = optimize_branch(p.repo);
+  REQUIRE(!branch.empty());
+  const std::string commit = p.repo.git({"rev-parse", "--short=7", branch}).substr(0, 7);
+  CHECK(contains(r.err, " (the commit " + commit +
+                            " is made; its evaluation on the whole dataset and notes are not)\n"));
+  CHECK(contains(r.err, "hint: run: git promptops eval " + commit + " -- classify\n"));
+  CHECK(run(p.path(), {"git", "notes", "--ref=promptops", "show", commit}).exit_code == 1);  // no note
+  CHECK(p.repo.git({"rev-parse", "HEAD"}) == p.base + "\n");
+}
+
 TEST_CASE("optimize rejects a proposal that drops a required variable without an evaluation call",
           "[e2e][optimize]") {
   OptimizeProject p;
@@ -459,6 +493,23 @@ TEST_CASE(
   CHECK(ref == 7);
 }
 
+TEST_CASE("optimize --target-model on another provider writes that provider into the prompt",
+          "[e2e][optimize]") {
+  // The prompt takes its provider from [defaults.model]; the target is on another one.
+  OptimizeProject p;
+  p.proposals = k_script;
+  p.repo.write(".promptops.toml", config_toml(p.server, "",
+                                              "\n[providers.cheap]\nkind = \"openai\"\nbase_url = \"" +
+                                                  p.server.base_url() + "\"\n"));
+  p.base = p.repo.commit("a cheaper provider");
+  const RunResult r = run_promptops(p.path(), optimize_args({"--target-model", "cheap/small-model"}));
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::string expected = prompt_with("template = \"Consider the customer's mood. Classify: {{text}}\"");
+  expected += "\n[model]\nprovider = \"cheap\"\nname = \"small-model\"\n";
+  CHECK(p.repo.git({"show", optimize_branch(p.repo) + ":prompts/classify.toml"}) == expected);
+}
+
 TEST_CASE("optimize --train splits the dataset by seed and bad input gets one clear line",
           "[e2e][optimize]") {
   OptimizeProject p;
@@ -466,9 +517,13 @@ TEST_CASE("optimize --train splits the dataset by seed and bad input gets one cl
   const RunResult r = run_promptops(
       p.path(), {"optimize", "classify", "--budget", "60", "--train", "0.5", "--log", "log.jsonl"});
   INFO("stderr: " << r.err);
-  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.rfind("classify: accuracy 0.333 -> 1.000 on 3 validation cases (+0.667)\n", 0) == 0);
   const std::vector<json> log = read_jsonl(p.repo.read("log.jsonl"));
-  REQUIRE(!log.empty());
+  REQUIRE(log.size() == 4);
+  // Seed 0's draw of the 7 cases.
+  CHECK(log[0]["train"] == json::array({"t2", "v1", "v3", "v4"}));
+  CHECK(log[0]["val"] == json::array({"t1", "t3", "v2"}));
   std::vector<std::string> all = log[0]["train"].get<std::vector<std::string>>();
   const auto val = log[0]["val"].get<std::vector<std::string>>();
   CHECK(all.size() == 4);  // round(0.5 x 7)
@@ -476,10 +531,28 @@ TEST_CASE("optimize --train splits the dataset by seed and bad input gets one cl
   all.insert(all.end(), val.begin(), val.end());
   std::sort(all.begin(), all.end());
   CHECK(all == std::vector<std::string>{"t1", "t2", "t3", "v1", "v2", "v3", "v4"});
-  // The same seed, the same split.
+  // The same seed, the same split; the branch names of this second and the next ones are taken, so
+  // the run gets a "-2" one.
+  const std::string first = optimize_branch(p.repo);
+  const std::time_t now = std::time(nullptr);
+  for (std::time_t t = now; t < now + 30; ++t) {
+    run(p.path(), {"git", "branch", stamped_branch(t), "HEAD"});  // the first run's own is taken already
+  }
   const RunResult again = run_promptops(
       p.path(), {"optimize", "classify", "--budget", "60", "--train", "0.5", "--log", "again.jsonl"});
+  INFO("again: " << again.err);
+  CHECK(again.exit_code == 0);
   CHECK(read_jsonl(p.repo.read("again.jsonl"))[0]["val"] == log[0]["val"]);
+  const std::regex suffixed(
+      R"(committed [0-9a-f]{7} on new branch (promptops/optimize/classify-\d{8}-\d{6}-2)\n)");
+  std::smatch match;
+  REQUIRE(std::regex_search(again.out, match, suffixed));
+  CHECK(p.repo.git({"rev-parse", match[1].str() + "^{tree}"}) ==
+        p.repo.git({"rev-parse", first + "^{tree}"}));
+  // Another seed, another split.
+  const RunResult other = run_promptops(p.path(), {"optimize", "classify", "--budget", "60", "--train", "0.5",
+                                                   "--seed", "1", "--log", "other.jsonl"});
+  CHECK(read_jsonl(p.repo.read("other.jsonl"))[0]["val"] != log[0]["val"]);
 
   const RunResult unknown = run_promptops(p.path(), {"optimize", "clasify"});
   CHECK(unknown.exit_code == 2);
