@@ -40,7 +40,6 @@ struct OptimizeOptions {
 struct Candidate {
   std::size_t id = 0;
   std::optional<std::size_t> parent;
-  std::size_t iteration = 0;
   std::string text;
   std::vector<double> val_scores;  // per validation case (1/0, or the score for mean_score)
   double value = 0.0;              // the headline metric on the validation set
@@ -65,10 +64,9 @@ struct OptimizeResult {
   std::size_t rejected = 0;    // refused before any evaluation call (variables, lint, duplicate)
   std::size_t not_better = 0;  // no better than their parent on the minibatch
   std::size_t budget = 0;
-  std::size_t calls = 0;        // counted against the budget so far
-  std::size_t real_calls = 0;   // of which the provider answered (the rest came from the cache)
-  std::size_t reserved = 0;     // kept for the winner's evaluation on the whole dataset
-  std::string stopped_because;  // "budget", "perfect" (nothing left to learn), "interrupted"
+  std::size_t calls = 0;       // counted against the budget so far
+  std::size_t real_calls = 0;  // of which the provider answered (the rest came from the cache)
+  std::size_t reserved = 0;    // kept for the winner's evaluation on the whole dataset
   bool interrupted = false;
 
   bool improved() const { return best != 0; }
@@ -145,7 +143,6 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
 // Where and how the winner is written back.
 struct WriteBack {
   bool on_head = false;   // --commit: on the current branch, working tree and index updated
-  std::string branch;     // the new branch when !on_head
   std::string file_text;  // the prompt file as committed at base
   std::int64_t now = 0;   // seconds since the epoch, for the branch name
 };

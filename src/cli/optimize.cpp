@@ -4,7 +4,6 @@
 // evaluation in the commit's notes.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 #include <promptops/error.hpp>

@@ -371,7 +371,6 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
     result.real_calls += labels.real_calls;
     if (labels.interrupted) {
       result.interrupted = true;
-      result.stopped_because = "interrupted";
       return result;
     }
     for (const TrialCase& c : labels.cases) {
@@ -421,7 +420,6 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
     seed.text = result.prompt.messages[result.message].content;
     const TrialResult val = run(result.prompt, result.val, val_cost);
     if (result.interrupted) {
-      result.stopped_because = "interrupted";
       return result;
     }
     add_to_pool(std::move(seed), val);
@@ -446,11 +444,9 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
   std::map<std::string, int> asked;  // reflection questions asked so far, for their sample index
   for (;;) {
     if (result.calls + iteration_cost + result.reserved > options.budget) {
-      result.stopped_because = "budget";
       break;
     }
     if (perfect_in_a_row > result.train.size() / batch + 1) {
-      result.stopped_because = "perfect";
       break;
     }
     // The parent: from the Pareto front, more wins, more chance.
@@ -590,7 +586,6 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
     Candidate candidate;
     candidate.id = proposal_id;
     candidate.parent = parent_candidate.id;
-    candidate.iteration = iteration;
     candidate.text = text;
     add_to_pool(std::move(candidate), val);
     std::map<std::size_t, TrialCase>& seen = trained.back();
@@ -611,9 +606,6 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
         metric_with_interval(metric, added.value, added.interval) + " (best " +
         util::fixed(result.pool[result.best].value, 3) + ")");
     log_candidate(record);
-  }
-  if (result.interrupted) {
-    result.stopped_because = "interrupted";
   }
   return result;
 }
@@ -757,14 +749,11 @@ WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, cons
   if (how.on_head) {
     repo.advance_head(out.commit, result.base, prompt.path);
   } else {
-    out.branch = how.branch;
-    if (out.branch.empty()) {
-      // A second run within the same second gets "-2", and so on, rather than an error.
-      const std::string stamped = optimize_branch_name(prompt.name, how.now);
-      out.branch = stamped;
-      for (int n = 2; repo.resolve("refs/heads/" + out.branch); ++n) {
-        out.branch = stamped + "-" + std::to_string(n);
-      }
+    // A second run within the same second gets "-2", and so on, rather than an error.
+    const std::string stamped = optimize_branch_name(prompt.name, how.now);
+    out.branch = stamped;
+    for (int n = 2; repo.resolve("refs/heads/" + out.branch); ++n) {
+      out.branch = stamped + "-" + std::to_string(n);
     }
     repo.create_branch(out.branch, out.commit);
   }
