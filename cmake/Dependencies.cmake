@@ -8,6 +8,8 @@ pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus>=3.3)   # libtoml
 find_package(nlohmann_json 3.10 REQUIRED)                              # nlohmann-json3-dev
 find_package(CLI11 2.1 REQUIRED)                                       # libcli11-dev
 find_package(CURL REQUIRED)                                            # libcurl4-openssl-dev
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8>=10.40)  # libpcre2-dev
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc>=2.6)  # libutf8proc-dev
 find_package(Threads REQUIRED)
 
 # Header-only packages without CMake or pkg-config metadata.
