@@ -29,12 +29,16 @@ struct MetricCheck {
   std::optional<Interval> candidate_interval;
   std::optional<double> min;       // the threshold, when the gate sets one
   std::optional<double> max_drop;  // likewise
-  std::string test;                // "mcnemar", "bootstrap", or empty when no paired test applies
+  std::string test;                // "mcnemar", "sign_flip", or empty when no paired test applies
   std::optional<double> p_value;   // of the paired test
   bool below_min = false;
   bool drop_exceeded = false;  // baseline - candidate > max_drop
   bool significant = false;    // p < 1 - confidence (true when the drop exceeded and no test applies)
   bool failed = false;         // below_min, or drop_exceeded and significant
+  // The drop exceeded max_drop but too few cases changed for any outcome of them to be
+  // significant (smallest_p_value() of the changed pairs or clusters >= 1 - confidence): the
+  // suite cannot show this drop, however clear.
+  bool too_few_cases = false;
 };
 
 struct GateVerdict {
@@ -47,11 +51,12 @@ struct GateVerdict {
 // Judges `candidate` against `baseline` (nullopt: min thresholds only). Both must have been judged
 // by the same suite, so that cases pair by id. `groups` holds each case's
 // dataset group, one per candidate case in its order (empty when the dataset has none): grouped
-// cases are resampled together.
-// Paired tests: pass_rate and accuracy by exact McNemar on the per-case outcomes (by a cluster
-// bootstrap of pass/fail when cases are grouped), mean_score by a paired bootstrap of the case
-// scores (seed 1, 10,000 resamples); macro_f1 has no per-case form, so a drop beyond max_drop
-// fails on its own. Throws ConfigError (at the gate's file:line) for a metric it does not know.
+// cases are flipped together.
+// Paired tests, all two-sided: pass_rate and accuracy by exact McNemar on the per-case outcomes
+// (by the sign-flip test of pass/fail per group when cases are grouped), mean_score by the
+// paired sign-flip test of the case scores (exact up to k_exact_sign_flip_clusters changed
+// clusters, else 10,000 draws with seed 1); macro_f1 has no per-case form, so a drop beyond
+// max_drop fails on its own. Throws ConfigError (at the gate's file:line) for a metric it does not know.
 GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baseline,
                   const EvalResult& candidate, const std::vector<std::string>& groups = {});
 

@@ -212,7 +212,7 @@ std::string drop_text(const BisectReport& report, const DropView& view, diff::Ma
     for (const MetricCheck& check : bad.judged->checks) {
       if (check.p_value) {
         out += "  p-value:  " + p_value_text(*check.p_value) + " (" +
-               (check.test == "mcnemar" ? "McNemar" : check.test) + ", " + check.metric + ")\n";
+               (check.test == "mcnemar" ? "McNemar" : "sign-flip test") + ", " + check.metric + ")\n";
       }
     }
   }

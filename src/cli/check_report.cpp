@@ -14,7 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string test_name(const std::string& test) { return test == "mcnemar" ? "McNemar" : "paired bootstrap"; }
+std::string test_name(const std::string& test) { return test == "mcnemar" ? "McNemar" : "sign-flip test"; }
 
 const char* change_word(PromptCheck::Change change) {
   switch (change) {
@@ -81,6 +81,9 @@ std::string describe_metric(const MetricCheck& check, double confidence) {
       drop += ", p = " + p_value_text(*check.p_value) + " by " + test_name(check.test);
       if (check.drop_exceeded && !check.significant) {
         drop += ", not significant at " + fixed(confidence, 2);
+      }
+      if (check.too_few_cases) {
+        drop += ": " + too_few_cases_text(confidence);
       }
     } else if (check.drop_exceeded) {
       drop += ", no paired test for " + check.metric;
@@ -187,6 +190,7 @@ json verdict_json(const GateVerdict& verdict) {
                       {"below_min", check.below_min},
                       {"drop_exceeded", check.drop_exceeded},
                       {"significant", check.significant},
+                      {"too_few_cases", check.too_few_cases},
                       {"failed", check.failed}});
   }
   json out = {{"passed", verdict.passed}, {"confidence", verdict.confidence}, {"checks", checks}};

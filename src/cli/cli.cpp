@@ -11,17 +11,118 @@
 #include <promptops/error.hpp>
 
 #include "cli/context.hpp"
+#include "util/strings.hpp"
 
 namespace promptops::cli {
 
 namespace {
 
+// Bytes that are not valid UTF-8, and control characters other than tab and newline, as \xNN,
+// so that an error quoting a user's file name or value never sends raw bytes to a terminal;
+// valid UTF-8 is kept as it is.
+std::string printable(const std::string& text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const std::size_t length = util::utf8_sequence_length(text, i);
+    const bool control = byte == 0x7F || (byte < 0x20 && byte != '\t' && byte != '\n');
+    if (length == 0 || control) {
+      static const char* const k_hex = "0123456789abcdef";
+      out += "\\x";
+      out += k_hex[byte >> 4U];
+      out += k_hex[byte & 0xFU];
+      ++i;
+      continue;
+    }
+    out.append(text, i, length);
+    i += length;
+  }
+  return out;
+}
+
 int report(const Error& error) {
-  std::fprintf(stderr, "git-promptops: error: %s\n", error.what());
+  std::fprintf(stderr, "git-promptops: error: %s\n", printable(error.what()).c_str());
   if (!error.hint().empty()) {
-    std::fprintf(stderr, "hint: %s\n", error.hint().c_str());
+    std::fprintf(stderr, "hint: %s\n", printable(error.hint()).c_str());
   }
   return static_cast<int>(error.exit_code());
+}
+
+// The subcommand the parse reached (the app itself when none).
+const CLI::App* selected_command(const CLI::App& app) {
+  const CLI::App* current = &app;
+  while (!current->get_subcommands().empty()) {
+    current = current->get_subcommands().front();
+  }
+  return current;
+}
+
+// "--json" and "-o" forms of the options `command` accepts, with its parents' (options fall
+// through to them).
+std::vector<std::string> option_names(const CLI::App* command) {
+  std::vector<std::string> names;
+  for (const CLI::App* app = command; app != nullptr; app = app->get_parent()) {
+    for (const CLI::Option* option : app->get_options()) {
+      for (const std::string& name : option->get_lnames()) {
+        names.push_back("--" + name);
+      }
+      for (const std::string& name : option->get_snames()) {
+        names.push_back("-" + name);
+      }
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> subcommand_names(const CLI::App* command) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  return names;
+}
+
+// The hint for a parse error: "did you mean '--json'?" for the first option the command does
+// not know, or for a word where the command expects one of its subcommands; else how to get
+// the usage.
+std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>& args) {
+  const CLI::App* command = selected_command(app);
+  const std::vector<std::string> options = option_names(command);
+  for (const std::string& arg : args) {
+    if (arg == "--") {
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-' || (arg[1] >= '0' && arg[1] <= '9')) {
+      continue;
+    }
+    const std::string name = arg.substr(0, arg.find('='));
+    if (std::find(options.begin(), options.end(), name) == options.end()) {
+      const std::string close = did_you_mean(name, options);
+      if (!close.empty()) {
+        return "did you mean '" + close + "'?";
+      }
+    }
+  }
+  const std::vector<std::string> subcommands = subcommand_names(command);
+  if (!subcommands.empty()) {
+    // The first word after the command's own name is where a subcommand was expected.
+    const auto at = std::find(args.begin(), args.end(), command->get_name());
+    for (auto it = at == args.end() ? args.begin() : at + 1; it != args.end(); ++it) {
+      if (!it->empty() && (*it)[0] != '-') {
+        const std::string close = did_you_mean(*it, subcommands);
+        if (!close.empty()) {
+          return "did you mean '" + close + "'?";
+        }
+        break;
+      }
+    }
+  }
+  std::string path;
+  for (const CLI::App* at = command; at != &app && at != nullptr; at = at->get_parent()) {
+    path = " " + at->get_name() + path;
+  }
+  return "run 'git promptops" + path + " --help' for usage";
 }
 
 }  // namespace
@@ -68,7 +169,9 @@ int main(int argc, char** argv) {
           (message.size() < 2 || message[1] < 'A' || message[1] > 'Z')) {
         message[0] = static_cast<char>(message[0] - 'A' + 'a');
       }
-      throw UsageError(message, "run 'git promptops --help' for usage");
+      const bool exclusive = dynamic_cast<const CLI::ExcludesError*>(&error) != nullptr;
+      throw UsageError(message,
+                       exclusive ? "give one of them, not both" : parse_error_hint(app, context.args));
     }
   } catch (const Error& error) {
     return report(error);
@@ -76,7 +179,7 @@ int main(int argc, char** argv) {
     std::fputs("git-promptops: error: out of memory\n", stderr);
     return static_cast<int>(ExitCode::error);
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "git-promptops: error: %s\n", error.what());
+    std::fprintf(stderr, "git-promptops: error: %s\n", printable(error.what()).c_str());
     return static_cast<int>(ExitCode::error);
   }
   return static_cast<int>(context.exit_status);

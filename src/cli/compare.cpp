@@ -29,6 +29,7 @@ using json = nlohmann::json;
 
 constexpr std::size_t k_resamples = 10000;
 constexpr std::uint64_t k_seed = 1;
+constexpr double k_confidence = 0.95;
 constexpr std::size_t k_excerpt = 80;
 
 struct CompareCommandOptions {
@@ -188,7 +189,9 @@ struct Comparison {
   std::string problem;
   std::optional<Flips> flips;
   std::optional<McNemar> mcnemar;  // pass/fail metrics only
-  BootstrapResult bootstrap;       // of the mean case scores
+  BootstrapResult bootstrap;       // of the mean case scores: their interval
+  SignFlipResult sign_flip;        // of the mean case scores: their p-value
+  bool too_few_cases = false;      // the headline dropped, but no outcome of the changed cases is significant
   bool grouped = false;
   std::size_t paired = 0;
   std::vector<Difference> differences;  // in B's case order
@@ -223,6 +226,10 @@ void analyse(Comparison& comparison, const Snapshot& snapshot_b) {
   const std::vector<double>& scores_b = paired.b;
   const std::vector<std::string>& paired_groups = paired.groups;
   comparison.bootstrap = paired_bootstrap(scores_a, scores_b, paired_groups, k_resamples, k_seed);
+  comparison.sign_flip = paired_sign_flip(scores_a, scores_b, paired_groups, k_resamples, k_seed);
+  const double smallest = comparison.mcnemar ? smallest_p_value(comparison.mcnemar->b + comparison.mcnemar->c)
+                                             : comparison.sign_flip.min_p_value;
+  comparison.too_few_cases = b.value < a.value && smallest >= 1.0 - k_confidence;
   if (!comparison.differences.empty()) {
     comparison.records_a = read_case_records(a);
     comparison.records_b = read_case_records(b);
@@ -270,8 +277,8 @@ std::string mcnemar_text(const McNemar& test) {
 std::string bootstrap_value_text(const Comparison& comparison) {
   const BootstrapResult& boot = comparison.bootstrap;
   return fixed(boot.mean_a, 3) + " → " + fixed(boot.mean_b, 3) + " (" + signed_fixed(boot.delta, 3) + " " +
-         bootstrap_interval(boot) + ", p = " + p_value_text(boot.p_value) + " by paired bootstrap" +
-         (comparison.grouped ? " of groups" : "") + ")";
+         bootstrap_interval(boot) + ", p = " + p_value_text(comparison.sign_flip.p_value) +
+         " by sign-flip test" + (comparison.grouped ? " of groups" : "") + ")";
 }
 
 // A case's JSON value on one line: strings as they are, anything else as compact JSON.
@@ -306,6 +313,9 @@ std::string comparison_text(const Comparison& c, const Side& a, const Side& b) {
     out += row("McNemar", mcnemar_text(*c.mcnemar));
   }
   out += row("mean score", bootstrap_value_text(c));
+  if (c.too_few_cases) {
+    out += row("", too_few_cases_text(k_confidence));
+  }
   out += row("cost", money(c.a->metrics.cost) + " → " + money(c.b->metrics.cost));
   out += row("p50 latency", latency_text(*c.a) + " → " + latency_text(*c.b));
   for (const auto& [side, result] : {std::pair{"A", c.a}, std::pair{"B", c.b}}) {
@@ -368,9 +378,12 @@ std::string comparison_markdown(const Comparison& c, const Side& a, const Side& 
   if (c.mcnemar) {
     tests.push_back("McNemar " + mcnemar_text(*c.mcnemar));
   }
-  tests.push_back("paired bootstrap of the mean score" +
-                  std::string(c.grouped ? " (groups resampled together)" : "") +
-                  ": p = " + p_value_text(c.bootstrap.p_value));
+  tests.push_back("sign-flip test of the mean score" +
+                  std::string(c.grouped ? " (groups flipped together)" : "") +
+                  ": p = " + p_value_text(c.sign_flip.p_value));
+  if (c.too_few_cases) {
+    tests.push_back(too_few_cases_text(k_confidence));
+  }
   out += util::join(tests, " · ") + "\n\n";
   if (c.differences.empty()) {
     return out + "No case differs (" + std::to_string(c.b->case_ids.size()) + " cases).\n";
@@ -456,6 +469,10 @@ json comparison_json(const Comparison& c) {
                       {"resamples", c.bootstrap.resamples},
                       {"seed", k_seed},
                       {"grouped", c.grouped}};
+  out["sign_flip"] = {{"metric", "mean_score"},           {"p_value", c.sign_flip.p_value},
+                      {"clusters", c.sign_flip.clusters}, {"discordant", c.sign_flip.discordant},
+                      {"exact", c.sign_flip.exact},       {"resamples", c.sign_flip.resamples}};
+  out["too_few_cases"] = c.too_few_cases;
   out["pairs"] = {{"paired", c.paired},
                   {"both_pass", c.flips->both_pass},
                   {"both_fail", c.flips->both_fail},

@@ -57,9 +57,14 @@ void add_format_option(CLI::App& command, std::string& format,
   for (const auto& choice : choices) {
     list += (list.empty() ? "" : "|") + choice;
   }
-  command.add_option("--format", format, "output format: " + list + " (default " + choices.front() + ")")
-      ->check(CLI::IsMember(choices));
-  command.add_flag_callback("--json", [&format] { format = "json"; }, "same as --format json");
+  CLI::Option* format_option =
+      command.add_option("--format", format, "output format: " + list + " (default " + choices.front() + ")")
+          ->check(CLI::IsMember(choices));
+  // Both at once is a contradiction (or a typo) that must not be settled silently.
+  command
+      .add_flag_callback(
+          "--json", [&format] { format = "json"; }, "same as --format json")
+      ->excludes(format_option);
 }
 
 }  // namespace promptops::cli

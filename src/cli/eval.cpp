@@ -324,6 +324,49 @@ std::string markdown(const std::vector<Line>& lines) {
   return out;
 }
 
+// A hint for a config or provider error when the newest target is a commit whose
+// .promptops.toml differs from the working tree's: the commit's config is the one read, so an
+// edit the user has not committed yet is not in effect. Empty otherwise.
+std::string uncommitted_config_hint(const git::Repository& repo, const std::vector<EvalTarget>& targets,
+                                    const std::string& spec) {
+  if (targets.empty() || !targets.back().commit || repo.is_bare()) {
+    return {};
+  }
+  const char* const k_config = ".promptops.toml";
+  const std::optional<std::string> committed = commit_snapshot(repo, *targets.back().commit)->read(k_config);
+  const std::optional<std::string> working = worktree_snapshot(repo)->read(k_config);
+  if (committed == working) {
+    return {};
+  }
+  return std::string(k_config) + " in the working tree differs from " + targets.back().commit->short_hex() +
+         "'s, and 'eval " + spec + "' reads the committed one: commit it (git commit " + k_config +
+         ") or evaluate the working tree (git promptops eval)";
+}
+
+// run_eval, with a config or provider error explained when it comes from a committed
+// .promptops.toml that the working tree has changed.
+EvalReport run_eval_explained(const git::Repository& repo, const std::vector<EvalTarget>& targets,
+                              const EvalOptions& options, EvalServices& services, const std::string& spec) {
+  const auto joined = [](const std::string& hint, const std::string& more) {
+    return hint.empty() ? more : hint + "; " + more;
+  };
+  try {
+    return run_eval(repo, targets, options, services);
+  } catch (const ConfigError& error) {
+    const std::string more = uncommitted_config_hint(repo, targets, spec);
+    if (more.empty()) {
+      throw;
+    }
+    throw ConfigError(error.what(), joined(error.hint(), more));
+  } catch (const ProviderError& error) {
+    const std::string more = uncommitted_config_hint(repo, targets, spec);
+    if (more.empty()) {
+      throw;
+    }
+    throw ProviderError(error.what(), joined(error.hint(), more));
+  }
+}
+
 void run_eval_command(Context& context, const EvalCommandOptions& options) {
   // Arguments after "--" are prompt names; before it, at most one range or revision. The parser
   // fills `range` first whichever side of "--" it came from, so count what followed "--".
@@ -376,7 +419,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.provider_options.exec_trusted = exec_trusted(repo);
 
   EvalSession session(repo, !options.no_cache, options.format == "table" && output::is_terminal(stderr));
-  const EvalReport report = run_eval(repo, targets, eval_options, session.services());
+  const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
   session.clear_progress();
 
   record_eval_notes(repo, report);

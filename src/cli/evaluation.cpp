@@ -4,20 +4,42 @@
 
 #include <signal.h>
 
+#include <time.h>
+
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace promptops::cli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+constexpr std::int64_t k_same_interrupt_ns = 1000000000;  // 1 s
 
-void on_sigint(int) {
-  if (g_interrupted.exchange(true)) {
-    ::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
-    ::raise(SIGINT);
+std::atomic<bool> g_interrupted{false};
+// When the first SIGINT came (CLOCK_MONOTONIC, nanoseconds).
+std::atomic<std::int64_t> g_first_interrupt_ns{0};
+
+std::int64_t monotonic_ns() {
+  timespec now = {};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// Ctrl-C in a terminal signals the whole foreground process group: `git` gets it too and
+// forwards it to its child (us), so one keypress can arrive twice. A SIGINT within
+// k_same_interrupt of the first is that same keypress; a later one stops at once.
+void on_sigint(int, siginfo_t*, void*) {
+  const std::int64_t now = monotonic_ns();
+  if (!g_interrupted.exchange(true)) {
+    g_first_interrupt_ns = now;
+    return;
   }
+  if (now - g_first_interrupt_ns.load() < k_same_interrupt_ns) {
+    return;
+  }
+  ::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
+  ::raise(SIGINT);
 }
 
 }  // namespace
@@ -25,7 +47,8 @@ void on_sigint(int) {
 InterruptScope::InterruptScope() {
   g_interrupted = false;
   struct sigaction action = {};
-  action.sa_handler = on_sigint;
+  action.sa_sigaction = on_sigint;
+  action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, &m_old);
 }
@@ -45,6 +68,10 @@ std::string p_value_text(double p) {
   char text[32];
   std::snprintf(text, sizeof text, p != 0.0 && p < 1e-4 ? "%.2e" : "%.4f", p);
   return text;
+}
+
+std::string too_few_cases_text(double confidence) {
+  return "too few cases to show a significant drop at " + util::shortest(confidence * 100.0) + "%";
 }
 
 std::string money(double value) { return value == 0.0 ? "-" : "$" + fixed(value, value < 0.01 ? 5 : 4); }

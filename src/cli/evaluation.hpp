@@ -21,6 +21,9 @@ using util::fixed;  // "0.900" with `digits` decimals
 std::string signed_fixed(double value, int digits);
 // A p-value: "0.0313", or "1.23e-05" below 0.0001.
 std::string p_value_text(double p);
+// "too few cases to show a significant drop at 95%": said when no outcome of the cases that
+// changed could be significant at `confidence` (smallest_p_value() in statistics.hpp).
+std::string too_few_cases_text(double confidence);
 // A cost: "$0.0123", "$0.00042", or "-" for none.
 std::string money(double value);
 
@@ -42,6 +45,8 @@ class ProgressLine {
 };
 
 // SIGINT sets the stop flag of the run for as long as this lives; a second Ctrl-C stops at once.
+// A SIGINT within 1 s of the first is the same Ctrl-C (the terminal signals `git` and us, and
+// git forwards its copy), so the grace period and the summary are not lost to it.
 class InterruptScope {
  public:
   InterruptScope();

@@ -47,6 +47,8 @@ struct MetricRow {
   std::optional<Interval> head_interval;
   std::optional<double> p_value;
   std::string test;
+  double smallest_p = 1.0;  // of the paired test, with the cases that changed
+  bool too_few = false;     // it dropped, and no outcome of the changed cases could be significant
   bool money = false;   // cost: "$0.0123"
   bool millis = false;  // latency: "412 ms"
 };
@@ -106,9 +108,8 @@ std::string p_text(const MetricRow& row) {
   if (!row.p_value) {
     return "";
   }
-  // A bootstrap p of 0 means no resample went the other way: below 1 / resamples.
   const std::string text = *row.p_value == 0.0 ? "< 0.0001" : p_value_text(*row.p_value);
-  return std::string(text) + (row.test == "mcnemar" ? " (McNemar)" : " (bootstrap)");
+  return std::string(text) + (row.test == "mcnemar" ? " (McNemar)" : " (sign-flip)");
 }
 
 std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<std::string>& groups) {
@@ -136,20 +137,26 @@ std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<s
       row.base = metric_value(base->metrics, name, &row.base_interval);
       if (name == "mean_score") {
         const PairedCases paired = paired_cases(*base, *head, groups, false);
-        const BootstrapResult boot = paired_bootstrap(paired.a, paired.b, paired.groups);
-        row.p_value = boot.p_value;
-        row.test = "bootstrap";
+        const SignFlipResult test = paired_sign_flip(paired.a, paired.b, paired.groups);
+        row.p_value = test.p_value;
+        row.test = "sign_flip";
+        row.smallest_p = test.min_p_value;
       } else if (name == "pass_rate" || name == "accuracy") {
-        row.p_value = mcnemar_exact(flips->pass_to_fail.size(), flips->fail_to_pass.size()).p_value;
+        const McNemar test = mcnemar_exact(flips->pass_to_fail.size(), flips->fail_to_pass.size());
+        row.p_value = test.p_value;
         row.test = "mcnemar";
+        row.smallest_p = smallest_p_value(test.b + test.c);
       }
     }
+    const double confidence = check.verdict ? check.verdict->confidence : 0.95;
+    row.too_few = row.p_value && *row.head < *row.base && row.smallest_p >= 1.0 - confidence;
     // The gate's own test wins where it judged the metric.
     if (check.verdict) {
       for (const MetricCheck& gated : check.verdict->checks) {
         if (gated.metric == name && gated.p_value) {
           row.p_value = gated.p_value;
           row.test = gated.test;
+          row.too_few = gated.too_few_cases;
         }
       }
     }
@@ -185,6 +192,10 @@ std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<s
     rows.push_back(latency);
   }
   return rows;
+}
+
+double confidence_of(const PromptReview& review) {
+  return review.check != nullptr && review.check->verdict ? review.check->verdict->confidence : 0.95;
 }
 
 std::string gate_word(const PromptReview& review) {
@@ -228,8 +239,9 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
                 ? number(*row.head, row) + (row.head_interval ? " " + interval_text(row.head_interval) : "")
                 : "–";
         const std::string change = row.base && row.head ? delta_text(row) : "";
-        out +=
-            "| " + row.name + " | " + before + " | " + after + " | " + change + " | " + p_text(row) + " |\n";
+        const std::string p =
+            p_text(row) + (row.too_few ? " — " + too_few_cases_text(confidence_of(review)) : std::string());
+        out += "| " + row.name + " | " + before + " | " + after + " | " + change + " | " + p + " |\n";
       }
     }
     if (review.check != nullptr && review.check->verdict) {
@@ -280,7 +292,8 @@ std::string render_text(const std::string& title, const CheckReport& report,
         out += " (" + delta_text(row) + ")";
       }
       const std::string p = p_text(row);
-      out += p.empty() ? "\n" : ", p " + (p.starts_with("<") ? p : "= " + p) + "\n";
+      out += p.empty() ? "" : ", p " + (p.starts_with("<") ? p : "= " + p);
+      out += (row.too_few ? "; " + too_few_cases_text(confidence_of(review)) : std::string()) + "\n";
     }
     if (review.check != nullptr && review.check->verdict) {
       for (const MetricCheck& check : review.check->verdict->checks) {
@@ -322,7 +335,8 @@ json render_json(const std::optional<git::Oid>& base, const git::Oid& head, cons
                          {"before_interval", interval(row.base_interval)},
                          {"after_interval", interval(row.head_interval)},
                          {"p_value", row.p_value ? json(*row.p_value) : json(nullptr)},
-                         {"test", row.test.empty() ? json(nullptr) : json(row.test)}});
+                         {"test", row.test.empty() ? json(nullptr) : json(row.test)},
+                         {"too_few_cases", row.too_few}});
     }
     json flips = json::array();
     for (const FlipCase& flip : review.flips.cases) {

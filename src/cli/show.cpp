@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 // `git promptops show REF` and `git promptops render REF`: a prompt at a reference, as written
 // or with its variables filled in.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include <promptops/config.hpp>
 #include <promptops/error.hpp>
 #include <promptops/registry.hpp>
+#include <promptops/template.hpp>
 
 #include "cli/common.hpp"
 #include "util/file.hpp"
+#include "util/strings.hpp"
 
 namespace promptops::cli {
 
@@ -176,9 +180,47 @@ nlohmann::json read_values(const RenderOptions& options) {
   return values;
 }
 
+// The names the prompt reads: its declared [vars] and every name its messages use.
+std::vector<std::string> prompt_variables(const Prompt& prompt) {
+  std::vector<std::string> names;
+  const auto add = [&names](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+    }
+  };
+  for (const VarSpec& var : prompt.vars) {
+    add(var.name);
+  }
+  for (const Message& message : prompt.messages) {
+    for (const TemplateVariable& variable : analyze_template(message.content).variables) {
+      add(variable.name);
+    }
+  }
+  return names;
+}
+
+// A --var NAME the prompt does not read is a typo that would otherwise render the prompt
+// without the value: refused, with the closest name and the prompt's variables.
+void check_var_names(const RenderOptions& options, const Loaded& loaded) {
+  const std::vector<std::string> known = prompt_variables(loaded.prompt);
+  for (const std::string& assignment : options.vars) {
+    const std::string name = assignment.substr(0, assignment.find('='));
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      continue;
+    }
+    const std::string close = did_you_mean(name, known);
+    const std::string& prompt = loaded.prompt.name;
+    const std::string list =
+        known.empty() ? prompt + " has no variables" : prompt + "'s variables: " + util::join(known, ", ");
+    throw UsageError("--var '" + name + "': " + prompt + " has no such variable",
+                     close.empty() ? list : "did you mean '" + close + "'? " + list);
+  }
+}
+
 void run_render(Context& context, const RenderOptions& options) {
   const nlohmann::json values = read_values(options);
   Loaded loaded = load(context, options.reference);
+  check_var_names(options, loaded);
   const std::vector<Message> messages = render_prompt(loaded.prompt, values);
   const ModelSpec model = loaded.prompt.effective_model(loaded.config);
   if (options.format == "json") {
@@ -220,7 +262,8 @@ void add_render(CLI::App& app, Context& context) {
   auto options = std::make_shared<RenderOptions>();
   CLI::App* command = app.add_subcommand("render", "render a prompt's messages with variable values");
   command->add_option("reference", options->reference, "NAME[@vN|@ALIAS|@REVISION]")->required();
-  command->add_option("--var", options->vars, "a variable value NAME=VALUE (repeatable)");
+  command->add_option("--var", options->vars,
+                      "a value NAME=VALUE for one of the prompt's variables (repeatable)");
   command->add_option("--vars", options->var_files, "a JSON object file of values ('-' = stdin; repeatable)");
   add_format_option(*command, options->format, {"text", "json"});
   command->callback([&context, options] { run_render(context, *options); });

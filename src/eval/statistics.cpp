@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Exact McNemar, flips by case id and the (cluster) paired bootstrap with a portable generator.
+// Exact McNemar, flips by case id, the (cluster) paired sign-flip test and bootstrap, with a
+// portable generator.
 #include <promptops/statistics.hpp>
 
 #include <algorithm>
@@ -81,7 +82,83 @@ void check_outcomes(const std::vector<std::string>& ids, const std::string& outc
   }
 }
 
+// The paired differences b[i] - a[i] summed per cluster, in order of first appearance, and the
+// number of cases in each: cases sharing a non-empty group are one cluster, any other case is
+// its own.
+struct Clusters {
+  std::vector<double> sums;
+  std::vector<std::size_t> sizes;
+};
+
+Clusters cluster_differences(const std::vector<double>& a, const std::vector<double>& b,
+                             const std::vector<std::string>& groups) {
+  Clusters out;
+  std::unordered_map<std::string, std::size_t> cluster_of_group;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double difference = b[i] - a[i];
+    if (!groups.empty() && !groups[i].empty()) {
+      const auto [it, inserted] = cluster_of_group.emplace(groups[i], out.sums.size());
+      if (!inserted) {
+        out.sums[it->second] += difference;
+        ++out.sizes[it->second];
+        continue;
+      }
+    }
+    out.sums.push_back(difference);
+    out.sizes.push_back(1);
+  }
+  return out;
+}
+
+void check_pairing(const std::vector<double>& a, const std::vector<double>& b,
+                   const std::vector<std::string>& groups) {
+  if (a.size() != b.size()) {
+    throw Error("cannot pair " + std::to_string(a.size()) + " scores with " + std::to_string(b.size()));
+  }
+  if (!groups.empty() && groups.size() != a.size()) {
+    throw Error("cannot group " + std::to_string(a.size()) + " scores with " + std::to_string(groups.size()) +
+                " groups");
+  }
+}
+
+// Whether |t| reaches |observed|, with a tolerance for sums of the same terms added in another
+// order (`scale` is the sum of the terms' magnitudes).
+bool at_least_as_extreme(double t, double observed, double scale) {
+  return std::abs(t) >= std::abs(observed) - scale * 1e-12;
+}
+
+// The share of all 2^n sign patterns of `d` whose sum is at least as extreme as the observed
+// one, counted exactly: the sums of the low and the high half of the signs are tabulated once
+// (2 * 2^(n/2) entries), so each pattern costs one addition.
+double exact_sign_flip_p(const std::vector<double>& d, double observed, double scale) {
+  const std::size_t low_bits = d.size() / 2;
+  const auto half_sums = [&d](std::size_t first, std::size_t count) {
+    std::vector<double> sums(std::size_t{1} << count, 0.0);
+    for (std::size_t mask = 0; mask < sums.size(); ++mask) {
+      for (std::size_t j = 0; j < count; ++j) {
+        sums[mask] += ((mask >> j) & 1U) != 0 ? -d[first + j] : d[first + j];
+      }
+    }
+    return sums;
+  };
+  const std::vector<double> low = half_sums(0, low_bits);
+  const std::vector<double> high = half_sums(low_bits, d.size() - low_bits);
+  std::uint64_t extreme = 0;
+  for (const double h : high) {
+    for (const double l : low) {
+      extreme += at_least_as_extreme(h + l, observed, scale) ? 1 : 0;
+    }
+  }
+  return static_cast<double>(extreme) / std::ldexp(1.0, static_cast<int>(d.size()));
+}
+
 }  // namespace
+
+double smallest_p_value(std::size_t discordant) {
+  // Past 2^-1100 a double is 0 anyway; the cap keeps the exponent an int.
+  const int n = static_cast<int>(std::min<std::size_t>(discordant, 1100));
+  return n == 0 ? 1.0 : std::ldexp(1.0, 1 - n);
+}
 
 McNemar mcnemar_exact(std::size_t pass_to_fail, std::size_t fail_to_pass) {
   McNemar result;
@@ -171,13 +248,7 @@ Flips flips(const std::vector<std::string>& ids_a, const std::string& outcomes_a
 BootstrapResult paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b,
                                  const std::vector<std::string>& groups, std::size_t resamples,
                                  std::uint64_t seed, double confidence) {
-  if (a.size() != b.size()) {
-    throw Error("cannot pair " + std::to_string(a.size()) + " scores with " + std::to_string(b.size()));
-  }
-  if (!groups.empty() && groups.size() != a.size()) {
-    throw Error("cannot group " + std::to_string(a.size()) + " scores with " + std::to_string(groups.size()) +
-                " groups");
-  }
+  check_pairing(a, b, groups);
   if (resamples == 0) {
     throw Error("the bootstrap needs at least one resample");
   }
@@ -192,24 +263,9 @@ BootstrapResult paired_bootstrap(const std::vector<double>& a, const std::vector
   result.mean_b = mean(b);
   result.delta = result.mean_b - result.mean_a;
 
-  // Per cluster, in order of first appearance: the sum of b[i] - a[i] and the number of cases.
-  std::vector<double> cluster_sums;
-  std::vector<std::size_t> cluster_sizes;
-  std::unordered_map<std::string, std::size_t> cluster_of_group;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double difference = b[i] - a[i];
-    if (!groups.empty() && !groups[i].empty()) {
-      const auto [it, inserted] = cluster_of_group.emplace(groups[i], cluster_sums.size());
-      if (!inserted) {
-        cluster_sums[it->second] += difference;
-        ++cluster_sizes[it->second];
-        continue;
-      }
-    }
-    cluster_sums.push_back(difference);
-    cluster_sizes.push_back(1);
-  }
-
+  const Clusters grouped = cluster_differences(a, b, groups);
+  const std::vector<double>& cluster_sums = grouped.sums;
+  const std::vector<std::size_t>& cluster_sizes = grouped.sizes;
   const std::size_t clusters = cluster_sums.size();
   Xoshiro256 generator(seed);
   std::vector<double> deltas;
@@ -230,13 +286,72 @@ BootstrapResult paired_bootstrap(const std::vector<double>& a, const std::vector
     deltas.push_back(delta);
   }
   std::sort(deltas.begin(), deltas.end());
+  result.resamples = resamples;
   const double tail = (1.0 - confidence) / 2.0 * 100.0;
   result.low = *percentile(deltas, tail);
   result.high = *percentile(deltas, 100.0 - tail);
+  if (clusters < 2) {
+    // Every resample is the one cluster again: the spread, and so any evidence, is unknown.
+    return result;
+  }
   const double share =
       static_cast<double>(std::min(at_most_zero, at_least_zero)) / static_cast<double>(resamples);
-  result.p_value = std::min(1.0, 2.0 * share);
+  // A finite number of resamples cannot show a p below 1 / (B + 1).
+  result.p_value = std::clamp(2.0 * share, 1.0 / static_cast<double>(resamples + 1), 1.0);
+  return result;
+}
+
+SignFlipResult paired_sign_flip(const std::vector<double>& a, const std::vector<double>& b,
+                                const std::vector<std::string>& groups, std::size_t resamples,
+                                std::uint64_t seed) {
+  check_pairing(a, b, groups);
+  if (resamples == 0) {
+    throw Error("the sign-flip test needs at least one resample");
+  }
+  SignFlipResult result;
+  if (a.empty()) {
+    return result;
+  }
+  result.delta = mean(b) - mean(a);
+  const Clusters clusters = cluster_differences(a, b, groups);
+  result.clusters = clusters.sums.size();
+  // A cluster whose difference is 0 is the same under either sign: it changes no pattern's sum.
+  std::vector<double> d;
+  double observed = 0.0;
+  double scale = 0.0;
+  for (const double sum : clusters.sums) {
+    if (sum != 0.0) {
+      d.push_back(sum);
+      observed += sum;
+      scale += std::abs(sum);
+    }
+  }
+  result.discordant = d.size();
+  result.min_p_value = smallest_p_value(d.size());
+  if (d.size() <= k_exact_sign_flip_clusters) {
+    result.p_value = d.empty() ? 1.0 : exact_sign_flip_p(d, observed, scale);
+    return result;
+  }
+  // Monte Carlo: the observed pattern counts as one of B + 1, so p is never below 1 / (B + 1).
+  Xoshiro256 generator(seed);
+  std::uint64_t extreme = 0;
+  for (std::size_t r = 0; r < resamples; ++r) {
+    double t = 0.0;
+    std::uint64_t bits = 0;
+    for (std::size_t j = 0; j < d.size(); ++j) {
+      if (j % 64 == 0) {
+        bits = generator.next();
+      }
+      t += (bits & 1U) != 0 ? -d[j] : d[j];
+      bits >>= 1U;
+    }
+    extreme += at_least_as_extreme(t, observed, scale) ? 1 : 0;
+  }
+  result.exact = false;
   result.resamples = resamples;
+  const double draws = static_cast<double>(resamples) + 1.0;
+  result.p_value = std::min(1.0, (static_cast<double>(extreme) + 1.0) / draws);
+  result.min_p_value = std::max(result.min_p_value, 1.0 / draws);
   return result;
 }
 

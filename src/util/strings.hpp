@@ -19,6 +19,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string replace_all(std::string text, std::string_view from, std::string_view to);
 // Number of Unicode code points in UTF-8 text (invalid bytes count as one each).
 std::size_t utf8_length(std::string_view text);
+// The length (1 to 4) of the well-formed UTF-8 sequence that starts at text[pos], or 0 when the
+// bytes there are not one (a stray continuation byte, a truncated or overlong sequence, a
+// surrogate, or a code point above U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
 // "0.900": `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 // "0.5", "12", "1e-05": printf's %g, the shortest form of a number for messages.

@@ -96,23 +96,26 @@ GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baselin
     if (check.baseline && check.max_drop) {
       check.drop_exceeded = *check.baseline - check.candidate > *check.max_drop + k_epsilon;
       const double alpha = 1.0 - gate.confidence;
+      double smallest_p = 0.0;
       if (metric == "macro_f1") {
         check.significant = check.drop_exceeded;
       } else if (is_pass_metric(metric) && groups.empty()) {
-        const McNemar test =
-            mcnemar_exact(verdict.flips->pass_to_fail.size(), verdict.flips->fail_to_pass.size());
+        const Flips& pairs = *verdict.flips;
+        const McNemar test = mcnemar_exact(pairs.pass_to_fail.size(), pairs.fail_to_pass.size());
         check.test = "mcnemar";
         check.p_value = test.p_value;
         check.significant = test.p_value < alpha;
+        smallest_p = smallest_p_value(test.b + test.c);
       } else {
         const PairedCases paired = paired_cases(*baseline, candidate, groups, is_pass_metric(metric));
-        const BootstrapResult test =
-            paired_bootstrap(paired.a, paired.b, paired.groups, 10000, 1, gate.confidence);
-        check.test = "bootstrap";
+        const SignFlipResult test = paired_sign_flip(paired.a, paired.b, paired.groups, 10000, 1);
+        check.test = "sign_flip";
         check.p_value = test.p_value;
-        // Significant when the whole interval lies below zero (a drop), as the p-value says.
+        // Two-sided, as McNemar: significant as a drop only when the cases moved down.
         check.significant = test.p_value < alpha && test.delta < 0;
+        smallest_p = test.min_p_value;
       }
+      check.too_few_cases = check.drop_exceeded && !check.significant && smallest_p >= alpha;
     }
     check.failed = check.below_min || (check.drop_exceeded && check.significant);
     verdict.passed = verdict.passed && !check.failed;

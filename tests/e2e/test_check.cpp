@@ -64,6 +64,7 @@ TEST_CASE("check --staged fails a significant regression with the p-value and th
   CHECK(verdict["checks"][0]["metric"] == "accuracy");
   CHECK(verdict["checks"][0]["test"] == "mcnemar");
   CHECK(verdict["checks"][0]["p_value"].get<double>() == Approx(0.03125).epsilon(1e-12));
+  CHECK(verdict["checks"][0]["too_few_cases"] == false);
   CHECK(verdict["newly_failing"] == nlohmann::json({"cid", "dee", "eve", "fay", "gus", "hal"}));
   CHECK(doc["prompts"][0]["change"] == "modified");
 }
@@ -89,8 +90,14 @@ TEST_CASE("check passes a neutral change, and a drop that is not significant at 
     INFO(r.err);
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("    accuracy 1.000 → 0.250 (-0.750; drop > max_drop 0.050, p = 0.0313 by McNemar, "
-                     "not significant at 0.99)\n") != std::string::npos);
+                     "not significant at 0.99: too few cases to show a significant drop at 99%)\n") !=
+          std::string::npos);
     CHECK(r.out.ends_with("gate passed: 1 changed prompt judged\n"));
+    // 6 flips can never reach p < 0.01 (2 * 2^-6 = 0.03125): the JSON says so too.
+    const RunResult json_run = project.check({"--staged", "--json"});
+    const nlohmann::json check = nlohmann::json::parse(json_run.out)["prompts"][0]["verdict"]["checks"][0];
+    CHECK(check["too_few_cases"] == true);
+    CHECK(check["failed"] == false);
   }
 }
 

@@ -125,7 +125,7 @@ std::string greet_v1_v2_report(const CompareProject& p, const std::string& a, co
          wilson_text(4, 8) + " → 0.750 " + wilson_text(6, 8) +
          " (+0.250)\n"
          "  McNemar      p = 0.6250 (pass→fail 1, fail→pass 3)\n"
-         "  mean score   0.500 → 0.750 (+0.250 [-0.250, +0.750], p = 0.4216 by paired bootstrap)\n"
+         "  mean score   0.500 → 0.750 (+0.250 [-0.250, +0.750], p = 0.6250 by sign-flip test)\n"
          "  cost         - → -\n"
          "  4 of 8 cases differ:\n"
          "    dee  pass → fail\n"
@@ -213,6 +213,12 @@ TEST_CASE("compare --format json has the results, tests and differing cases", "[
   CHECK(greet["bootstrap"]["resamples"] == 10000);
   CHECK(greet["bootstrap"]["seed"] == 1);
   CHECK(greet["bootstrap"]["grouped"] == false);
+  // The p-value is the sign-flip test's: on pass/fail scores it is McNemar's.
+  CHECK(greet["sign_flip"]["p_value"].get<double>() == Approx(0.625).epsilon(1e-12));
+  CHECK(greet["sign_flip"]["clusters"] == 8);
+  CHECK(greet["sign_flip"]["discordant"] == 4);
+  CHECK(greet["sign_flip"]["exact"] == true);
+  CHECK(greet["too_few_cases"] == false);  // B is better
   CHECK(greet["pairs"]["paired"] == 8);
   CHECK(greet["pairs"]["both_pass"] == 3);
   CHECK(greet["pairs"]["both_fail"] == 1);
@@ -241,12 +247,28 @@ TEST_CASE("compare --format markdown gives a table per prompt for a pull request
                           ")\n\n| | A | B | Δ |\n| --- | ---: | ---: | ---: |\n"
                           "| accuracy | 0.500 " +
                           wilson_text(4, 8) + " | 0.750 " + wilson_text(6, 8) + " | +0.250 |\n"));
-  CHECK(r.out.find("McNemar p = 0.6250 (pass→fail 1, fail→pass 3) · paired bootstrap of the mean score: "
-                   "p = 0.4216\n") != std::string::npos);
+  CHECK(r.out.find("McNemar p = 0.6250 (pass→fail 1, fail→pass 3) · sign-flip test of the mean score: "
+                   "p = 0.6250\n") != std::string::npos);
   CHECK(r.out.find("**4 of 8 cases differ**\n") != std::string::npos);
   CHECK(r.out.find("| `dee` | pass | fail | `{\"who\":\"Dee\"}` | `ok` | ok | " + k_long_excerpt + " |\n") !=
         std::string::npos);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("compare says when a drop rests on too few changed cases to be significant", "[e2e][compare]") {
+  // greet@v2 -> greet@v1: pass -> fail 3, fail -> pass 1. With 4 changed cases the smallest
+  // two-sided p is 2 * 2^-4 = 0.125, so no outcome of them could be significant at 95%.
+  CompareProject p;
+  const RunResult r = p.compare({"greet@v2", "greet@v1"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("  mean score   0.750 → 0.500 (-0.250 [-0.750, +0.250], p = 0.6250 by sign-flip test)\n"
+                   "               too few cases to show a significant drop at 95%\n") != std::string::npos);
+  const json doc = p.compare_json({"greet@v2", "greet@v1"});
+  CHECK(doc["prompts"][0]["too_few_cases"] == true);
+  const RunResult markdown = p.compare({"greet@v2", "greet@v1", "--format", "markdown"});
+  CHECK(markdown.out.find("sign-flip test of the mean score: p = 0.6250 · too few cases to show a significant "
+                          "drop at 95%\n") != std::string::npos);
 }
 
 TEST_CASE("compare NAME NAME --model runs B on the other model", "[e2e][compare]") {
@@ -261,7 +283,7 @@ TEST_CASE("compare NAME NAME --model runs B on the other model", "[e2e][compare]
             wilson_text(6, 8) + " → 1.000 " + wilson_text(8, 8) +
             " (+0.250)\n"
             "  McNemar      p = 0.5000 (pass→fail 0, fail→pass 2)\n"
-            "  mean score   0.750 → 1.000 (+0.250 [0.000, +0.500], p = 0.1976 by paired bootstrap)\n"
+            "  mean score   0.750 → 1.000 (+0.250 [0.000, +0.500], p = 0.5000 by sign-flip test)\n"
             "  cost         - → -\n"
             "  2 of 8 cases differ:\n"
             "    dee  fail → pass\n"
@@ -316,7 +338,7 @@ TEST_CASE("compare two branches: every prompt present at both", "[e2e][compare]"
                  wilson_text(4, 8) + " → 0.500 " + wilson_text(4, 8) +
                  " (0.000)\n"
                  "  McNemar      p = 1.0000 (pass→fail 0, fail→pass 0)\n"
-                 "  mean score   0.500 → 0.500 (0.000 [0.000, 0.000], p = 1.0000 by paired bootstrap)\n"
+                 "  mean score   0.500 → 0.500 (0.000 [0.000, 0.000], p = 1.0000 by sign-flip test)\n"
                  "  cost         - → -\n"
                  "  no case differs (8 cases)\n") != std::string::npos);
 

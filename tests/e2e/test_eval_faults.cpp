@@ -240,6 +240,42 @@ TEST_CASE("Ctrl-C stops eval with exit 130, keeps the answers received, and the 
                           (answered_before == 1 ? "" : "s") + "\n");
 }
 
+TEST_CASE("Ctrl-C through git: the copy git forwards is the same Ctrl-C, the in-flight answers are kept",
+          "[e2e][eval]") {
+  // A terminal's Ctrl-C signals the whole foreground group, git and git-promptops alike, and git
+  // forwards its copy to its child: two SIGINTs at once, which must not count as a second Ctrl-C.
+  GreetProject p("max_concurrency = 4\n");
+  std::vector<std::string> names;
+  for (int i = 0; i < 16; ++i) {
+    names.push_back("N" + std::to_string(i));
+  }
+  p.repo.write("evals/greet.jsonl", greet_cases(names));
+  p.repo.commit("greet: sixteen cases");
+  p.server.set_latency(std::chrono::milliseconds(300));
+
+  BackgroundRun run(p.path(), {"eval", "HEAD"}, {}, BackgroundRun::Launch::through_git);
+  REQUIRE(wait_until([&] { return p.server.requests() >= 4; }));
+  run.signal_group(SIGINT);
+  const RunResult first = run.wait();
+  const std::size_t requests_before = p.server.requests();
+  const std::size_t answered_before = p.server.answered();
+  INFO("stdout: " << first.out << "stderr: " << first.err);
+  CHECK(first.exit_code == 130);
+  CHECK(contains(first.err, "git-promptops: error: interrupted: " + std::to_string(answered_before) +
+                                " answers received in this run kept in the cache; run the same command to "
+                                "resume\n"));
+  CHECK(requests_before < 16);
+  // The 4 requests in flight got their grace period: every request sent was answered.
+  CHECK(answered_before >= 4);
+  CHECK(answered_before == requests_before);
+
+  p.server.set_latency(std::chrono::milliseconds(0));
+  p.server.reset_counters();
+  const RunResult second = run_promptops(p.path(), {"eval", "HEAD"});
+  CHECK(second.exit_code == 0);
+  CHECK(p.server.requests() == 16 - answered_before);
+}
+
 // --- errors in the user's files and arguments --------------------------------------------------
 
 TEST_CASE("eval reports bad datasets, assertions, names, revisions and keys with exit 2 and no model call",

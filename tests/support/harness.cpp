@@ -310,9 +310,15 @@ std::string read_whole(const std::filesystem::path& file) {
 }  // namespace
 
 BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector<std::string>& args,
-                             const std::map<std::string, std::string>& env) {
-  const std::vector<std::string> env_strings = child_environment(env);
+                             const std::map<std::string, std::string>& env, Launch launch)
+    : m_own_group(launch == Launch::through_git) {
+  std::map<std::string, std::string> full_env = env;
   std::vector<std::string> argv = {promptops_binary().string()};
+  if (m_own_group) {
+    full_env["PATH"] = promptops_binary().parent_path().string() + ":" + test_environment().at("PATH");
+    argv = {"git", "promptops"};
+  }
+  const std::vector<std::string> env_strings = child_environment(full_env);
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> arg_pointers;
   for (const auto& a : argv) {
@@ -340,7 +346,18 @@ BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector
     if (::chdir(cwd.c_str()) != 0) {
       ::_exit(126);
     }
-    ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+    ::signal(SIGINT, SIG_DFL);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGINT);
+    ::sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
+    if (m_own_group) {
+      ::setpgid(0, 0);
+      environ = env_pointers.data();
+      ::execvp(arg_pointers[0], arg_pointers.data());
+    } else {
+      ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+    }
     ::_exit(127);
   }
   ::close(in_fd);
@@ -349,12 +366,15 @@ BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector
   if (pid < 0) {
     throw std::runtime_error("fork failed");
   }
+  if (m_own_group) {
+    ::setpgid(pid, pid);  // also here, so that the group exists before the first signal_group()
+  }
   m_pid = pid;
 }
 
 BackgroundRun::~BackgroundRun() {
   if (m_pid > 0 && !m_reaped) {
-    ::kill(m_pid, SIGKILL);
+    ::kill(m_own_group ? -m_pid : m_pid, SIGKILL);
     int status = 0;
     while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -364,6 +384,12 @@ BackgroundRun::~BackgroundRun() {
 void BackgroundRun::signal(int signal_number) const {
   if (m_pid > 0 && !m_reaped) {
     ::kill(m_pid, signal_number);
+  }
+}
+
+void BackgroundRun::signal_group(int signal_number) const {
+  if (m_pid > 0 && !m_reaped && m_own_group) {
+    ::kill(-m_pid, signal_number);
   }
 }
 
@@ -384,7 +410,7 @@ RunResult BackgroundRun::wait(std::chrono::milliseconds timeout) {
       return result;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(m_pid, SIGKILL);
+      ::kill(m_own_group ? -m_pid : m_pid, SIGKILL);
       while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
       }
       break;

@@ -109,10 +109,16 @@ namespace promptops::test {
 // The built git-promptops binary started in the background, for tests that signal it while it
 // runs (Ctrl-C). stdin is /dev/null; stdout and stderr go to files that wait() reads. The
 // destructor kills (SIGKILL) and reaps a process that wait() did not reap.
+//
+// `through_git` starts `git promptops ARGS` instead, with the binary's directory first on PATH,
+// as the leader of a new process group (so signal_group() reaches git and its child, as a
+// terminal's Ctrl-C does). Either way SIGINT starts with its default disposition and unblocked,
+// as in a foreground terminal job (a background job of a shell starts with it ignored).
 class BackgroundRun {
  public:
+  enum class Launch { direct, through_git };
   BackgroundRun(const std::filesystem::path& cwd, const std::vector<std::string>& args,
-                const std::map<std::string, std::string>& env = {});
+                const std::map<std::string, std::string>& env = {}, Launch launch = Launch::direct);
   ~BackgroundRun();
   BackgroundRun(const BackgroundRun&) = delete;
   BackgroundRun& operator=(const BackgroundRun&) = delete;
@@ -120,12 +126,15 @@ class BackgroundRun {
   int pid() const { return m_pid; }
   // Sends `signal_number` to the process (not to its children).
   void signal(int signal_number) const;
+  // Sends `signal_number` to the process group of a `through_git` run (git and git-promptops).
+  void signal_group(int signal_number) const;
   // Waits for the exit (at most `timeout`, then SIGKILL); the result as run() gives it.
   RunResult wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
  private:
   TempDir m_dir;
   int m_pid = -1;
+  bool m_own_group = false;
   bool m_reaped = false;
 };
 

@@ -306,97 +306,128 @@ TEST_CASE("judge applies min and max_drop thresholds at their edges", "[workflow
   }
 }
 
-TEST_CASE("judge runs a paired bootstrap on mean_score and on grouped cases", "[workflows][gate]") {
+TEST_CASE("judge runs the paired sign-flip test on mean_score and on grouped cases", "[workflows][gate]") {
   const Ids four{"a", "b", "c", "d"};
+  const Ids five{"a", "b", "c", "d", "e"};
 
-  SECTION("every score drops by 0.25: every resampled delta is -0.25, p = 0") {
-    // mean 0.75 -> 0.5, drop 0.25 > 0.1
+  SECTION("every score drops by 0.25 in 4 cases: 2 of 16 sign patterns, p = 0.125, too few cases") {
+    // mean 0.75 -> 0.5, drop 0.25 > 0.1. The bootstrap said p = 0 here (every resample -0.25).
     const GateVerdict v =
         judge(gate_of({}, {{"mean_score", 0.1}}), result(four, "pppp", {1.0, 0.5, 0.75, 0.75}),
               result(four, "pppp", {0.75, 0.25, 0.5, 0.5}));
     const MetricCheck& c = only_check(v);
-    CHECK(c.test == "bootstrap");
+    CHECK(c.test == "sign_flip");
     CHECK(*c.baseline == 0.75);
     CHECK(c.candidate == 0.5);
     REQUIRE(c.p_value);
-    CHECK(*c.p_value == 0.0);
+    CHECK(*c.p_value == 0.125);
     CHECK(c.drop_exceeded);
+    CHECK_FALSE(c.significant);
+    CHECK(c.too_few_cases);  // 2 * 2^-4 = 0.125 >= 0.05: no 4 cases can show a drop
+    CHECK_FALSE(c.failed);
+    CHECK(v.passed);
+  }
+
+  SECTION("5 scores down: p = 2/32 = 0.0625, the same as McNemar on 5 flips, too few cases") {
+    const GateVerdict scores =
+        judge(gate_of({}, {{"mean_score", 0.0}}), result(five, "ppppp", {1.0, 1.0, 1.0, 1.0, 1.0}),
+              result(five, "ppppp", {0.5, 0.5, 0.5, 0.5, 0.5}));
+    const GateVerdict flips =
+        judge(gate_of({}, {{"pass_rate", 0.0}}), result(five, "ppppp"), result(five, "fffff"));
+    CHECK(*only_check(scores).p_value == 0.0625);
+    CHECK(*only_check(flips).p_value == Approx(0.0625).epsilon(1e-12));
+    for (const MetricCheck* c : {&only_check(scores), &only_check(flips)}) {
+      CHECK(c->drop_exceeded);
+      CHECK_FALSE(c->significant);
+      CHECK(c->too_few_cases);
+      CHECK_FALSE(c->failed);
+    }
+  }
+
+  SECTION("6 scores down: p = 2/64 = 0.03125, significant at 0.95, enough cases") {
+    const GateVerdict v =
+        judge(gate_of({}, {{"mean_score", 0.0}}), result(k_six, "pppppp", std::vector<double>(6, 1.0)),
+              result(k_six, "pppppp", std::vector<double>(6, 0.75)));
+    const MetricCheck& c = only_check(v);
+    CHECK(*c.p_value == 0.03125);
     CHECK(c.significant);
+    CHECK_FALSE(c.too_few_cases);
     CHECK(c.failed);
   }
 
-  SECTION("the same drop at confidence 0.99 is still significant (p = 0 < 0.01)") {
+  SECTION("the same 6 at confidence 0.99: not significant, and too few cases for 99%") {
     const GateVerdict v =
-        judge(gate_of({}, {{"mean_score", 0.1}}, 0.99), result(four, "pppp", {1.0, 0.5, 0.75, 0.75}),
-              result(four, "pppp", {0.75, 0.25, 0.5, 0.5}));
-    CHECK(only_check(v).significant);
-    CHECK(only_check(v).failed);
+        judge(gate_of({}, {{"mean_score", 0.0}}, 0.99), result(k_six, "pppppp", std::vector<double>(6, 1.0)),
+              result(k_six, "pppppp", std::vector<double>(6, 0.75)));
+    CHECK_FALSE(only_check(v).significant);
+    CHECK(only_check(v).too_few_cases);
+    CHECK_FALSE(only_check(v).failed);
   }
 
-  SECTION("deltas that cancel: +0.25, -0.25, +0.25, -0.25 have mean 0, p = 1") {
-    // A resample of 4 deltas is <= 0 with probability 1 - 5/16 and >= 0 likewise (11/16 each):
-    // p = 2 * 11/16 > 1, capped at 1.
+  SECTION("deltas that cancel: +0.25, -0.25, +0.25, -0.25 have sum 0, every pattern as extreme, p = 1") {
     const GateVerdict v =
         judge(gate_of({}, {{"mean_score", 0.0}}), result(four, "pppp", {0.5, 0.5, 0.5, 0.5}),
               result(four, "pppp", {0.75, 0.25, 0.75, 0.25}));
     const MetricCheck& c = only_check(v);
-    CHECK(c.test == "bootstrap");
+    CHECK(c.test == "sign_flip");
     CHECK(*c.p_value == 1.0);
     CHECK_FALSE(c.drop_exceeded);  // 0.5 - 0.5 = 0
     CHECK_FALSE(c.significant);
+    CHECK_FALSE(c.too_few_cases);  // nothing dropped
     CHECK_FALSE(c.failed);
   }
 
   SECTION("a small noisy drop beyond max_drop is not significant") {
-    // deltas +0.5, -0.5, -0.5, +0.25: mean 0.5 -> 0.4375, a drop of 0.0625 > 0. Of the 4^4 = 256
-    // equally likely resamples 104 have a delta >= 0 and 176 <= 0: p ~ 2 * 104/256 = 0.8125.
+    // deltas +0.5, -0.5, -0.5, +0.25, T = -0.25: three +-0.5 sum to +-1.5 or +-0.5, so with
+    // +-0.25 every one of the 16 patterns has |sum| >= 0.25: p = 1.
     const GateVerdict v =
         judge(gate_of({}, {{"mean_score", 0.0}}), result(four, "pppp", {0.5, 0.5, 0.5, 0.5}),
               result(four, "pppp", {1.0, 0.0, 0.0, 0.75}));
     const MetricCheck& c = only_check(v);
     CHECK(c.candidate == 0.4375);
     CHECK(c.drop_exceeded);
-    CHECK(*c.p_value == Approx(0.8125).margin(0.04));
+    CHECK(*c.p_value == 1.0);
     CHECK_FALSE(c.significant);
     CHECK_FALSE(c.failed);
     CHECK(v.passed);
   }
 
   SECTION("'e' cases are left out of the score pairing") {
-    // c and d have no answer on one side; a and b drop by 0.5 each: p = 0. Paired with 'e' as a
-    // score of 0 the deltas would be -0.5, -0.5, +1, -1.
+    // c and d have no answer on one side; a and b drop by 0.5 each: 2 of 4 patterns, p = 0.5.
+    // Paired with 'e' as a score of 0 the deltas would be -0.5, -0.5, +1, -1.
     const GateVerdict v =
         judge(gate_of({}, {{"mean_score", 0.0}}), result(four, "ppep", {1.0, 1.0, 0.0, 0.0}),
               result(four, "ppfe", {0.5, 0.5, 1.0, 0.0}));
     const MetricCheck& c = only_check(v);
-    CHECK(*c.p_value == 0.0);
-    CHECK(c.significant);
+    CHECK(*c.p_value == 0.5);
+    CHECK_FALSE(c.significant);
+    CHECK(c.too_few_cases);
   }
 
-  SECTION("grouped cases switch pass_rate from McNemar to the cluster bootstrap") {
-    // b=6, c=0 in three groups of two: every resample is all pass -> fail, delta -1, p = 0,
-    // significant even at 0.99, where McNemar's 2/64 = 0.03125 is not.
+  SECTION("grouped cases switch pass_rate from McNemar to the sign-flip test of the groups") {
+    // b=6, c=0: McNemar 2/64 = 0.03125 is significant at 0.95; in three groups of two the
+    // groups are 3 clusters, 2 of 8 patterns: p = 0.25, and 3 groups can never show a drop.
     const std::vector<std::string> groups{"g1", "g1", "g2", "g2", "g3", "g3"};
-    const GateSpec gate = gate_of({}, {{"pass_rate", 0.0}}, 0.99);
+    const GateSpec gate = gate_of({}, {{"pass_rate", 0.0}});
     const GateVerdict ungrouped = judge(gate, result(k_six, "pppppp"), result(k_six, "ffffff"));
     CHECK(only_check(ungrouped).test == "mcnemar");
-    CHECK_FALSE(only_check(ungrouped).failed);
+    CHECK(only_check(ungrouped).failed);
     const GateVerdict v = judge(gate, result(k_six, "pppppp"), result(k_six, "ffffff"), groups);
     const MetricCheck& c = only_check(v);
-    CHECK(c.test == "bootstrap");
-    CHECK(*c.p_value == 0.0);
-    CHECK(c.significant);
-    CHECK(c.failed);
+    CHECK(c.test == "sign_flip");
+    CHECK(*c.p_value == 0.25);
+    CHECK_FALSE(c.significant);
+    CHECK(c.too_few_cases);
+    CHECK_FALSE(c.failed);
   }
 
   SECTION("grouped flips that cancel are not significant") {
-    // groups {a,b}: p->f twice; {c,d}: f->p twice: deltas -1,-1,+1,+1 in two clusters. A resample
-    // of 2 clusters is <= 0 with probability 3/4 and >= 0 likewise: p = 2 * 3/4, capped at 1.
+    // groups {a,b}: p->f twice; {c,d}: f->p twice: cluster sums -2 and +2, p = 1.
     const std::vector<std::string> groups{"g1", "g1", "g2", "g2"};
     const GateVerdict v =
         judge(gate_of({}, {{"pass_rate", 0.0}}), result(four, "ppff"), result(four, "ffpp"), groups);
     const MetricCheck& c = only_check(v);
-    CHECK(c.test == "bootstrap");
+    CHECK(c.test == "sign_flip");
     CHECK(*c.p_value == 1.0);
     CHECK_FALSE(c.significant);
     CHECK_FALSE(c.failed);
