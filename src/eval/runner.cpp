@@ -705,6 +705,9 @@ class Queue final : public CallQueue {
       record["output"] = response.text;
       record["reasons"] = std::move(reasons);
       record_error(job, tally, record, assertion_error);
+      if (m_report.unjudged++ == 0) {
+        m_report.unjudged_reason = assertion_error;
+      }
       return;
     }
     outcome.pass = pass;
