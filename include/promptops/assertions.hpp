@@ -3,8 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +20,9 @@ struct AssertionResult {
   bool pass = false;
   double score = 0.0;  // in [0, 1]; deterministic assertions give 1 or 0
   std::string reason;  // one short line: `expected "A", got "B"`, `output does not contain "x"`
+  // The assertion could not judge the output (a regex limit reached, a pattern or value that is
+  // bad only after rendering, an undefined variable): the case is an error, not a failure.
+  bool error = false;
 };
 
 enum class AssertionType {
@@ -45,27 +48,32 @@ std::string_view assertion_type_name(AssertionType type);
 // Every spelling accepted in "type", in declaration order (for "did you mean").
 const std::vector<std::string>& assertion_type_names();
 
+class Regex;  // src/eval/regex.hpp: PCRE2 in UTF mode with limits
+
 // One parsed assertion. Only the fields that its type uses are set.
 struct Assertion {
   AssertionType type = AssertionType::equals;
   nlohmann::json spec;                    // the object as written, kept whole for cache keys and for services
   nlohmann::json value;                   // "value" as written (null when absent); strings may hold {{vars}}
   bool trim = false;                      // equals: compare with surrounding whitespace removed
-  bool ignore_case = false;               // equals, regex: ASCII case-insensitive
+  bool ignore_case = false;               // equals, regex: Unicode case folding (icontains always)
+  bool normalize = false;                 // equals, contains, icontains, not-contains, starts-with, regex: NFC
   std::string path;                       // json-field: a JSON pointer such as "/answer"
   std::optional<std::string> matches;     // json-field: a regex the field must match; may hold {{vars}}
   std::optional<std::size_t> min_length;  // length: in UTF-8 code points
   std::optional<std::size_t> max_length;
   std::optional<double> max;     // cost: the most a call may cost
   std::optional<double> max_ms;  // latency: the slowest a call may be, in milliseconds
-  // regex and json-field "matches" without {{vars}}, compiled once at parse time.
-  std::optional<std::regex> compiled;
+  // regex and json-field "matches" without {{vars}}, compiled once at parse time; shared by copies.
+  std::shared_ptr<const Regex> compiled;
+  std::vector<std::string> variables;  // the top-level names its templates use outside sections
+  Location where;                      // where it was written, for errors found at evaluation
 };
 
 // Appends the problems with `spec` (one JSON object) to `diagnostics`, each located at
 // `where`, and returns the assertion when there was no error. Codes: "unknown-assertion"
 // (unknown type, with a did-you-mean hint), "invalid-assertion" (not an object, a missing or
-// ill-typed field, a bad regex, JSON pointer or template). Unknown options are warnings with
+// ill-typed field, an empty value to search for, a bad regex, JSON pointer or template). Unknown options are warnings with
 // the same code, except for llm-rubric, similar and exec, whose options belong to the services.
 std::optional<Assertion> parse_assertion(const nlohmann::json& spec, const Location& where,
                                          std::vector<Diagnostic>& diagnostics);
@@ -111,9 +119,13 @@ struct EvalContext {
 // when `expected` is not null.
 nlohmann::json make_template_context(const nlohmann::json& vars, const nlohmann::json& expected);
 
+// The first of `assertion`'s variables that `vars` (a template context) lacks, or "".
+std::string missing_variable(const Assertion& assertion, const nlohmann::json& vars);
+
 // Scores `output`. String values are rendered with render_template() against context.vars
-// first. Never throws for a deterministic type (a regex that is bad only after rendering is a
-// failing result); service types may throw what the services throw.
+// first. Never throws for a deterministic type: an undefined variable, a value that renders
+// empty, a regex that is bad only after rendering or a regex limit give a result with `error`
+// set; service types may throw what the services throw.
 AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context);
 
 }  // namespace promptops

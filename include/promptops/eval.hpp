@@ -141,6 +141,10 @@ struct EvalReport {
   std::size_t real_calls = 0;                 // model answers received in this run
   std::size_t cache_hits = 0;                 // answers found in the cache
   std::size_t errors = 0;                     // case samples without an answer
+  // Of `errors`, samples whose answer an assertion could not judge (a regex limit), and the first
+  // reason, such as "regex match limit reached".
+  std::size_t unjudged = 0;
+  std::string unjudged_reason;
   bool interrupted = false;                   // stopped: rows whose key is not in results are unfinished
   std::vector<std::string> skipped;           // prompts without [eval] that were not named
   std::vector<std::string> missing;           // offline: keys found neither in the cache nor in notes

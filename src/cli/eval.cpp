@@ -490,8 +490,14 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
                            (report.real_calls == 1 ? "" : "s") +
                            " received in this run kept in the cache; run the same command to resume");
   }
+  if (report.unjudged > 0 && report.unjudged == report.errors) {
+    throw Error(std::to_string(report.unjudged) + " case" + (report.unjudged == 1 ? "" : "s") +
+                    " could not be judged: " + report.unjudged_reason + " (see the per-case results)",
+                "fix the assertion; a regular expression that reaches a limit needs less backtracking");
+  }
   if (report.errors > 0) {
-    throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
+    const std::size_t unanswered = report.errors - report.unjudged;
+    throw ProviderError(std::to_string(unanswered) + " case" + (unanswered == 1 ? "" : "s") +
                             " got no answer from the provider (see the per-case results)",
                         "run the same command again to retry them; answers already received are cached");
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -11,6 +12,9 @@
 #include <promptops/config.hpp>
 #include <promptops/template.hpp>
 
+#include "eval/json_syntax.hpp"
+#include "eval/regex.hpp"
+#include "eval/unicode.hpp"
 #include "util/strings.hpp"
 
 namespace promptops {
@@ -27,12 +31,12 @@ struct TypeInfo {
 };
 
 constexpr std::array<TypeInfo, 14> k_types{{
-    {AssertionType::equals, "equals", {"value", "trim", "ignore_case", ""}, false},
-    {AssertionType::contains, "contains", {"value", "", "", ""}, false},
-    {AssertionType::icontains, "icontains", {"value", "", "", ""}, false},
-    {AssertionType::not_contains, "not-contains", {"value", "", "", ""}, false},
-    {AssertionType::starts_with, "starts-with", {"value", "", "", ""}, false},
-    {AssertionType::regex, "regex", {"value", "ignore_case", "", ""}, false},
+    {AssertionType::equals, "equals", {"value", "trim", "ignore_case", "normalize"}, false},
+    {AssertionType::contains, "contains", {"value", "normalize", "", ""}, false},
+    {AssertionType::icontains, "icontains", {"value", "normalize", "", ""}, false},
+    {AssertionType::not_contains, "not-contains", {"value", "normalize", "", ""}, false},
+    {AssertionType::starts_with, "starts-with", {"value", "normalize", "", ""}, false},
+    {AssertionType::regex, "regex", {"value", "ignore_case", "normalize", ""}, false},
     {AssertionType::is_json, "is-json", {"", "", "", ""}, false},
     {AssertionType::json_field, "json-field", {"path", "value", "matches", ""}, false},
     {AssertionType::length, "length", {"min", "max", "", ""}, false},
@@ -77,6 +81,12 @@ std::string json_error_text(const json::exception& error) {
   return text;
 }
 
+// The pattern compiled with the assertion's options; NFC first when it normalizes.
+RegexCompileResult compile_pattern(const std::string& pattern, const Assertion& assertion) {
+  return Regex::compile(assertion.normalize ? comparable_text(pattern, TextForm{false, true}) : pattern,
+                        assertion.ignore_case);
+}
+
 class Parser {
  public:
   Parser(const Location& where, std::vector<Diagnostic>& diagnostics)
@@ -93,26 +103,41 @@ class Parser {
   bool failed() const { return m_failed; }
   void fail() { m_failed = true; }
 
-  // A template string: checks its syntax.
-  void check_template(const std::string& text, std::string_view key, std::string_view type) {
+  // A template string: checks its syntax and adds the variables it uses to `assertion`.
+  void check_template(const std::string& text, std::string_view key, std::string_view type,
+                      Assertion& assertion) {
     const TemplateInfo info = analyze_template(text);
     if (!info.error.empty()) {
       error(std::string(type) + " assertion has a bad template in '" + std::string(key) + "': " + info.error);
     }
+    for (const TemplateVariable& variable : info.variables) {
+      if (!variable.in_section && std::find(assertion.variables.begin(), assertion.variables.end(),
+                                            variable.name) == assertion.variables.end()) {
+        assertion.variables.push_back(variable.name);
+      }
+    }
+  }
+
+  // A text to search for: the empty one is found in every output.
+  void check_not_empty(const std::string& text, std::string_view key, std::string_view type) {
+    if (text.empty()) {
+      error(std::string(type) + " assertion has an empty '" + std::string(key) + "', which every output contains",
+            "give the text to look for");
+    }
   }
 
   // A regex unless it holds {{vars}} (then it is compiled after rendering).
-  std::optional<std::regex> compile(const std::string& pattern, bool ignore_case, std::string_view type) {
+  std::shared_ptr<const Regex> compile(const std::string& pattern, const Assertion& assertion,
+                                       std::string_view type) {
     if (pattern.find("{{") != std::string::npos) {
-      return std::nullopt;
+      return nullptr;
     }
-    try {
-      return std::regex(pattern,
-                        ignore_case ? std::regex::ECMAScript | std::regex::icase : std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      error(std::string(type) + " assertion has a bad regex /" + pattern + "/: " + e.what());
-      return std::nullopt;
+    RegexCompileResult compiled = compile_pattern(pattern, assertion);
+    if (!compiled.regex) {
+      error(std::string(type) + " assertion has a bad regex /" + pattern + "/: " + compiled.error,
+            "fix the pattern; the dialect is PCRE2's");
     }
+    return std::move(compiled.regex);
   }
 
   std::optional<bool> get_bool(const json& spec, const char* key, std::string_view type) {
@@ -166,7 +191,7 @@ void read_value(Parser& parser, const json& spec, Assertion& assertion, std::str
     return;
   }
   if (it->is_string()) {
-    parser.check_template(it->get<std::string>(), "value", type);
+    parser.check_template(it->get<std::string>(), "value", type, assertion);
   } else if (string_only || !it->is_primitive()) {
     parser.error(std::string(type) + " assertion 'value' must be a string");
     return;
@@ -186,19 +211,208 @@ AssertionResult verdict(bool pass, std::string reason) {
   return AssertionResult{pass, pass ? 1.0 : 0.0, std::move(reason)};
 }
 
-// regex_search with `compiled` or, when the pattern held {{vars}}, the rendered pattern.
-AssertionResult search(const std::optional<std::regex>& compiled, const std::string& pattern,
-                       bool ignore_case, std::string_view subject, const std::string& what) {
-  try {
-    const std::regex re = compiled
-                              ? *compiled
-                              : std::regex(pattern, ignore_case ? std::regex::ECMAScript | std::regex::icase
-                                                                : std::regex::ECMAScript);
-    const bool found = std::regex_search(subject.begin(), subject.end(), re);
-    return verdict(found, what + (found ? " matches /" : " does not match /") + pattern + "/");
-  } catch (const std::regex_error& e) {
-    return verdict(false, "bad regex /" + pattern + "/: " + e.what());
+AssertionResult error_result(std::string reason) { return AssertionResult{false, 0.0, std::move(reason), true}; }
+
+// "file:line: " of the assertion, or "" when it was made in code.
+std::string located(const Assertion& assertion) {
+  return assertion.where.file.empty() ? "" : assertion.where.format() + ": ";
+}
+
+// The text form the assertion compares in.
+TextForm form_of(const Assertion& assertion, bool fold_case) { return TextForm{fold_case, assertion.normalize}; }
+
+// The regex search with `compiled` or, when the pattern held {{vars}}, the rendered pattern.
+AssertionResult search(const Assertion& assertion, const std::string& pattern, std::string_view subject,
+                       const std::string& what) {
+  std::shared_ptr<const Regex> regex = assertion.compiled;
+  if (!regex) {
+    RegexCompileResult compiled = compile_pattern(pattern, assertion);
+    if (!compiled.regex) {
+      return error_result("bad regex /" + pattern + "/: " + compiled.error);
+    }
+    regex = std::move(compiled.regex);
   }
+  const RegexSearchResult found =
+      assertion.normalize ? regex->search(comparable_text(subject, TextForm{false, true})) : regex->search(subject);
+  if (!found.error.empty()) {
+    return error_result(found.error);
+  }
+  return verdict(found.found, what + (found.found ? " matches /" : " does not match /") + pattern + "/");
+}
+
+// A number as its shortest round-trip text: 100 for 1e2 and 100.0, 0.5, 1e+21.
+std::string number_text(const json& number) {
+  if (!number.is_number_float()) {
+    return number.dump();
+  }
+  char buffer[64];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number.get<double>());
+  return ec == std::errc{} ? std::string(buffer, end) : number.dump();
+}
+
+// The number `value` stands for: a JSON number, or a template that is exactly one variable whose
+// value in the case is a number ("{{expected}}" with "expected": 1e2).
+std::optional<json> expected_number(const json& value, const EvalContext& context) {
+  if (value.is_number()) {
+    return value;
+  }
+  if (!value.is_string()) {
+    return std::nullopt;
+  }
+  std::string_view text = util::trim(value.get_ref<const std::string&>());
+  if (text.size() < 5 || text.substr(0, 2) != "{{" || text.substr(text.size() - 2) != "}}") {
+    return std::nullopt;
+  }
+  text = text.substr(2, text.size() - 4);
+  if (!text.empty() && text.front() == '{' && text.back() == '}') {
+    text = text.substr(1, text.size() - 2);
+  } else if (!text.empty() && text.front() == '&') {
+    text.remove_prefix(1);
+  }
+  const std::string name(util::trim(text));
+  if (name.empty() || !context.vars.is_object() || name.find_first_of("{}#^/!>=.") != std::string::npos) {
+    return std::nullopt;
+  }
+  const auto it = context.vars.find(name);
+  if (it == context.vars.end() || !it->is_number()) {
+    return std::nullopt;
+  }
+  return *it;
+}
+
+// Whether `text` (whitespace around it ignored) is a decimal number equal to `expected`: an
+// optional sign, digits with an optional fraction, an optional exponent. Integers are compared
+// exactly; anything else as doubles.
+bool equals_number(std::string_view text, const json& expected) {
+  text = util::trim(text);
+  std::string_view digits = text;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
+    digits.remove_prefix(1);
+  }
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t pos = 0;
+  std::size_t mantissa_digits = 0;
+  while (pos < digits.size() && is_digit(digits[pos])) {
+    ++pos;
+    ++mantissa_digits;
+  }
+  const bool integer = pos == digits.size() && mantissa_digits > 0;
+  if (pos < digits.size() && digits[pos] == '.') {
+    ++pos;
+    while (pos < digits.size() && is_digit(digits[pos])) {
+      ++pos;
+      ++mantissa_digits;
+    }
+  }
+  if (mantissa_digits == 0) {
+    return false;
+  }
+  if (pos < digits.size() && (digits[pos] == 'e' || digits[pos] == 'E')) {
+    ++pos;
+    if (pos < digits.size() && (digits[pos] == '+' || digits[pos] == '-')) {
+      ++pos;
+    }
+    const std::size_t exponent_start = pos;
+    while (pos < digits.size() && is_digit(digits[pos])) {
+      ++pos;
+    }
+    if (pos == exponent_start) {
+      return false;
+    }
+  }
+  if (pos != digits.size()) {
+    return false;
+  }
+  const std::string_view signless = text.front() == '+' ? text.substr(1) : text;
+  if (integer && expected.is_number_integer()) {
+    if (expected.is_number_unsigned()) {
+      std::uint64_t parsed = 0;
+      const auto [end, ec] = std::from_chars(signless.data(), signless.data() + signless.size(), parsed);
+      return ec == std::errc{} && end == signless.data() + signless.size() &&
+             parsed == expected.get<std::uint64_t>();
+    }
+    std::int64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(signless.data(), signless.data() + signless.size(), parsed);
+    return ec == std::errc{} && end == signless.data() + signless.size() && parsed == expected.get<std::int64_t>();
+  }
+  double parsed = 0.0;
+  const auto [end, ec] = std::from_chars(signless.data(), signless.data() + signless.size(), parsed);
+  return ec == std::errc{} && end == signless.data() + signless.size() && parsed == expected.get<double>();
+}
+
+AssertionResult evaluate_equals(const Assertion& assertion, std::string_view output, const EvalContext& context) {
+  if (const std::optional<json> number = expected_number(assertion.value, context)) {
+    const std::string shown = number_text(*number);
+    if (equals_number(output, *number)) {
+      return verdict(true, "output equals " + quote(shown));
+    }
+    return verdict(false, "expected " + quote(shown) + ", got " + quote(output));
+  }
+  const std::string expected = render_value(assertion.value, context);
+  std::string_view want = expected;
+  std::string_view got = output;
+  if (assertion.trim) {
+    want = util::trim(want);
+    got = util::trim(got);
+  }
+  const TextForm form = form_of(assertion, assertion.ignore_case);
+  if (comparable_text(want, form) == comparable_text(got, form)) {
+    return verdict(true, "output equals " + quote(expected));
+  }
+  return verdict(false, "expected " + quote(expected) + ", got " + quote(output));
+}
+
+AssertionResult evaluate_substring(const Assertion& assertion, std::string_view output,
+                                   const EvalContext& context) {
+  const std::string needle = render_value(assertion.value, context);
+  if (needle.empty()) {
+    return error_result(located(assertion) + "'value' renders to an empty string");
+  }
+  const TextForm form = form_of(assertion, assertion.type == AssertionType::icontains);
+  const std::string subject = comparable_text(output, form);
+  const std::string wanted = comparable_text(needle, form);
+  if (assertion.type == AssertionType::starts_with) {
+    const bool pass = subject.compare(0, wanted.size(), wanted) == 0;
+    return verdict(pass, (pass ? "output starts with " : "output does not start with ") + quote(needle));
+  }
+  const bool found = subject.find(wanted) != std::string::npos;
+  const std::string suffix = assertion.type == AssertionType::icontains ? " (ignoring case)" : "";
+  const bool pass = assertion.type == AssertionType::not_contains ? !found : found;
+  return verdict(pass, (found ? "output contains " : "output does not contain ") + quote(needle) + suffix);
+}
+
+AssertionResult evaluate_is_json(std::string_view output) {
+  const JsonSyntax syntax = check_json_syntax(output);
+  if (syntax.valid) {
+    return verdict(true, "output is JSON " + syntax.type);
+  }
+  // nlohmann's message is the more telling one when it stops no earlier (its checks are a subset).
+  struct Sax : json::json_sax_t {
+    std::size_t byte = 0;
+    std::string message;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t position, const std::string&, const json::exception& error) override {
+      byte = position;
+      message = json_error_text(error);
+      return false;
+    }
+  } sax;
+  json::sax_parse(output, &sax);
+  if (!sax.message.empty() && sax.byte > syntax.offset) {
+    return verdict(false, "output is not JSON: " + sax.message);
+  }
+  return verdict(false, "output is not JSON: " + syntax.error + " at byte " + std::to_string(syntax.offset + 1));
 }
 
 AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view output,
@@ -219,7 +433,10 @@ AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view
   if (!assertion.value.is_null()) {
     bool equal = false;
     std::string expected;
-    if (assertion.value.is_string()) {
+    if (const std::optional<json> number = expected_number(assertion.value, context); number && field->is_number()) {
+      equal = *field == *number;
+      expected = number_text(*number);
+    } else if (assertion.value.is_string()) {
       const std::string rendered = render_value(assertion.value, context);
       equal = field->is_string() ? field->get<std::string>() == rendered : shown == rendered;
       expected = field->is_string() ? quote(rendered) : rendered;
@@ -233,8 +450,11 @@ AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view
   }
   if (assertion.matches) {
     const std::string pattern = render_template(*assertion.matches, context.vars);
+    if (pattern.empty()) {
+      return error_result(located(assertion) + "'matches' renders to an empty string");
+    }
     const std::string subject = field->is_string() ? field->get<std::string>() : shown;
-    return search(assertion.compiled, pattern, false, subject, assertion.path + " " + shown);
+    return search(assertion, pattern, subject, assertion.path + " " + shown);
   }
   return verdict(true, assertion.path + " is " + shown);
 }
@@ -306,6 +526,7 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
   Assertion assertion;
   assertion.type = info.type;
   assertion.spec = spec;
+  assertion.where = where;
 
   if (!info.service) {
     std::vector<std::string> known;
@@ -332,11 +553,18 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
       read_value(parser, spec, assertion, type, false);
       assertion.trim = parser.get_bool(spec, "trim", type).value_or(false);
       assertion.ignore_case = parser.get_bool(spec, "ignore_case", type).value_or(false);
+      assertion.normalize = parser.get_bool(spec, "normalize", type).value_or(false);
       break;
     case AssertionType::contains:
     case AssertionType::icontains:
     case AssertionType::not_contains:
     case AssertionType::starts_with:
+      read_value(parser, spec, assertion, type, true);
+      assertion.normalize = parser.get_bool(spec, "normalize", type).value_or(false);
+      if (assertion.value.is_string()) {
+        parser.check_not_empty(assertion.value.get<std::string>(), "value", type);
+      }
+      break;
     case AssertionType::llm_rubric:
     case AssertionType::similar:
     case AssertionType::exec:
@@ -345,8 +573,12 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
     case AssertionType::regex:
       read_value(parser, spec, assertion, type, true);
       assertion.ignore_case = parser.get_bool(spec, "ignore_case", type).value_or(false);
+      assertion.normalize = parser.get_bool(spec, "normalize", type).value_or(false);
       if (assertion.value.is_string()) {
-        assertion.compiled = parser.compile(assertion.value.get<std::string>(), assertion.ignore_case, type);
+        parser.check_not_empty(assertion.value.get<std::string>(), "value", type);
+        if (!parser.failed()) {
+          assertion.compiled = parser.compile(assertion.value.get<std::string>(), assertion, type);
+        }
       }
       break;
     case AssertionType::is_json:
@@ -368,7 +600,7 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
       if (spec.contains("value")) {
         const json& value = spec.at("value");
         if (value.is_string()) {
-          parser.check_template(value.get<std::string>(), "value", type);
+          parser.check_template(value.get<std::string>(), "value", type, assertion);
         }
         assertion.value = value;
       }
@@ -377,8 +609,11 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
           parser.error("json-field assertion 'matches' must be a string");
         } else {
           assertion.matches = matches->get<std::string>();
-          parser.check_template(*assertion.matches, "matches", type);
-          assertion.compiled = parser.compile(*assertion.matches, false, type);
+          parser.check_template(*assertion.matches, "matches", type, assertion);
+          parser.check_not_empty(*assertion.matches, "matches", type);
+          if (!assertion.matches->empty()) {
+            assertion.compiled = parser.compile(*assertion.matches, assertion, type);
+          }
         }
       }
       break;
@@ -455,53 +690,37 @@ json make_template_context(const json& vars, const json& expected) {
   return context;
 }
 
-AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context) {
-  switch (assertion.type) {
-    case AssertionType::equals: {
-      std::string expected = render_value(assertion.value, context);
-      std::string actual(output);
-      std::string shown_expected = expected;
-      std::string shown_actual = actual;
-      if (assertion.trim) {
-        expected = std::string(util::trim(expected));
-        actual = std::string(util::trim(actual));
-      }
-      if (assertion.ignore_case) {
-        expected = util::to_lower(expected);
-        actual = util::to_lower(actual);
-      }
-      if (expected == actual) {
-        return verdict(true, "output equals " + quote(shown_expected));
-      }
-      return verdict(false, "expected " + quote(shown_expected) + ", got " + quote(shown_actual));
+std::string missing_variable(const Assertion& assertion, const json& vars) {
+  for (const std::string& name : assertion.variables) {
+    if (!vars.is_object() || !vars.contains(name)) {
+      return name;
     }
+  }
+  return "";
+}
+
+AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context) {
+  if (const std::string missing = missing_variable(assertion, context.vars); !missing.empty()) {
+    return error_result(located(assertion) + "assertion uses variable '" + missing +
+                        "', which the case does not define");
+  }
+  switch (assertion.type) {
+    case AssertionType::equals:
+      return evaluate_equals(assertion, output, context);
     case AssertionType::contains:
     case AssertionType::icontains:
-    case AssertionType::not_contains: {
-      const std::string needle = render_value(assertion.value, context);
-      const bool icase = assertion.type == AssertionType::icontains;
-      const bool found = icase ? util::to_lower(output).find(util::to_lower(needle)) != std::string::npos
-                               : output.find(needle) != std::string_view::npos;
-      const std::string suffix = icase ? " (ignoring case)" : "";
-      const bool pass = assertion.type == AssertionType::not_contains ? !found : found;
-      return verdict(pass,
-                     (found ? "output contains " : "output does not contain ") + quote(needle) + suffix);
-    }
-    case AssertionType::starts_with: {
-      const std::string prefix = render_value(assertion.value, context);
-      const bool pass = output.substr(0, prefix.size()) == prefix;
-      return verdict(pass, (pass ? "output starts with " : "output does not start with ") + quote(prefix));
-    }
-    case AssertionType::regex:
-      return search(assertion.compiled, render_value(assertion.value, context), assertion.ignore_case, output,
-                    "output");
-    case AssertionType::is_json:
-      try {
-        const json document = json::parse(output);
-        return verdict(true, "output is JSON " + std::string(document.type_name()));
-      } catch (const json::exception& e) {
-        return verdict(false, "output is not JSON: " + json_error_text(e));
+    case AssertionType::not_contains:
+    case AssertionType::starts_with:
+      return evaluate_substring(assertion, output, context);
+    case AssertionType::regex: {
+      const std::string pattern = render_value(assertion.value, context);
+      if (pattern.empty()) {
+        return error_result(located(assertion) + "'value' renders to an empty string");
       }
+      return search(assertion, pattern, output, "output");
+    }
+    case AssertionType::is_json:
+      return evaluate_is_json(output);
     case AssertionType::json_field:
       return evaluate_json_field(assertion, output, context);
     case AssertionType::length:

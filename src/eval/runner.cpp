@@ -23,6 +23,7 @@
 #include <promptops/trials.hpp>
 
 #include "eval/services.hpp"
+#include "eval/unicode.hpp"
 #include "util/sha1.hpp"
 #include "util/strings.hpp"
 #include "util/trace.hpp"
@@ -152,6 +153,57 @@ void find_labels(Suite& suite) {
   }
 }
 
+// An error for each variable that an assertion uses and a case does not define (which would
+// render as nothing, so that `contains "{{missing}}"` passed every output). The prompt's
+// assertions are reported at the first case that lacks the variable, with a count of the others.
+std::vector<Diagnostic> undefined_variables(const std::vector<Assertion>& prompt_asserts,
+                                            const std::vector<DatasetCase>& cases,
+                                            const std::vector<std::vector<Assertion>>& case_asserts,
+                                            const std::string& dataset) {
+  std::vector<Diagnostic> out;
+  const auto report = [&](const DatasetCase& c, const Assertion& assertion, const std::string& name,
+                          std::size_t others) {
+    const bool own = assertion.where.file == dataset && assertion.where.line == c.line;
+    std::string message = "case '" + c.id + "' does not define variable '" + name + "' used by " +
+                          (own ? "its own assertion" : "the assertion at " + assertion.where.format());
+    if (others > 0) {
+      message += " (nor do " + std::to_string(others) + " other cases)";
+    }
+    out.push_back(Diagnostic{Severity::error, Location{dataset, c.line, 0}, "undefined-variable", message,
+                             "add \"" + name + "\" to the case's vars, or remove {{" + name + "}} from the assertion"});
+  };
+  for (const Assertion& assertion : prompt_asserts) {
+    for (const std::string& name : assertion.variables) {
+      const DatasetCase* first = nullptr;
+      std::size_t others = 0;
+      for (const DatasetCase& c : cases) {
+        const bool defined = name == "expected" ? !c.expected.is_null() || (c.vars.is_object() && c.vars.contains(name))
+                                                : c.vars.is_object() && c.vars.contains(name);
+        if (defined) {
+          continue;
+        }
+        if (first == nullptr) {
+          first = &c;
+        } else {
+          ++others;
+        }
+      }
+      if (first != nullptr) {
+        report(*first, assertion, name, others);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < cases.size() && i < case_asserts.size(); ++i) {
+    const json context = make_template_context(cases[i].vars, cases[i].expected);
+    for (const Assertion& assertion : case_asserts[i]) {
+      if (const std::string name = missing_variable(assertion, context); !name.empty()) {
+        report(cases[i], assertion, name, 0);
+      }
+    }
+  }
+  return out;
+}
+
 // Adds parsed cases and their own assertions to `suite`. Throws ConfigError at file:line.
 void add_cases(Suite& suite, const std::string& path, std::string_view text) {
   ParsedDataset parsed = parse_dataset(text, path);
@@ -174,6 +226,7 @@ void parse_cases(Suite& suite) {
     return;
   }
   add_cases(suite, suite.dataset, suite.text);
+  throw_first_error(undefined_variables(suite.asserts, suite.cases, suite.case_asserts, suite.dataset));
   suite.text = {};
   suite.text.shrink_to_fit();
   find_labels(suite);
@@ -561,77 +614,9 @@ class Queue final : public CallQueue {
     json record = {{"index", case_index},     {"id", c.id},     {"line", c.line},
                    {"repeat", sample.repeat}, {"vars", c.vars}, {"expected", c.expected}};
     if (response == nullptr) {
-      ++tally.errors;
-      ++job.errors;
-      ++m_report.errors;
-      record["error"] = error;
-      record["pass"] = false;
-      record["score"] = 0.0;
+      record_error(job, tally, record, error);
     } else {
-      CaseOutcome outcome;
-      outcome.tokens_in = response->tokens_in;
-      outcome.tokens_out = response->tokens_out;
-      outcome.cost = call_cost(m_config, job.model.name, response->tokens_in, response->tokens_out);
-      outcome.latency_ms = response->latency_ms;
-      outcome.had_real_call = real_call;
-      EvalContext context;
-      context.vars = make_template_context(c.vars, c.expected);
-      if (m_config.prices.count(job.model.name) != 0) {
-        context.cost = outcome.cost;  // unknown otherwise: a cost assertion says so
-      }
-      context.latency_ms = response->latency_ms;
-      context.services = &m_assertion_services;
-      m_assertion_services.set_current(job.provider, job.model);
-      json reasons = json::array();
-      bool pass = true;
-      double score_sum = 0.0;
-      std::size_t count = 0;
-      bool ignore_case = false;
-      const auto score = [&](const Assertion& assertion) {
-        const AssertionResult result = evaluate(assertion, response->text, context);
-        pass = pass && result.pass;
-        score_sum += result.score;
-        ++count;
-        if (!result.pass) {
-          reasons.push_back(result.reason);
-        }
-        ignore_case = ignore_case || (assertion.type == AssertionType::equals && assertion.ignore_case);
-      };
-      for (const Assertion& assertion : job.suite->asserts) {
-        score(assertion);
-      }
-      for (const Assertion& assertion : job.suite->case_asserts[case_index]) {
-        score(assertion);
-      }
-      if (count == 0 && !c.expected.is_null()) {
-        score(implicit_equals());
-      }
-      outcome.pass = pass;
-      outcome.score = count == 0 ? 1.0 : score_sum / static_cast<double>(count);
-      const std::set<std::string>& labels = job.suite->labels;
-      if (!labels.empty()) {
-        const std::string& expected = c.expected.get_ref<const std::string&>();
-        outcome.expected_label = expected;
-        outcome.predicted_label = std::string(util::trim(response->text));
-        if (ignore_case && util::to_lower(outcome.predicted_label) == util::to_lower(expected)) {
-          outcome.predicted_label = expected;
-        }
-        if (labels.count(outcome.predicted_label) == 0) {
-          outcome.predicted_label = k_other_label;  // free text never grows the confusion matrix
-        }
-      }
-      job.metrics.add(outcome);
-      (pass ? tally.passes : tally.fails) += 1;
-      tally.score_sum += outcome.score;
-      record["output"] = response->text;
-      record["pass"] = pass;
-      record["score"] = outcome.score;
-      record["reasons"] = std::move(reasons);
-      record["tokens_in"] = response->tokens_in;
-      record["tokens_out"] = response->tokens_out;
-      record["latency_ms"] = response->latency_ms;
-      record["cost"] = outcome.cost;
-      record["cached"] = !real_call;
+      score_answer(job, case_index, tally, *response, real_call, record);
     }
     ++tally.done;
     if (job.records != nullptr) {
@@ -654,6 +639,104 @@ class Queue final : public CallQueue {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
       m_services.progress(progress);
     }
+  }
+
+  // A sample without a judged answer: counted in errors and left out of every metric.
+  void record_error(Job& job, CaseTally& tally, json& record, const std::string& error) {
+    ++tally.errors;
+    ++job.errors;
+    ++m_report.errors;
+    record["error"] = error;
+    record["pass"] = false;
+    record["score"] = 0.0;
+  }
+
+  // Scores one answer with the suite's and the case's assertions, into the metrics and `record`.
+  void score_answer(Job& job, std::size_t case_index, CaseTally& tally, const ChatResponse& response,
+                    bool real_call, json& record) {
+    const DatasetCase& c = job.suite->cases[case_index];
+    CaseOutcome outcome;
+    outcome.tokens_in = response.tokens_in;
+    outcome.tokens_out = response.tokens_out;
+    outcome.cost = call_cost(m_config, job.model.name, response.tokens_in, response.tokens_out);
+    outcome.latency_ms = response.latency_ms;
+    outcome.had_real_call = real_call;
+    EvalContext context;
+    context.vars = make_template_context(c.vars, c.expected);
+    if (m_config.prices.count(job.model.name) != 0) {
+      context.cost = outcome.cost;  // unknown otherwise: a cost assertion says so
+    }
+    context.latency_ms = response.latency_ms;
+    context.services = &m_assertion_services;
+    m_assertion_services.set_current(job.provider, job.model);
+    json reasons = json::array();
+    bool pass = true;
+    double score_sum = 0.0;
+    std::size_t count = 0;
+    TextForm label_form;  // labels compare as the equals assertions do
+    std::string assertion_error;
+    const auto score = [&](const Assertion& assertion) {
+      const AssertionResult result = evaluate(assertion, response.text, context);
+      pass = pass && result.pass;
+      score_sum += result.score;
+      ++count;
+      if (!result.pass) {
+        reasons.push_back(result.reason);
+      }
+      if (result.error && assertion_error.empty()) {
+        assertion_error = result.reason;
+      }
+      if (assertion.type == AssertionType::equals) {
+        label_form.fold_case = label_form.fold_case || assertion.ignore_case;
+        label_form.nfc = label_form.nfc || assertion.normalize;
+      }
+    };
+    for (const Assertion& assertion : job.suite->asserts) {
+      score(assertion);
+    }
+    for (const Assertion& assertion : job.suite->case_asserts[case_index]) {
+      score(assertion);
+    }
+    if (count == 0 && !c.expected.is_null()) {
+      score(implicit_equals());
+    }
+    if (!assertion_error.empty()) {
+      // The output could not be judged (a regex limit, say): an error like a missing answer.
+      record["output"] = response.text;
+      record["reasons"] = std::move(reasons);
+      record_error(job, tally, record, assertion_error);
+      if (m_report.unjudged++ == 0) {
+        m_report.unjudged_reason = assertion_error;
+      }
+      return;
+    }
+    outcome.pass = pass;
+    outcome.score = count == 0 ? 1.0 : score_sum / static_cast<double>(count);
+    const std::set<std::string>& labels = job.suite->labels;
+    if (!labels.empty()) {
+      const std::string& expected = c.expected.get_ref<const std::string&>();
+      outcome.expected_label = expected;
+      outcome.predicted_label = std::string(util::trim(response.text));
+      if ((label_form.fold_case || label_form.nfc) &&
+          comparable_text(outcome.predicted_label, label_form) == comparable_text(expected, label_form)) {
+        outcome.predicted_label = expected;
+      }
+      if (labels.count(outcome.predicted_label) == 0) {
+        outcome.predicted_label = k_other_label;  // free text never grows the confusion matrix
+      }
+    }
+    job.metrics.add(outcome);
+    (pass ? tally.passes : tally.fails) += 1;
+    tally.score_sum += outcome.score;
+    record["output"] = response.text;
+    record["pass"] = pass;
+    record["score"] = outcome.score;
+    record["reasons"] = std::move(reasons);
+    record["tokens_in"] = response.tokens_in;
+    record["tokens_out"] = response.tokens_out;
+    record["latency_ms"] = response.latency_ms;
+    record["cost"] = outcome.cost;
+    record["cached"] = !real_call;
   }
 
   // `equals` against the case's expected value (a {{expected}} template), when it has no assertion.
@@ -769,6 +852,29 @@ void writer_close_on_fatal(AnswerWriter& writer, const Queue& queue, std::atomic
   }
 }
 
+// The dataset's own assertions and the variables every assertion needs from its cases. The
+// dataset's other problems are lint()'s.
+void lint_case_assertions(const Snapshot& snapshot, const EvalSpec& eval, const std::vector<Assertion>& prompt_asserts,
+                          std::vector<Diagnostic>& out) {
+  if (eval.dataset.empty()) {
+    return;
+  }
+  const std::optional<std::string> text = snapshot.read(eval.dataset);
+  if (!text) {
+    return;
+  }
+  const ParsedDataset parsed = parse_dataset(*text, eval.dataset);
+  std::vector<std::vector<Assertion>> case_asserts;
+  for (const DatasetCase& c : parsed.cases) {
+    ParsedAssertions own = parse_assertions(c.asserts, Location{eval.dataset, c.line, 0});
+    out.insert(out.end(), own.diagnostics.begin(), own.diagnostics.end());
+    case_asserts.push_back(std::move(own.assertions));
+  }
+  const std::vector<Diagnostic> undefined =
+      undefined_variables(prompt_asserts, parsed.cases, case_asserts, eval.dataset);
+  out.insert(out.end(), undefined.begin(), undefined.end());
+}
+
 }  // namespace
 
 const std::vector<std::string>& metric_names() { return k_metric_names; }
@@ -792,6 +898,7 @@ std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<st
     const EvalSpec& eval = prompt->eval;
     ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
     out.insert(out.end(), asserts.diagnostics.begin(), asserts.diagnostics.end());
+    lint_case_assertions(snapshot, eval, asserts.assertions, out);
     if (!eval.metric.empty() &&
         std::find(k_metric_names.begin(), k_metric_names.end(), eval.metric) == k_metric_names.end()) {
       const std::string close = did_you_mean(eval.metric, k_metric_names);

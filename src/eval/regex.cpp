@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+// PCRE2 behind RAII handles: compile options, limits, the per-thread JIT stack and the clock.
+#include "eval/regex.hpp"
+
+#include <chrono>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+namespace promptops {
+
+namespace {
+
+template <class T, void (*Free)(T*)>
+struct FreeWith {
+  void operator()(T* p) const noexcept { Free(p); }
+};
+template <class T, void (*Free)(T*)>
+using Handle = std::unique_ptr<T, FreeWith<T, Free>>;
+
+using CodeHandle = Handle<pcre2_code, pcre2_code_free>;
+using CompileContextHandle = Handle<pcre2_compile_context, pcre2_compile_context_free>;
+using MatchContextHandle = Handle<pcre2_match_context, pcre2_match_context_free>;
+using MatchDataHandle = Handle<pcre2_match_data, pcre2_match_data_free>;
+using JitStackHandle = Handle<pcre2_jit_stack, pcre2_jit_stack_free>;
+
+// UTF-8 with Unicode classes; invalid UTF-8 in a subject is skipped, not an error. \C would
+// split a code point. Callouts before every item let the clock stop a search that the match
+// limit does not (a possessive scan inside a backtracking loop counts as one step).
+constexpr std::uint32_t k_options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+                                    PCRE2_NEVER_BACKSLASH_C | PCRE2_AUTO_CALLOUT;
+// \xHH, \uHHHH and \u{H...} as in ECMAScript.
+constexpr std::uint32_t k_extra_options = PCRE2_EXTRA_ALT_BSUX;
+// The clock is read once every this many callouts.
+constexpr unsigned k_callouts_per_clock_read = 1024;
+
+std::string error_message(int code) {
+  PCRE2_UCHAR buffer[256];
+  const int length = pcre2_get_error_message(code, buffer, sizeof buffer);
+  return length < 0 ? "PCRE2 error " + std::to_string(code)
+                    : std::string(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(length));
+}
+
+// The JIT's stack: one per thread, since a JIT stack must not be shared by concurrent matches.
+pcre2_jit_stack* thread_jit_stack() {
+  thread_local const JitStackHandle stack{pcre2_jit_stack_create(32 * 1024, Regex::k_jit_stack_bytes, nullptr)};
+  return stack.get();
+}
+
+struct Clock {
+  std::chrono::steady_clock::time_point deadline;
+  unsigned callouts = 0;
+  bool expired = false;
+};
+
+int check_clock(pcre2_callout_block*, void* data) {
+  Clock& clock = *static_cast<Clock*>(data);
+  if (++clock.callouts % k_callouts_per_clock_read == 0 && std::chrono::steady_clock::now() > clock.deadline) {
+    clock.expired = true;
+    return PCRE2_ERROR_CALLOUT;
+  }
+  return 0;
+}
+
+std::string limit_message(int code, const Clock& clock) {
+  switch (code) {
+    case PCRE2_ERROR_MATCHLIMIT:
+      return "regex match limit reached";
+    case PCRE2_ERROR_DEPTHLIMIT:
+      return "regex depth limit reached";
+    case PCRE2_ERROR_HEAPLIMIT:
+    case PCRE2_ERROR_NOMEMORY:
+      return "regex heap limit reached";
+    case PCRE2_ERROR_JIT_STACKLIMIT:
+      return "regex stack limit reached";
+    default:
+      return clock.expired ? "regex time limit reached" : "regex error: " + error_message(code);
+  }
+}
+
+}  // namespace
+
+struct RegexCompiled {
+  CodeHandle code;
+  bool jit = false;
+};
+
+Regex::Regex(std::unique_ptr<RegexCompiled> compiled) : m_compiled(std::move(compiled)) {}
+
+Regex::~Regex() = default;
+
+RegexCompileResult Regex::compile(std::string_view pattern, bool ignore_case) {
+  const CompileContextHandle context{pcre2_compile_context_create(nullptr)};
+  if (!context) {
+    return {nullptr, "out of memory"};
+  }
+  pcre2_set_compile_extra_options(context.get(), k_extra_options);
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  auto compiled = std::make_unique<RegexCompiled>();
+  compiled->code.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                     k_options | (ignore_case ? PCRE2_CASELESS : 0u), &code, &offset,
+                                     context.get()));
+  if (!compiled->code) {
+    return {nullptr, error_message(code) + " at offset " + std::to_string(offset)};
+  }
+  // Without JIT (not built in, or no executable memory) the interpreter runs under the same limits.
+  compiled->jit = pcre2_jit_compile(compiled->code.get(), PCRE2_JIT_COMPLETE) == 0;
+  return {std::shared_ptr<const Regex>(new Regex(std::move(compiled))), ""};
+}
+
+RegexSearchResult Regex::search(std::string_view subject) const {
+  const MatchDataHandle data{pcre2_match_data_create_from_pattern(m_compiled->code.get(), nullptr)};
+  const MatchContextHandle context{pcre2_match_context_create(nullptr)};
+  if (!data || !context) {
+    return {false, "regex heap limit reached"};
+  }
+  pcre2_set_match_limit(context.get(), k_match_limit);
+  pcre2_set_depth_limit(context.get(), k_match_limit);
+  pcre2_set_heap_limit(context.get(), k_heap_limit_kib);
+  if (m_compiled->jit) {
+    if (pcre2_jit_stack* stack = thread_jit_stack()) {
+      pcre2_jit_stack_assign(context.get(), nullptr, stack);
+    }
+  }
+  Clock clock{std::chrono::steady_clock::now() + std::chrono::milliseconds(k_time_limit_ms)};
+  pcre2_set_callout(context.get(), check_clock, &clock);
+  // A null subject is allowed only from PCRE2 10.41 on, whatever its length.
+  const char* start = subject.empty() ? "" : subject.data();
+  const int rc = pcre2_match(m_compiled->code.get(), reinterpret_cast<PCRE2_SPTR>(start), subject.size(), 0, 0,
+                             data.get(), context.get());
+  if (rc >= 0) {
+    return {true, ""};
+  }
+  if (rc == PCRE2_ERROR_NOMATCH) {
+    return {false, ""};
+  }
+  return {false, limit_message(rc, clock)};
+}
+
+}  // namespace promptops

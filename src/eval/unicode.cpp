@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// Case folding and NFC through utf8proc, one valid UTF-8 run at a time.
+#include "eval/unicode.hpp"
+
+#include <cstdlib>
+#include <memory>
+
+#include <utf8proc.h>
+
+namespace promptops {
+
+namespace {
+
+struct FreeUtf8proc {
+  void operator()(utf8proc_uint8_t* p) const noexcept { std::free(p); }
+};
+
+// The length of the valid UTF-8 code point at the start of `text`, or 0 when it is not one.
+std::size_t code_point_length(std::string_view text) {
+  utf8proc_int32_t code_point = 0;
+  const utf8proc_ssize_t length =
+      utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                       static_cast<utf8proc_ssize_t>(text.size()), &code_point);
+  return length > 0 ? static_cast<std::size_t>(length) : 0;
+}
+
+// Appends `run` (valid UTF-8) mapped by utf8proc; unchanged if utf8proc refuses it.
+void append_mapped(std::string& out, std::string_view run, utf8proc_option_t options) {
+  utf8proc_uint8_t* raw = nullptr;
+  const utf8proc_ssize_t length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(run.data()),
+                                               static_cast<utf8proc_ssize_t>(run.size()), &raw, options);
+  const std::unique_ptr<utf8proc_uint8_t, FreeUtf8proc> mapped(raw);
+  if (length < 0 || !mapped) {
+    out += run;
+    return;
+  }
+  out.append(reinterpret_cast<const char*>(mapped.get()), static_cast<std::size_t>(length));
+}
+
+}  // namespace
+
+std::string comparable_text(std::string_view text, TextForm form) {
+  if (!form.fold_case && !form.nfc) {
+    return std::string(text);
+  }
+  int options = 0;
+  if (form.fold_case) {
+    options |= UTF8PROC_CASEFOLD;
+  }
+  if (form.nfc) {
+    options |= UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+  }
+  std::string out;
+  out.reserve(text.size());
+  std::size_t run_start = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t length = code_point_length(text.substr(pos));
+    if (length > 0) {
+      pos += length;
+      continue;
+    }
+    append_mapped(out, text.substr(run_start, pos - run_start), static_cast<utf8proc_option_t>(options));
+    out += text[pos];  // not UTF-8: kept as the byte it is
+    run_start = ++pos;
+  }
+  append_mapped(out, text.substr(run_start), static_cast<utf8proc_option_t>(options));
+  return out;
+}
+
+}  // namespace promptops
