@@ -19,6 +19,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string replace_all(std::string text, std::string_view from, std::string_view to);
 // Number of Unicode code points in UTF-8 text (invalid bytes count as one each).
 std::size_t utf8_length(std::string_view text);
+// The offset of the first byte that does not belong to a well-formed UTF-8 sequence (overlong
+// forms, surrogates and code points above U+10FFFF included), or npos when all of `text` is
+// valid: JSON output (nlohmann's dump) throws on anything else.
+std::size_t invalid_utf8_at(std::string_view text);
 // "0.900": `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 // "0.5", "12", "1e-05": printf's %g, the shortest form of a number for messages.
