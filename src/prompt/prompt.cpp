@@ -442,6 +442,17 @@ bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
                     body_offset > bom ? "write the template after the closing +++" : "the file is empty"));
     return true;
   }
+  // TOML (the front matter) is UTF-8 by definition; the body must be too, since every prompt
+  // goes out as JSON (to the model, in eval keys, show and export).
+  if (const std::size_t bad = util::invalid_utf8_at(body); bad != k_npos) {
+    Diagnostic d;
+    d.where = file.location(prompt.path, body_offset + bad);
+    d.code = "invalid-utf8";
+    d.message = "the template is not valid UTF-8";
+    d.hint = "save the file as UTF-8";
+    out.push_back(std::move(d));
+    return true;
+  }
   Message message;
   message.role = "user";
   message.content = std::string(body);

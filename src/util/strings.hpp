@@ -23,6 +23,10 @@ std::size_t utf8_length(std::string_view text);
 // bytes there are not one (a stray continuation byte, a truncated or overlong sequence, a
 // surrogate, or a code point above U+10FFFF).
 std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
+// The offset of the first byte that does not belong to a well-formed UTF-8 sequence (overlong
+// forms, surrogates and code points above U+10FFFF included), or npos when all of `text` is
+// valid: JSON output (nlohmann's dump) throws on anything else.
+std::size_t invalid_utf8_at(std::string_view text);
 // "0.900": `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 // "0.5", "12", "1e-05": printf's %g, the shortest form of a number for messages.

@@ -368,3 +368,22 @@ TEST_CASE("render_prompt names every required variable without a value", "[promp
     CHECK(render_prompt(p, nullptr)[0].content == "x");
   }
 }
+
+TEST_CASE("a text prompt whose body is not UTF-8 is an error at the first bad byte", "[prompt]") {
+  // Found by fuzz_prompt_text: such a body made show --json, export and eval stop with
+  // nlohmann's "[json.exception.type_error.316] invalid UTF-8 byte" instead of a file:line.
+  SECTION("a Latin-1 byte in the body") {
+    const ParsedPrompt parsed = parse_prompt("+++\ndescription = \"x\"\n+++\nOne\nCaf\xE9 {{input}}\n", "p.prompt", "p");
+    CHECK(listing(parsed.diagnostics) ==
+          "p.prompt:5:4: error: the template is not valid UTF-8 [invalid-utf8] (save the file as UTF-8)\n");
+    REQUIRE(parsed.prompt.has_value());
+    CHECK(parsed.prompt->messages.empty());
+  }
+  SECTION("a truncated sequence at the end, without front matter") {
+    CHECK(listing(parse_prompt("h\xC3\xA9llo \xE2\x9C", "p.prompt", "p").diagnostics) ==
+          "p.prompt:1:7: error: the template is not valid UTF-8 [invalid-utf8] (save the file as UTF-8)\n");
+  }
+  SECTION("valid UTF-8 and a BOM are fine") {
+    CHECK(parse_prompt("\xEF\xBB\xBFh\xC3\xA9llo \xE2\x9C\x93 \xF0\x9F\x8E\x89", "p.prompt", "p").diagnostics.empty());
+  }
+}

@@ -58,3 +58,18 @@ TEST_CASE("atomic writes replace the whole file and leave no temp file", "[util]
   }
   CHECK(entries == 1);
 }
+
+TEST_CASE("invalid_utf8_at finds the first byte of a malformed sequence", "[util]") {
+  constexpr std::size_t npos = std::string_view::npos;
+  CHECK(util::invalid_utf8_at("") == npos);
+  CHECK(util::invalid_utf8_at("h\xC3\xA9llo \xE2\x9C\x93 \xF0\x9F\x8E\x89 \xF4\x8F\xBF\xBF") == npos);
+  CHECK(util::invalid_utf8_at("caf\xE9!") == 3);              // Latin-1
+  CHECK(util::invalid_utf8_at("ab\xC3") == 2);                // truncated at the end
+  CHECK(util::invalid_utf8_at("\xC3(") == 0);                 // bad continuation
+  CHECK(util::invalid_utf8_at("x\x80") == 1);                 // lone continuation byte
+  CHECK(util::invalid_utf8_at("\xC0\xAF") == 0);              // overlong '/'
+  CHECK(util::invalid_utf8_at("\xE0\x80\xAF") == 0);          // overlong, three bytes
+  CHECK(util::invalid_utf8_at("\xED\xA0\x80") == 0);          // surrogate U+D800
+  CHECK(util::invalid_utf8_at("\xF4\x90\x80\x80") == 0);      // above U+10FFFF
+  CHECK(util::invalid_utf8_at("\xF5\x80\x80\x80") == 0);
+}
