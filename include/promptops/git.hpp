@@ -112,6 +112,9 @@ class Repository {
   std::optional<bool> config_bool(const std::string& name) const;
   // A string from the same git config; nullopt when unset.
   std::optional<std::string> config_string(const std::string& name) const;
+  // Every value of a multi-valued key in the same git config (`git config --get-all`), from the
+  // system file to .git/config; an empty value forgets the values before it, as safe.directory's.
+  std::vector<std::string> config_strings(const std::string& name) const;
 
   // Short names of refs under refs/heads, refs/tags and refs/remotes, for "did you mean".
   std::vector<std::string> ref_names() const;

@@ -79,6 +79,10 @@ struct ProviderOptions {
   // The user trusts this repository's exec commands (git config promptops.trustExec, read by the
   // caller from the user's own config, never from a tracked file).
   bool exec_trusted = false;
+  // Where the user lets keys go beyond the well-known pairs and loopback (git config
+  // promptops.trustSecret, read by the caller from the user's own config): "VARIABLE@HOST" for
+  // https://HOST, "VARIABLE@http://HOST" for plain http too. See judge_secret().
+  std::vector<std::string> trusted_secrets;
   std::filesystem::path workdir;  // where exec commands run; empty = the current directory
   // Reads an environment variable; the default reads the process environment.
   std::function<std::optional<std::string>(const std::string&)> getenv;
@@ -122,14 +126,39 @@ class Provider {
 
 // The provider `spec` describes. Throws ConfigError (with a hint) for an unknown kind, an openai or
 // anthropic provider without base_url (anthropic defaults to https://api.anthropic.com/v1), an
-// api_key_env naming an unset or empty variable ("export NAME=..."), and an exec provider when
-// options.exec_trusted is false ("git config promptops.trustExec true" after reading the command).
+// api_key_env naming an unset or empty variable ("export NAME=..."), a key that judge_secret()
+// does not allow to go to base_url (the `git config` line that trusts it), and an exec provider
+// when options.exec_trusted is false ("git config promptops.trustExec true" after reading the
+// command).
 std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const ProviderOptions& options);
 
 // `text` with every occurrence of `secret` (when not empty) and anything shaped like a bearer
 // token or an "sk-..." key replaced by "[redacted]". Used on every message built from a response
 // or a libcurl error.
 std::string redact(std::string text, std::string_view secret = {});
+
+// The most bytes one answer may have: an exec command's stdout (provider or scorer) or an HTTP
+// response body. A bigger one is an error that names the limit, and the command is killed.
+constexpr std::size_t k_max_answer_bytes = std::size_t{16} << 20;
+// "16 MiB", for messages.
+constexpr std::string_view k_max_answer_text = "16 MiB";
+
+// Whether a key read from $variable may be sent to `url`, decided before any connection.
+struct SecretVerdict {
+  bool allowed = false;
+  std::string host;         // lower case, as libcurl would connect to it; "" when it names none
+  bool plain_http = false;  // the URL is http://
+  std::string trust;        // the promptops.trustSecret value that would allow it
+};
+// Allowed: to a loopback host (localhost, 127.0.0.0/8, [::1]) over http or https;
+// OPENAI_API_KEY to https://api.openai.com and ANTHROPIC_API_KEY to https://api.anthropic.com;
+// and a pair the user trusts (`trusted`, as ProviderOptions::trusted_secrets). Hosts are compared
+// case-insensitively as libcurl parses the URL (userinfo and port are not the host); any port.
+// A URL libcurl cannot parse is refused.
+SecretVerdict judge_secret(std::string_view variable, std::string_view url,
+                           const std::vector<std::string>& trusted);
+// localhost, a dotted IPv4 address in 127.0.0.0/8, or [::1] (any spelling); case-insensitive.
+bool is_loopback_host(std::string_view host);
 
 // A provider that answers with a function on the calling thread, one request at a time; for
 // tests of the layers above. identity() is "function:<name>".

@@ -411,8 +411,7 @@ void run_bisect_command(Context& context, const BisectCommandOptions& options) {
   bisect.criterion.significant = options.significant;
   bisect.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
   bisect.all = options.all;
-  bisect.eval.provider_options.workdir = repo.workdir();
-  bisect.eval.provider_options.exec_trusted = exec_trusted(repo);
+  bisect.eval.provider_options = provider_options_for(repo);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const BisectReport report = run_bisect(repo, bisect, session.services());
   session.clear_progress();
@@ -474,8 +473,7 @@ void run_bisect_run(Context& context, const BisectRunOptions& options) {
     criterion.max_drop = options.max_drop;
     criterion.significant = options.significant;
     EvalOptions eval;
-    eval.provider_options.workdir = repo.workdir();
-    eval.provider_options.exec_trusted = exec_trusted(repo);
+    eval.provider_options = provider_options_for(repo);
     EvalSession session(repo, !options.no_cache, false);
     const BisectRunResult run =
         bisect_one(repo, name, head, good, options.metric, criterion, eval, session.services());

@@ -31,8 +31,7 @@ struct CheckCommandOptions {
 CheckOptions base_options(Context& context) {
   CheckOptions options;
   git::Repository& repo = context.repo();
-  options.eval.provider_options.workdir = repo.workdir();
-  options.eval.provider_options.exec_trusted = exec_trusted(repo);
+  options.eval.provider_options = provider_options_for(repo);
   return options;
 }
 

@@ -57,6 +57,14 @@ bool exec_trusted(const git::Repository& repo) {
   return repo.config_bool("promptops.trustExec").value_or(false);
 }
 
+ProviderOptions provider_options_for(const git::Repository& repo) {
+  ProviderOptions options;
+  options.workdir = repo.workdir();
+  options.exec_trusted = exec_trusted(repo);
+  options.trusted_secrets = repo.config_strings("promptops.trustSecret");
+  return options;
+}
+
 git::Oid resolve_commit(Context& context, const std::string& revision) {
   if (revision == "HEAD") {
     return context.head();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <promptops/git.hpp>
+#include <promptops/provider.hpp>
 #include <promptops/registry.hpp>
 
 #include "cli/context.hpp"
@@ -30,6 +31,9 @@ git::Oid resolve_commit(Context& context, const std::string& revision);
 // Whether the user trusts this repository's exec providers and scorers: `promptops.trustExec` in
 // their own git config (a clone cannot set it; tracked files are never read for it).
 bool exec_trusted(const git::Repository& repo);
+// The provider options the user's own git config gives this repository: the work tree for exec
+// commands, exec_trusted(), and the hosts trusted with keys (every `promptops.trustSecret` value).
+ProviderOptions provider_options_for(const git::Repository& repo);
 // A prompt name given where no @REV belongs (log, alias). Throws UsageError for NAME@REV.
 std::string prompt_name_argument(const std::string& text, const char* instead);
 

@@ -415,8 +415,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.names = names;
   eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
   eval_options.repeat = options.repeat;
-  eval_options.provider_options.workdir = repo.workdir();
-  eval_options.provider_options.exec_trusted = exec_trusted(repo);
+  eval_options.provider_options = provider_options_for(repo);
 
   EvalSession session(repo, !options.no_cache, options.format == "table" && output::is_terminal(stderr));
   const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);

@@ -96,8 +96,7 @@ void run_optimize(Context& context, const OptimizeCommandOptions& options) {
   }
   run.minibatch = options.minibatch;
   run.seed = options.seed;
-  run.provider_options.workdir = repo.workdir();
-  run.provider_options.exec_trusted = exec_trusted(repo);
+  run.provider_options = provider_options_for(repo);
 
   // --commit refuses before any model call when the file has local changes.
   const std::unique_ptr<Snapshot> at_head = commit_snapshot(repo, head);

@@ -1077,7 +1077,7 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
       auto identity_it = identities.find(provider->name);
       if (identity_it == identities.end()) {
         identity_it =
-            identities.emplace(provider->name, provider_identity(*provider, options.provider_options.workdir))
+            identities.emplace(provider->name, provider_identity(*provider, options.provider_options))
                 .first;
       }
       const std::string& identity = identity_it->second;
@@ -1167,6 +1167,10 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
     }
     by_provider[job->provider->name].push_back(job);
   }
+  // Every provider is made (keys read, trust checked) before the first request of any of them.
+  for (const std::string& name : provider_order) {
+    assertion_services.provider(*by_provider[name].front()->provider);
+  }
   std::size_t done = 0;
   AnswerWriter writer(*services.cache);
   for (const std::string& name : provider_order) {
@@ -1253,7 +1257,7 @@ struct Trials::Impl {
   const std::string& identity_of(const ProviderSpec& spec) {
     auto it = identities.find(spec.name);
     if (it == identities.end()) {
-      it = identities.emplace(spec.name, provider_identity(spec, options.provider_options.workdir)).first;
+      it = identities.emplace(spec.name, provider_identity(spec, options.provider_options)).first;
     }
     return it->second;
   }

@@ -2,13 +2,14 @@
 // llm-rubric (a judge model), similar (embeddings) and exec (a trusted command) for the engine.
 #include "eval/services.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 
 #include <promptops/error.hpp>
 
-#include "util/file.hpp"
 #include "util/process.hpp"
 #include "util/sha1.hpp"
 #include "util/strings.hpp"
@@ -61,19 +62,47 @@ AssertionResult verdict_from(const json& answer, double threshold) {
   return result;
 }
 
+// The program an exec command names, when its bytes identify the provider: a regular file (never
+// a device or a pipe), and unless the user trusts the repository's commands, only one inside the
+// work tree, since a tracked file names it. Read in blocks, so its size costs no memory.
+std::optional<std::string> program_sha(const ProviderSpec& spec, const ProviderOptions& options) {
+  namespace fs = std::filesystem;
+  if (spec.command.empty() || options.workdir.empty() || spec.command[0].find('/') == std::string::npos) {
+    return std::nullopt;
+  }
+  const fs::path named(spec.command[0]);
+  std::error_code ec;
+  const fs::path program = fs::canonical(named.is_absolute() ? named : options.workdir / named, ec);
+  if (ec || !fs::is_regular_file(program, ec)) {
+    return std::nullopt;
+  }
+  if (!options.exec_trusted) {
+    const fs::path inside = program.lexically_relative(fs::canonical(options.workdir, ec));
+    if (ec || inside.empty() || *inside.begin() == "..") {
+      return std::nullopt;
+    }
+  }
+  std::ifstream in(program, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  util::Sha1 sha;
+  std::array<char, 65536> block;
+  while (in.read(block.data(), block.size()) || in.gcount() > 0) {
+    sha.update(std::string_view(block.data(), static_cast<std::size_t>(in.gcount())));
+  }
+  return sha.hex_digest();
+}
+
 }  // namespace
 
 // Where answers come from, for keys: never the key or header values. An exec command that is a
 // file of the work tree is identified by its bytes too, so editing the script asks again.
-std::string provider_identity(const ProviderSpec& spec, const std::filesystem::path& workdir) {
+std::string provider_identity(const ProviderSpec& spec, const ProviderOptions& options) {
   if (spec.kind == "exec") {
     std::string identity = "exec " + util::join(spec.command, " ");
-    if (!spec.command.empty() && !workdir.empty() && spec.command[0].find('/') != std::string::npos) {
-      const std::filesystem::path program = std::filesystem::path(spec.command[0]).is_absolute() ? std::filesystem::path(spec.command[0])
-                                                                        : workdir / spec.command[0];
-      if (const std::optional<std::string> bytes = util::read_file(program)) {
-        identity += " sha1:" + util::sha1_hex(*bytes);
-      }
+    if (const std::optional<std::string> sha = program_sha(spec, options)) {
+      identity += " sha1:" + *sha;
     }
     return identity;
   }
@@ -139,7 +168,7 @@ AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::stri
                       Message{"user", "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output), {}}};
   auto& self = const_cast<RunnerServices&>(*this);
   const std::string key =
-      content_key({"judge-1", provider_identity(spec, m_options.workdir), model, request.messages[0].content,
+      content_key({"judge-1", provider_identity(spec, m_options), model, request.messages[0].content,
                    request.messages[1].content});
   std::string answer;
   if (const auto cached = m_services.cache->get("response", key); cached && cached->contains("text")) {
@@ -184,7 +213,7 @@ AssertionResult RunnerServices::similar(const Assertion& assertion, std::string_
   const std::string texts[2] = {std::string(reference), std::string(output)};
   std::string keys[2];
   for (std::size_t i = 0; i < 2; ++i) {
-    keys[i] = content_key({"embedding-1", provider_identity(spec, m_options.workdir), model, texts[i]});
+    keys[i] = content_key({"embedding-1", provider_identity(spec, m_options), model, texts[i]});
     if (const auto cached = m_services.cache->get("embedding", keys[i]); cached && cached->is_array()) {
       vectors[i] = cached->get<std::vector<double>>();
     } else {
@@ -232,7 +261,12 @@ AssertionResult RunnerServices::exec(const Assertion& assertion, std::string_vie
   const util::ProcessResult run =
       util::run_process({"/bin/sh", "-c", std::string(command)}, std::string(output), m_options.workdir,
                         std::chrono::milliseconds(static_cast<long long>(timeout * 1000)),
-                        {{"PROMPTOPS_VARS", context.vars.dump()}});
+                        {{"PROMPTOPS_VARS", context.vars.dump()}}, k_max_answer_bytes);
+  if (run.too_much_output) {
+    return AssertionResult{false, 0.0,
+                           "exec scorer printed more than " + std::string(k_max_answer_text) +
+                               ", the limit for one answer, and was killed"};
+  }
   if (run.timed_out) {
     char text[64];
     std::snprintf(text, sizeof text, "exec scorer timed out after %gs", timeout);

@@ -13,9 +13,10 @@
 namespace promptops {
 
 // Where a provider's answers come from, for cache keys: the kind and base URL, or for exec the
-// command plus the SHA-1 of its program when that is a file (so editing the script asks again).
-// Never the key or header values.
-std::string provider_identity(const ProviderSpec& spec, const std::filesystem::path& workdir);
+// command plus the SHA-1 of its program when that is a regular file (so editing the script asks
+// again) that the user trusts us to read: inside the work tree, or anywhere when
+// options.exec_trusted. Never the key or header values.
+std::string provider_identity(const ProviderSpec& spec, const ProviderOptions& options);
 
 // Makes providers on first use and answers the assertions that need a model or a process. Judge
 // answers and embeddings are cached like model answers. Used on the engine's thread only.

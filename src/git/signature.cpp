@@ -392,4 +392,28 @@ std::optional<std::string> Repository::config_string(const std::string& name) co
   return git::config_value(*config, name.c_str());
 }
 
+std::vector<std::string> Repository::config_strings(const std::string& name) const {
+  git_config* raw = nullptr;
+  check(git_repository_config_snapshot(&raw, m_impl->repo.get()), "reading the git config");
+  const ConfigHandle config(raw);
+  git_config_iterator* iterator_raw = nullptr;
+  std::vector<std::string> values;
+  const int rc = git_config_multivar_iterator_new(&iterator_raw, config.get(), name.c_str(), nullptr);
+  if (rc == GIT_ENOTFOUND) {
+    return values;
+  }
+  check(rc, "reading the git config");
+  const Handle<git_config_iterator, git_config_iterator_free> iterator(iterator_raw);
+  git_config_entry* entry = nullptr;  // owned by the iterator
+  while (git_config_next(&entry, iterator.get()) == 0) {
+    const std::string value = entry->value != nullptr ? entry->value : "";
+    if (value.empty()) {
+      values.clear();
+    } else {
+      values.push_back(value);
+    }
+  }
+  return values;
+}
+
 }  // namespace promptops::git

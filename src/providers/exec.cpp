@@ -29,7 +29,6 @@ using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 constexpr Millis k_poll_interval{50};
-constexpr std::size_t k_max_output = std::size_t{64} << 20;
 
 // One running command.
 struct Process {
@@ -281,10 +280,11 @@ class ExecProvider final : public Provider {
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
         std::string& sink = is_out ? process.out : process.err;
-        if (sink.size() < k_max_output) {
-          sink.append(buffer, static_cast<std::size_t>(n));
+        const std::size_t bytes = static_cast<std::size_t>(n);
+        if (sink.size() + bytes <= k_max_answer_bytes) {
+          sink.append(buffer, bytes);
         } else if (is_out) {
-          process.too_much_output = true;
+          process.too_much_output = true;  // killed at once: the rest is never read
         }
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         close_fd(is_out ? process.from_out : process.from_err);
@@ -309,7 +309,9 @@ class ExecProvider final : public Provider {
                      CallError::exec_failed);
     }
     if (process.too_much_output) {
-      return failure(command + " printed more than 64 MiB", CallError::exec_failed);
+      return failure(command + " printed more than " + std::string(k_max_answer_text) +
+                         ", the limit for one answer, and was killed",
+                     CallError::exec_failed);
     }
     std::string why;
     if (WIFSIGNALED(process.status)) {

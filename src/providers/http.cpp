@@ -34,7 +34,6 @@ using Millis = std::chrono::milliseconds;
 // How long the loop sleeps at most, so that `stop` is seen within this time.
 constexpr Millis k_poll_interval{50};
 constexpr double k_max_wait_seconds = 300.0;
-constexpr std::size_t k_max_body = std::size_t{64} << 20;
 
 void init_curl() {
   static std::once_flag once;
@@ -99,7 +98,7 @@ struct Transfer {
 std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t bytes = size * count;
-  if (transfer->response.size() + bytes > k_max_body) {
+  if (transfer->response.size() + bytes > k_max_answer_bytes) {
     transfer->too_large = true;
     return 0;
   }
@@ -395,7 +394,8 @@ class Loop {
             "timed out after " + format_seconds(m_policy.timeout_seconds) + " waiting for " + url;
       } else if (transfer.too_large) {
         result.error = CallError::network;
-        result.message = "the answer from " + url + " is larger than 64 MiB";
+        result.message = "the answer from " + url + " is larger than " + std::string(k_max_answer_text) +
+                         ", the limit for one answer";
       } else {
         result.error = CallError::network;
         const std::string detail =

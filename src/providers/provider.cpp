@@ -109,6 +109,27 @@ void check_base_url(const ProviderSpec& spec) {
   }
 }
 
+// A tracked config chooses both the URL and the variable: the key goes only where the user trusts
+// it to go, and that is decided before the variable is even read.
+void check_secret_destination(const ProviderSpec& spec, const ProviderOptions& options) {
+  if (spec.api_key_env.empty()) {
+    return;
+  }
+  const SecretVerdict verdict = judge_secret(spec.api_key_env, spec.base_url, options.trusted_secrets);
+  if (verdict.allowed) {
+    return;
+  }
+  const std::string what = "provider '" + spec.name + "' would send $" + spec.api_key_env;
+  if (verdict.host.empty()) {
+    throw ConfigError(located(spec, what + " to base_url '" + spec.base_url + "', which names no host"),
+                      "write the API's root, such as base_url = \"https://api.openai.com/v1\"");
+  }
+  throw ConfigError(
+      located(spec, what + " to " + verdict.host + (verdict.plain_http ? " over plain http" : "") +
+                        ", which you have not trusted with it"),
+      "if " + verdict.host + " may have it, run: git config --add promptops.trustSecret " + verdict.trust);
+}
+
 std::string read_key(const ProviderSpec& spec, const ProviderOptions& options) {
   if (spec.api_key_env.empty()) {
     return {};
@@ -222,6 +243,7 @@ std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const Provider
     }
     check_base_url(checked);
     checked.base_url = trim_base_url(checked.base_url);
+    check_secret_destination(checked, options);
     std::string key = read_key(spec, options);
     if (spec.kind == "openai") {
       return providers::make_openai_provider(std::move(checked), std::move(key));

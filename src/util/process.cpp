@@ -46,7 +46,7 @@ long write_without_sigpipe(int fd, const char* data, std::size_t size) {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
                           const std::filesystem::path& cwd, std::chrono::milliseconds timeout,
-                          const std::map<std::string, std::string>& env) {
+                          const std::map<std::string, std::string>& env, std::size_t max_output) {
   if (argv.empty()) {
     throw Error("cannot run an empty command");
   }
@@ -100,7 +100,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buffer[65536];
-  while (from_out >= 0 || from_err >= 0) {
+  while ((from_out >= 0 || from_err >= 0) && !result.too_much_output) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
@@ -137,7 +137,16 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       }
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
-        (fds[i].fd == from_out ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
+        const bool is_out = fds[i].fd == from_out;
+        std::string& sink = is_out ? result.out : result.err;
+        const std::size_t bytes = static_cast<std::size_t>(n);
+        if (max_output == 0 || sink.size() + bytes <= max_output) {
+          sink.append(buffer, bytes);
+        } else if (is_out) {
+          result.too_much_output = true;
+          ::kill(-pid, SIGKILL);
+          break;
+        }
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         close_fd(fds[i].fd == from_out ? from_out : from_err);
       }

@@ -32,6 +32,9 @@
 // - Embedding words are runs of ASCII letters and digits (and any non-ASCII bytes), lower-cased,
 //   so punctuation does not change the vector; an input without words gets the zero vector.
 // - Responders run outside the server's lock, possibly on several threads at once.
+// - A request line in absolute form ("POST http://HOST/v1/chat/completions", as an HTTP proxy
+//   gets it) is served by its path, so a test can set http_proxy to the server and see what a
+//   client would have sent to HOST (its Host header says which) without any other network.
 
 namespace promptops::test {
 namespace {
@@ -450,6 +453,10 @@ class RequestReader {
     request.method = first.substr(0, space1);
     const std::string target = first.substr(space1 + 1, space2 - space1 - 1);
     request.path = target.substr(0, target.find('?'));
+    if (request.path.rfind("http://", 0) == 0) {  // absolute form: we are standing in for a proxy
+      const std::size_t slash = request.path.find('/', 7);
+      request.path = slash == std::string::npos ? "/" : request.path.substr(slash);
+    }
     request.version = first.substr(space2 + 1);
     if (request.method.empty() || request.path.empty() || request.version.rfind("HTTP/", 0) != 0) {
       return false;

@@ -192,6 +192,7 @@ TEST_CASE("anthropic provider moves system messages and maps parameters", "[prov
   SECTION("the base URL defaults to Anthropic's") {
     ProviderSpec spec = spec_for(server, "anthropic");
     spec.base_url.clear();
+    spec.api_key_env.clear();  // TEST_KEY is not trusted to go to api.anthropic.com
     CHECK(provider_for(spec)->identity() == "anthropic:https://api.anthropic.com/v1");
   }
 }

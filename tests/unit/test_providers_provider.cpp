@@ -146,6 +146,7 @@ TEST_CASE("make_provider rejects specs it cannot use", "[providers]") {
   SECTION("a key that is set: identity never shows it nor the headers") {
     spec.api_key_env = "GOOD_KEY";
     spec.headers = {{"X-Secret-Header", "hidden-value"}};
+    options.trusted_secrets = {"GOOD_KEY@api.example.com"};
     const auto provider = make_provider(spec, options);
     CHECK(provider->identity() == "openai:https://api.example.com/v1");
     CHECK(provider->spec().name == "main");
