@@ -58,6 +58,7 @@ struct TreeEntry {
 
   bool is_blob() const { return mode == 0100644 || mode == 0100755; }
   bool is_tree() const { return mode == 040000; }
+  bool is_link() const { return mode == 0120000; }  // the blob holds the target path, never a file to open
 };
 
 // A git alias of a prompt: the annotated tag refs/tags/promptops/<prompt>/<alias>.
@@ -129,10 +130,15 @@ class Repository {
   // The entry at `path` in the commit's tree; nullopt when absent.
   std::optional<TreeEntry> entry_at(const Oid& commit, std::string_view path) const;
   // Every regular file under `dir` ("" = the whole tree) at the commit, recursively, sorted by
-  // path; symlinks and submodules are skipped.
-  std::vector<TreeEntry> list_blobs(const Oid& commit, std::string_view dir) const;
+  // path; symlinks and submodules are skipped. When `links` is given, the symlinks (mode 120000)
+  // are appended to it, sorted by path.
+  std::vector<TreeEntry> list_blobs(const Oid& commit, std::string_view dir,
+                                    std::vector<TreeEntry>* links = nullptr) const;
   // Blob contents. Throws GitError; in a partial clone the hint says to fetch the blob.
   std::string read_blob(const Oid& blob) const;
+  // The size of a blob from the object header, without loading its content; nullopt when the
+  // header cannot be read (a missing object: read_blob then says why).
+  std::optional<std::uint64_t> blob_size(const Oid& blob) const;
 
   // The index (staging area) as it is on disk now: every stage-0 entry sorted by path, and the
   // paths with merge conflicts (stages 1-3). Throws GitError for a bare repository.

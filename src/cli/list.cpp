@@ -36,18 +36,25 @@ void run_list(Context& context, const ListOptions& options) {
   const std::vector<PromptFile> files = find_prompts(*snapshot, config);
 
   // Parsing dominates: spread it (and the reads, when the snapshot allows) over every core.
-  std::vector<std::string> texts(files.size());
+  // A file over the size cap (or replaced by a special file) is listed as invalid, not read.
+  std::vector<SnapshotFile> texts(files.size());
+  const auto fetch = [&](std::size_t i) { texts[i] = snapshot->fetch(files[i].path, size_limit(FileRole::prompt)); };
   if (!snapshot->thread_safe()) {
     for (std::size_t i = 0; i < files.size(); ++i) {
-      texts[i] = snapshot->read(files[i].path).value_or("");
+      fetch(i);
     }
   }
   std::vector<ParsedPrompt> parsed_prompts(files.size());
   util::parallel_for(files.size(), [&](std::size_t i) {
     if (snapshot->thread_safe()) {
-      texts[i] = snapshot->read(files[i].path).value_or("");
+      fetch(i);
     }
-    parsed_prompts[i] = parse_prompt(texts[i], files[i].path, files[i].name);
+    if (texts[i].refused()) {
+      parsed_prompts[i].diagnostics.push_back(
+          refused_file(texts[i], FileRole::prompt, files[i].path, Location{files[i].path, 0, 0}));
+      return;
+    }
+    parsed_prompts[i] = parse_prompt(texts[i].content, files[i].path, files[i].name);
   });
   const bool json = options.format == "json";
 

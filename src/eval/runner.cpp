@@ -286,14 +286,25 @@ std::unique_ptr<Suite> load_suite(const Snapshot& snapshot, const Prompt& prompt
     throw ConfigError(eval.where.format() + ": [eval] of prompt '" + prompt.name + "' has no dataset",
                       "add dataset = \"evals/" + prompt.name + ".jsonl\" to [eval] in " + prompt.path);
   }
-  const std::optional<std::string> text = snapshot.read(eval.dataset);
-  if (!text) {
+  const std::optional<std::string> path = repository_path(eval.dataset);
+  if (!path) {
+    throw ConfigError(eval.where.format() + ": dataset '" + eval.dataset + "' of prompt '" + prompt.name +
+                          "' is outside the repository",
+                      "give a path relative to the repository root in [eval] dataset of " + prompt.path);
+  }
+  SnapshotFile file = snapshot.fetch(*path, size_limit(FileRole::dataset));
+  if (file.refused()) {
+    throw ConfigError(eval.where.format() + ": " + file.problem(FileRole::dataset, eval.dataset) + " (" +
+                          snapshot.label() + ")",
+                      file.hint(FileRole::dataset));
+  }
+  if (file.kind != SnapshotFile::Kind::file) {
     throw ConfigError(eval.where.format() + ": dataset '" + eval.dataset + "' of prompt '" + prompt.name +
                           "' does not exist at " + snapshot.label(),
                       "create it, or fix [eval] dataset in " + prompt.path);
   }
-  suite->dataset_sha = util::sha1_hex(*text);
-  suite->text = *text;
+  suite->dataset_sha = util::sha1_hex(file.content);
+  suite->text = std::move(file.content);
   set_assertions(*suite, prompt);
   return suite;
 }

@@ -13,6 +13,8 @@ namespace promptops::git {
 
 namespace {
 
+constexpr std::uint64_t k_max_git_file_bytes = std::uint64_t{1} << 20;  // .git/config, a .git file
+
 bool env_set(const char* name) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0';
@@ -28,7 +30,10 @@ bool plain_git_dir(const std::filesystem::path& dir) {
   if (!std::filesystem::is_regular_file(dir / "HEAD", ec)) {
     return false;
   }
-  const auto config = util::read_file(dir / "config");
+  // Bounded, and never through a link: a config that is not a plain file is left to libgit2.
+  const util::TreeFile file = util::read_beneath(dir, "config", k_max_git_file_bytes);
+  const std::optional<std::string> config =
+      file.kind == util::TreeFile::Kind::regular ? std::optional(file.bytes) : std::nullopt;
   // core.worktree, core.bare = true, or extensions we may not read: let libgit2 decide.
   return config && config->find("worktree") == std::string::npos && config->find("bare = true") == std::string::npos &&
          config->find("objectformat") == std::string::npos;
@@ -53,8 +58,9 @@ std::optional<std::filesystem::path> find_worktree_root(const std::filesystem::p
       return plain_git_dir(dot_git) ? std::optional(dir) : std::nullopt;
     }
     if (std::filesystem::is_regular_file(status)) {
-      const auto text = util::read_file(dot_git);
-      return text && text->starts_with("gitdir: ") ? std::optional(dir) : std::nullopt;
+      const util::TreeFile text = util::read_beneath(dir, ".git", k_max_git_file_bytes);
+      return text.kind == util::TreeFile::Kind::regular && text.bytes.starts_with("gitdir: ") ? std::optional(dir)
+                                                                                              : std::nullopt;
     }
     if (std::filesystem::exists(status) || std::filesystem::is_regular_file(dir / "HEAD", ec)) {
       return std::nullopt;  // a symlinked .git or a bare repository: not a plain layout

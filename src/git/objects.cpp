@@ -65,9 +65,10 @@ TreeHandle lookup_tree(const Repository::Impl& impl, const git_oid& id) {
   return TreeHandle(raw);
 }
 
-// Appends every regular file under `tree` (whose path is `prefix`, "" or ending in '/').
+// Appends every regular file under `tree` (whose path is `prefix`, "" or ending in '/'), and
+// every symlink to `links` when it is given.
 void collect_blobs(const Repository::Impl& impl, const git_tree& tree, const std::string& prefix,
-                   std::vector<TreeEntry>& out) {
+                   std::vector<TreeEntry>& out, std::vector<TreeEntry>* links) {
   const std::size_t count = git_tree_entrycount(&tree);
   for (std::size_t i = 0; i < count; ++i) {
     // Borrowed from `tree`.
@@ -78,9 +79,11 @@ void collect_blobs(const Repository::Impl& impl, const git_tree& tree, const std
     item.mode = static_cast<std::uint32_t>(git_tree_entry_filemode(entry));
     if (item.is_tree()) {
       const TreeHandle subtree = lookup_tree(impl, *git_tree_entry_id(entry));
-      collect_blobs(impl, *subtree, item.path + "/", out);
+      collect_blobs(impl, *subtree, item.path + "/", out, links);
     } else if (item.is_blob()) {
       out.push_back(std::move(item));
+    } else if (item.is_link() && links != nullptr) {
+      links->push_back(std::move(item));
     }
   }
 }
@@ -167,23 +170,41 @@ std::optional<TreeEntry> Repository::entry_at(const Oid& commit, std::string_vie
   return out;
 }
 
-std::vector<TreeEntry> Repository::list_blobs(const Oid& commit, std::string_view dir) const {
+std::vector<TreeEntry> Repository::list_blobs(const Oid& commit, std::string_view dir,
+                                              std::vector<TreeEntry>* links) const {
   std::vector<TreeEntry> out;
   const std::string relative = normalized_path(dir);
   const CommitHandle handle = lookup_commit(*m_impl, commit);
+  const std::size_t first_link = links != nullptr ? links->size() : 0;
   if (relative.empty()) {
     const TreeHandle root = commit_tree(*handle, commit);
-    collect_blobs(*m_impl, *root, "", out);
+    collect_blobs(*m_impl, *root, "", out, links);
   } else {
     const std::optional<TreeEntry> entry = entry_at(commit, relative);
     if (!entry || !entry->is_tree()) {
+      if (entry && entry->is_link() && links != nullptr) {
+        links->push_back(*entry);  // the directory asked for is itself a link: never descended
+      }
       return out;
     }
     const TreeHandle tree = lookup_tree(*m_impl, *to_git(entry->id));
-    collect_blobs(*m_impl, *tree, relative + "/", out);
+    collect_blobs(*m_impl, *tree, relative + "/", out, links);
   }
-  std::sort(out.begin(), out.end(), [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  const auto by_path = [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; };
+  std::sort(out.begin(), out.end(), by_path);
+  if (links != nullptr) {
+    std::sort(links->begin() + static_cast<std::ptrdiff_t>(first_link), links->end(), by_path);
+  }
   return out;
+}
+
+std::optional<std::uint64_t> Repository::blob_size(const Oid& blob) const {
+  std::size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  if (git_odb_read_header(&size, &type, m_impl->odb.get(), to_git(blob)) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(size);
 }
 
 std::string Repository::read_blob(const Oid& blob) const {

@@ -33,15 +33,21 @@ void lint_dataset(const Snapshot& snapshot, const Prompt& prompt, std::vector<Di
     at.file = prompt.path;
   }
   const std::filesystem::path normal = std::filesystem::path(dataset).lexically_normal();
-  if (dataset.front() == '/' || normal.empty() || *normal.begin() == "..") {
+  const std::optional<std::string> inside = repository_path(dataset);
+  if (!inside) {
     out.push_back(make(Severity::error, at, "dataset-outside-repository",
                        "dataset '" + dataset + "' is outside the repository",
                        "give a path relative to the repository root, such as evals/" +
                            normal.filename().string()));
     return;
   }
-  const std::string path = normal.generic_string();
-  const auto text = snapshot.read(path);
+  const std::string& path = *inside;
+  SnapshotFile file = snapshot.fetch(path, size_limit(FileRole::dataset));
+  if (file.refused()) {
+    out.push_back(refused_file(file, FileRole::dataset, dataset, at));
+    return;
+  }
+  const auto text = file.kind == SnapshotFile::Kind::file ? std::optional(std::move(file.content)) : std::nullopt;
   if (!text) {
     const std::string dir = normal.has_parent_path() ? normal.parent_path().generic_string() : "";
     const std::string close = did_you_mean(path, snapshot.list(dir));
@@ -118,7 +124,15 @@ std::vector<Diagnostic> lint(const Snapshot& snapshot, const std::vector<std::st
   ParsedConfig parsed_config = load_config(snapshot);
   std::vector<Diagnostic> out = parsed_config.diagnostics;
   const Config& config = parsed_config.config;
-  const std::vector<PromptFile> files = find_prompts(snapshot, config);
+  std::vector<SnapshotLink> links;
+  const std::vector<PromptFile> files = find_prompts(snapshot, config, &links);
+  for (const SnapshotLink& link : links) {
+    out.push_back(make(Severity::warning, Location{link.path, 0, 0}, "symlink-not-followed",
+                       "'" + link.path + "' is a symbolic link to '" + link.target +
+                           "', which is not followed: it is not a prompt and nothing under it is listed",
+                       "git promptops reads only regular files inside the repository, as git tracks a link "
+                       "as a link: commit the files themselves in its place"));
+  }
   std::vector<PromptFile> selected;
   if (names.empty()) {
     selected = files;
@@ -140,11 +154,15 @@ std::vector<Diagnostic> lint(const Snapshot& snapshot, const std::vector<std::st
     }
   }
   for (const PromptFile& file : selected) {
-    const auto text = snapshot.read(file.path);
-    if (!text) {
+    const SnapshotFile text = snapshot.fetch(file.path, size_limit(FileRole::prompt));
+    if (text.refused()) {
+      out.push_back(refused_file(text, FileRole::prompt, file.path, Location{file.path, 0, 0}));
       continue;
     }
-    ParsedPrompt parsed = parse_prompt(*text, file.path, file.name);
+    if (text.kind != SnapshotFile::Kind::file) {
+      continue;
+    }
+    ParsedPrompt parsed = parse_prompt(text.content, file.path, file.name);
     out.insert(out.end(), parsed.diagnostics.begin(), parsed.diagnostics.end());
     if (parsed.prompt) {
       lint_prompt(snapshot, config, *parsed.prompt, out);

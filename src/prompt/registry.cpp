@@ -12,13 +12,30 @@
 
 namespace promptops {
 
+Diagnostic refused_file(const SnapshotFile& file, FileRole role, const std::string& path, Location at) {
+  Diagnostic out;
+  out.where = std::move(at);
+  out.code = file.kind == SnapshotFile::Kind::link      ? "symlink-not-followed"
+             : file.kind == SnapshotFile::Kind::special ? "not-a-regular-file"
+                                                        : "file-too-large";
+  out.message = file.problem(role, path);
+  out.hint = file.hint(role);
+  return out;
+}
+
 ParsedConfig load_config(const Snapshot& snapshot) {
   const Config defaults;
-  const auto text = snapshot.read(defaults.path);
-  if (!text) {
+  SnapshotFile file = snapshot.fetch(defaults.path, size_limit(FileRole::config));
+  if (file.refused()) {
+    ParsedConfig parsed;
+    parsed.config.found = true;
+    parsed.diagnostics.push_back(refused_file(file, FileRole::config, defaults.path, Location{defaults.path, 0, 0}));
+    return parsed;
+  }
+  if (file.kind != SnapshotFile::Kind::file) {
     return ParsedConfig{};
   }
-  ParsedConfig parsed = parse_config(*text, defaults.path);
+  ParsedConfig parsed = parse_config(file.content, defaults.path);
   parsed.config.found = true;
   return parsed;
 }
@@ -70,6 +87,39 @@ std::optional<PromptFile> find_by_name(const std::vector<PromptFile>& files, std
   return std::nullopt;
 }
 
+// When `name` was not found because its file is a symlink under a root (never followed), the
+// error that says so; otherwise nothing.
+void refuse_linked_prompt(const Snapshot& snapshot, const Config& config, const std::vector<SnapshotLink>& links,
+                          std::string_view name) {
+  const auto under_linked_dir = [&](const SnapshotLink& link) {
+    for (const std::string& raw_root : config.prompt_roots) {
+      const std::string root = strip_root(raw_root);
+      const std::string prefix = root.empty() ? std::string() : root + "/";
+      if ((link.path.starts_with(prefix) && name.starts_with(link.path.substr(prefix.size()) + "/")) ||
+          link.path == root) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const SnapshotLink& link : links) {
+    SnapshotFile file;
+    file.kind = SnapshotFile::Kind::link;
+    file.link = link.path;
+    file.content = link.target;
+    if (prompt_name_of(config, link.path) == name) {
+      throw ConfigError(file.problem(FileRole::prompt, link.path) + " (" + snapshot.label() + ")",
+                        file.hint(FileRole::prompt));
+    }
+    if (under_linked_dir(link)) {
+      throw ConfigError("prompt '" + std::string(name) + "' would be under '" + link.path +
+                            "', a symbolic link to '" + link.target + "', which is not followed (" +
+                            snapshot.label() + ")",
+                        file.hint(FileRole::prompt));
+    }
+  }
+}
+
 std::optional<int> version_number(std::string_view rev) {
   if (rev.size() < 2 || rev[0] != 'v') {
     return std::nullopt;
@@ -84,12 +134,13 @@ std::optional<int> version_number(std::string_view rev) {
 
 }  // namespace
 
-std::vector<PromptFile> find_prompts(const Snapshot& snapshot, const Config& config) {
+std::vector<PromptFile> find_prompts(const Snapshot& snapshot, const Config& config,
+                                     std::vector<SnapshotLink>* links) {
   std::map<std::string, std::pair<std::size_t, PromptFile>> by_name;  // name -> (rank, file)
   std::size_t root_index = 0;
   for (const std::string& raw_root : config.prompt_roots) {
     const std::string root = strip_root(raw_root);
-    for (const std::string& path : snapshot.list(root)) {
+    for (const std::string& path : snapshot.list(root, links)) {
       const std::size_t slash = path.rfind('/');
       const std::string_view file_name =
           slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
@@ -242,9 +293,12 @@ ResolvedReference resolve_reference(const git::Repository& repo, const Reference
   out.name = ref.name;
   if (ref.rev.empty() && !repo.is_bare()) {
     const auto snapshot = worktree_snapshot(repo);
-    const auto files = find_prompts(*snapshot, load_config(*snapshot).config);
+    const Config config = load_config(*snapshot).config;
+    std::vector<SnapshotLink> links;
+    const auto files = find_prompts(*snapshot, config, &links);
     const auto file = find_by_name(files, ref.name);
     if (!file) {
+      refuse_linked_prompt(*snapshot, config, links, ref.name);
       throw NotFoundError("no prompt named '" + ref.name + "' in the working tree",
                           suggestion(ref.name, names_of(files)));
     }
@@ -291,9 +345,12 @@ ResolvedReference resolve_reference(const git::Repository& repo, const Reference
                         suggestion(ref.rev, candidates));
   }
   const auto snapshot = commit_snapshot(repo, *out.commit);
-  const auto files = find_prompts(*snapshot, load_config(*snapshot).config);
+  const Config config = load_config(*snapshot).config;
+  std::vector<SnapshotLink> links;
+  const auto files = find_prompts(*snapshot, config, &links);
   const auto file = find_by_name(files, ref.name);
   if (!file) {
+    refuse_linked_prompt(*snapshot, config, links, ref.name);
     const std::string close = suggestion(ref.name, names_of(files));
     throw NotFoundError(
         "prompt '" + ref.name + "' does not exist at " + out.commit->short_hex() + " (" + out.how + ")",

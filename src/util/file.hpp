@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Files: whole reads, and atomic writes (temp file, fsync, rename) that never leave a torn file.
+// Files: whole reads, reads inside a tree that follow no link, and atomic writes (temp file,
+// fsync, rename) that never leave a torn file.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,6 +14,29 @@ namespace promptops::util {
 // The whole file, or nullopt when it does not exist or is a directory. Throws Error on other
 // I/O errors.
 std::optional<std::string> read_file(const std::filesystem::path& path);
+
+// What read_beneath found at a path.
+struct TreeFile {
+  enum class Kind {
+    regular,    // `bytes` holds the content
+    missing,    // nothing there, a directory, or a path through a regular file
+    link,       // a symbolic link at `link` (the path or a directory above it); `bytes` = its target
+    special,    // a fifo, device or socket: never read
+    too_large,  // a regular file of more than the limit; `size` is what was found
+  };
+  Kind kind = Kind::missing;
+  std::string bytes;
+  std::string link;
+  std::uint64_t size = 0;
+};
+
+// Reads the regular file at `relative` ('/'-separated, no "." or ".." parts) under the directory
+// `root` as git reads a work tree: no symbolic link below `root` is followed (a link is reported
+// with its target, read with readlink and never opened), a fifo or device is not opened for
+// reading, and at most `max_bytes` are read (a larger file, or one that grows past it while being
+// read, is too_large). `root` itself may be reached through links. Throws Error on other I/O
+// errors.
+TreeFile read_beneath(const std::filesystem::path& root, std::string_view relative, std::uint64_t max_bytes);
 
 enum class Sync {
   full,  // fsync before the rename: the new content survives a power loss

@@ -154,7 +154,7 @@ PairedCases paired_cases(const EvalResult& baseline, const EvalResult& candidate
 }
 
 std::vector<std::string> case_groups(const Snapshot& snapshot, const EvalResult& result) {
-  const std::optional<std::string> text = snapshot.read(result.dataset);
+  const std::optional<std::string> text = snapshot.read(result.dataset, FileRole::dataset);
   if (!text) {
     return {};
   }
