@@ -923,11 +923,12 @@ TEST_CASE("a hostile repository cannot exhaust the stack with nesting", "[e2e][h
   target.file = "prompts/deep.toml";
 
   SECTION("Mustache sections nested 100,000 deep") {
-    world.write("prompts/deep.toml", "template = \"\"\"" + deep("{{^no}}", "{{/no}}", 100000) + "{{who}}\"\"\"\n\n[eval]\n" +
-                                         k_greet_eval);
+    // `no` is empty, so every inverted section renders its content: rendering goes all the way down.
+    world.write("prompts/deep.toml", "template = \"\"\"" + deep("{{^no}}", "{{/no}}", 100000) +
+                                         "{{who}}\"\"\"\n\n[vars]\nno = \"\"\n\n[eval]\n" + k_greet_eval);
     world.commit("deep sections");
     world.clone();
-    target.refuse = {"show", "render", "eval"};
+    target.refuse = {"render", "eval"};
     run_every_reader(world, target);
   }
   SECTION("a dataset case nested 100,000 deep") {
