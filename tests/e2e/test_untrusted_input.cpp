@@ -262,7 +262,7 @@ TEST_CASE("an answer larger than 16 MiB is an error for its case, from exec, an 
                greet_toml("Hey {{who}}!", "assert = [{ type = \"exec\", value = \"" + big + "\" }]\n"));
     repo.commit("score with a loud command");
     repo.git({"config", "promptops.trustExec", "true"});
-    const json doc = eval_json(repo.path(), {"HEAD"}, 1);
+    const json doc = eval_json(repo.path(), {"HEAD"});  // failing cases alone do not change the status
     for (const json& record : case_records(doc)) {
       CHECK(record.at("pass") == false);
       CHECK(contains(record.at("reasons").dump(), "exec scorer printed more than 16 MiB, the limit for one answer"));

@@ -93,6 +93,9 @@ TEST_CASE("make_provider rejects specs it cannot use", "[providers]") {
   spec.base_url = "https://api.example.com/v1";
   spec.where = Location{".promptops.toml", 4, 1};
   ProviderOptions options;
+  // The host is trusted with these variables, so the key itself is what these sections test.
+  options.trusted_secrets = {"GOOD_KEY@api.example.com", "MISSING_KEY@api.example.com",
+                             "EMPTY_KEY@api.example.com"};
   options.getenv = [](const std::string& name) -> std::optional<std::string> {
     if (name == "EMPTY_KEY") {
       return std::string();
@@ -146,7 +149,6 @@ TEST_CASE("make_provider rejects specs it cannot use", "[providers]") {
   SECTION("a key that is set: identity never shows it nor the headers") {
     spec.api_key_env = "GOOD_KEY";
     spec.headers = {{"X-Secret-Header", "hidden-value"}};
-    options.trusted_secrets = {"GOOD_KEY@api.example.com"};
     const auto provider = make_provider(spec, options);
     CHECK(provider->identity() == "openai:https://api.example.com/v1");
     CHECK(provider->spec().name == "main");
