@@ -65,8 +65,9 @@ struct BootstrapResult {
 // library, so a seed gives the same result on every platform. The bootstrap is for the
 // interval: with few clusters its p is far too small (5 of 5 clusters down gives about 2e-4,
 // where the exact tests give 0.0625), so significance comes from paired_sign_flip(). No cases
-// gives means and delta 0, the interval [0, 0], p 1 and no resamples. Throws Error when a, b and a non-empty groups
-// differ in size, when resamples is 0, or when confidence is not inside (0, 1).
+// gives means and delta 0, the interval [0, 0], p 1 and no resamples. Throws Error when a, b
+// and a non-empty groups differ in size, when resamples is 0, or when confidence is not inside
+// (0, 1).
 BootstrapResult paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b,
                                  const std::vector<std::string>& groups, std::size_t resamples = 10000,
                                  std::uint64_t seed = 1, double confidence = 0.95);
@@ -76,13 +77,13 @@ BootstrapResult paired_bootstrap(const std::vector<double>& a, const std::vector
 inline constexpr std::size_t k_exact_sign_flip_clusters = 20;
 
 struct SignFlipResult {
-  double delta = 0.0;             // mean(b) - mean(a) over the cases
-  double p_value = 1.0;           // two-sided
-  std::size_t clusters = 0;       // cases, or groups of cases, that are flipped together
-  std::size_t discordant = 0;     // clusters whose summed difference is not 0
-  bool exact = true;              // every sign pattern counted; false: Monte Carlo
-  std::size_t resamples = 0;      // Monte Carlo draws; 0 when exact
-  double min_p_value = 1.0;       // the smallest p these clusters could give (see smallest_p_value)
+  double delta = 0.0;          // mean(b) - mean(a) over the cases
+  double p_value = 1.0;        // two-sided
+  std::size_t clusters = 0;    // cases, or groups of cases, that are flipped together
+  std::size_t discordant = 0;  // clusters whose summed difference is not 0
+  bool exact = true;           // every sign pattern counted; false: Monte Carlo
+  std::size_t resamples = 0;   // Monte Carlo draws; 0 when exact
+  double min_p_value = 1.0;    // the smallest p these clusters could give (see smallest_p_value)
 };
 
 // The paired sign-flip (permutation) test of the mean difference b[i] - a[i]: under "no
