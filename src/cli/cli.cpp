@@ -118,11 +118,7 @@ std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>
       }
     }
   }
-  std::string path;
-  for (const CLI::App* at = command; at != &app && at != nullptr; at = at->get_parent()) {
-    path = " " + at->get_name() + path;
-  }
-  return "run 'git promptops" + path + " --help' for usage";
+  return "run 'git promptops --help' for usage";
 }
 
 }  // namespace
