@@ -93,7 +93,8 @@ std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>
     if (arg == "--") {
       break;
     }
-    if (arg.size() < 2 || arg[0] != '-' || (arg[1] >= '0' && arg[1] <= '9')) {
+    // Long options only: any one-letter option is one edit from another.
+    if (!arg.starts_with("--") || arg.size() < 3) {
       continue;
     }
     const std::string name = arg.substr(0, arg.find('='));
