@@ -93,7 +93,8 @@ std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>
     if (arg == "--") {
       break;
     }
-    if (arg.size() < 2 || arg[0] != '-' || (arg[1] >= '0' && arg[1] <= '9')) {
+    // Long options only: any one-letter option is one edit from another.
+    if (!arg.starts_with("--") || arg.size() < 3) {
       continue;
     }
     const std::string name = arg.substr(0, arg.find('='));
@@ -118,11 +119,7 @@ std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>
       }
     }
   }
-  std::string path;
-  for (const CLI::App* at = command; at != &app && at != nullptr; at = at->get_parent()) {
-    path = " " + at->get_name() + path;
-  }
-  return "run 'git promptops" + path + " --help' for usage";
+  return "run 'git promptops --help' for usage";
 }
 
 }  // namespace

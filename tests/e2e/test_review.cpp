@@ -62,7 +62,7 @@ TEST_CASE("review markdown of a regression lists the metrics, the gate, the flip
             "| metric | before | after | change | p |\n"
             "|---|---:|---:|---:|---|\n"
             "| accuracy | 1.000 [0.68, 1.00] | 0.250 [0.07, 0.59] | -0.750 | 0.0313 (McNemar) |\n"
-            "| mean_score | 1.000 | 0.250 | -0.750 | 0.0313 (sign-flip) |\n"
+            "| mean_score | 1.000 | 0.250 | -0.750 | 0.0312 (sign-flip) |\n"  // exactly 2/64, printed %.4f
             "\n"
             "Gate:\n"
             "- ❌ accuracy 1.000 → 0.250 (-0.750; drop > max_drop 0.000, p = 0.0313 by McNemar)\n"
