@@ -377,3 +377,26 @@ TEST_CASE("free-text answers and free-text datasets never grow the confusion mat
     CHECK(result.metrics.cases == 51);
   }
 }
+
+TEST_CASE("labels fold case as the equals assertion does, over Unicode", "[eval][runner][unicode]") {
+  Fixture f;
+  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  f.repo.write("evals/c.jsonl",
+               "{\"vars\": {\"q\": \"summer\"}, \"expected\": \"\xC3\x89T\xC3\x89\"}\n"  // ÉTÉ
+               "{\"vars\": {\"q\": \"winter\"}, \"expected\": \"HIVER\"}\n");
+  f.repo.write("prompts/c.toml",
+               classify_toml("Name the season.",
+                             "assert = [{ type = \"equals\", value = \"{{expected}}\", trim = true, ignore_case = true }]\n"));
+  const std::string seasons = f.repo.commit("seasons");
+  const auto answer = [](const ChatRequest& request) {
+    ChatResult result = classify(request);
+    result.response->text = request.messages.at(1).content == "summer" ? "\xC3\xA9t\xC3\xA9\n" : "hiver";  // été
+    return result;
+  };
+  const Run r = run(f, {seasons}, cache, {}, answer);
+  const EvalResult& result = result_of(r.report, 0);
+  CHECK(result.outcomes == "pp");
+  REQUIRE(result.metrics.labels);
+  CHECK(result.metrics.labels->confusion.labels == std::vector<std::string>{"HIVER", "\xC3\x89T\xC3\x89"});
+  CHECK(result.metrics.labels->accuracy == 1.0);
+}
