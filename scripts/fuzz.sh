@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-12}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_config fuzz_prompt_toml fuzz_prompt_text fuzz_template fuzz_dataset_jsonl fuzz_dataset_csv fuzz_reference fuzz_notes"}
+targets=${*:-"fuzz_config fuzz_prompt_toml fuzz_prompt_text fuzz_template fuzz_dataset_jsonl fuzz_dataset_csv fuzz_reference fuzz_notes fuzz_project"}
 jobs=${FUZZ_JOBS:-2}
 build=build-fuzz
 
