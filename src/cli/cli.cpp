@@ -7,6 +7,7 @@
 
 #include <promptops/config.hpp>
 #include <string>
+#include <string_view>
 
 #include <promptops/error.hpp>
 
@@ -17,7 +18,13 @@ namespace promptops::cli {
 namespace {
 
 int report(const Error& error) {
-  std::fprintf(stderr, "git-promptops: error: %s\n", error.what());
+  // A message of several lines is several errors reported at once (mold): each gets the prefix.
+  const std::string_view what = error.what();
+  for (std::size_t start = 0; start <= what.size();) {
+    const std::size_t end = std::min(what.find('\n', start), what.size());
+    std::fprintf(stderr, "git-promptops: error: %.*s\n", static_cast<int>(end - start), what.data() + start);
+    start = end + 1;
+  }
   if (!error.hint().empty()) {
     std::fprintf(stderr, "hint: %s\n", error.hint().c_str());
   }

@@ -11,6 +11,7 @@
 #include <promptops/config.hpp>
 #include <promptops/template.hpp>
 
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace promptops {
@@ -203,12 +204,11 @@ AssertionResult search(const std::optional<std::regex>& compiled, const std::str
 
 AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view output,
                                     const EvalContext& context) {
-  json document;
-  try {
-    document = json::parse(output);
-  } catch (const json::exception& e) {
-    return verdict(false, "output is not JSON: " + json_error_text(e));
+  util::JsonParse parsed = util::parse_json(output);
+  if (!parsed.ok()) {
+    return verdict(false, "output is not JSON: " + parsed.error);
   }
+  const json& document = parsed.value;
   const json* field = nullptr;
   try {
     field = &document.at(json::json_pointer(assertion.path));
@@ -496,11 +496,10 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
       return search(assertion.compiled, render_value(assertion.value, context), assertion.ignore_case, output,
                     "output");
     case AssertionType::is_json:
-      try {
-        const json document = json::parse(output);
-        return verdict(true, "output is JSON " + std::string(document.type_name()));
-      } catch (const json::exception& e) {
-        return verdict(false, "output is not JSON: " + json_error_text(e));
+      if (const util::JsonParse parsed = util::parse_json(output); parsed.ok()) {
+        return verdict(true, "output is JSON " + std::string(parsed.value.type_name()));
+      } else {
+        return verdict(false, "output is not JSON: " + parsed.error);
       }
     case AssertionType::json_field:
       return evaluate_json_field(assertion, output, context);
