@@ -23,6 +23,8 @@ struct CaseRecord {
   std::size_t index = 0;                           // position in the dataset
   nlohmann::json vars = nlohmann::json::object();  // the template variables of the case
   nlohmann::json expected;                         // null when the case has none
+  std::string description;                         // the dataset's label of the case; empty = none
+  nlohmann::json metadata;                         // the dataset's "metadata" object; null = none
   std::string output;                              // the model's answer; empty without one
   bool pass = false;
   double score = 0.0;                // mean assertion score, [0, 1]

@@ -20,6 +20,11 @@ struct DatasetCase {
   nlohmann::json expected;                           // null when the row has none
   nlohmann::json asserts = nlohmann::json::array();  // extra assertions for this case only
   std::string group;                                 // clusters related cases; empty = none
+  std::string description;                           // a human label of the case; empty = none
+  nlohmann::json metadata;                           // the row's "metadata" object; null = none
+  // The row's other keys (promptfoo's "options", "threshold"...), kept as written for the
+  // per-case records; nothing else reads them.
+  nlohmann::json other_keys;  // null when the row has none
 };
 
 struct ParsedDataset {
@@ -28,10 +33,12 @@ struct ParsedDataset {
 };
 
 // Parses a dataset; the format follows the extension of `path`:
-// - .jsonl and .json: one JSON object per line,
-//   {"vars": {...}, "expected": ..., "assert": [...], "id": ..., "group": ...}, where only
-//   "vars" is required and blank lines are skipped. A .json file whose first character is '['
-//   is instead one JSON array of such objects.
+// - .jsonl and .json: one JSON object per line, {"vars": {...}, "expected": ..., "assert": [...],
+//   "id": ..., "group": ..., "description": "...", "metadata": {...}}, where only "vars" is
+//   required and blank lines are skipped. Other keys are kept in DatasetCase::other_keys with one
+//   warning per key (its first line and the number of cases). Values may nest at most
+//   util::k_json_max_depth (128) levels. A .json file whose first character is '[' is instead
+//   one JSON array of such objects.
 // - .csv: RFC 4180 with a header row. The columns "expected" (or "__expected"), "id" and
 //   "group" fill those fields, an "assert" column holds a JSON array of assertions, and every
 //   other column is a variable (as a string). An empty expected, id or group cell is absent.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <promptops/config.hpp>
+#include <promptops/dataset.hpp>
 #include <promptops/diagnostic.hpp>
 
 namespace promptops {
@@ -74,7 +76,21 @@ struct ParsedPrompt {
 ParsedPrompt parse_prompt(std::string_view text, const std::string& path, const std::string& name);
 
 // The rendered messages for these variable values; declared defaults apply. Throws ConfigError
-// naming every required variable without a value (and how to pass it), or a template error.
+// naming every required variable without a value (and how to pass it), or a template error
+// (message and prompt named), among them a message over k_max_rendered_bytes (template.hpp).
 std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& values);
+
+// The variables a value must be given for: used in a message but not declared (unless only
+// inside a section), or declared required; never those with a default. First-use order.
+std::vector<std::string> required_variables(const Prompt& prompt);
+
+// The names of `required` that `values` (a JSON object) has no non-null value for.
+std::vector<std::string> missing_variables(const std::vector<std::string>& required, const nlohmann::json& values);
+
+// One "missing-variable" error at path:line per case and required variable it gives no value
+// for: the cases render_prompt() would refuse. lint and the evaluation planner (which checks
+// every case before the first model call) share it.
+std::vector<Diagnostic> check_case_variables(const Prompt& prompt, std::span<const DatasetCase> cases,
+                                             const std::string& path);
 
 }  // namespace promptops

@@ -7,6 +7,7 @@
 
 #include <promptops/config.hpp>
 #include <string>
+#include <string_view>
 
 #include <promptops/error.hpp>
 
@@ -42,7 +43,13 @@ std::string printable(const std::string& text) {
 }
 
 int report(const Error& error) {
-  std::fprintf(stderr, "git-promptops: error: %s\n", printable(error.what()).c_str());
+  // A message of several lines is several errors reported at once (mold): each gets the prefix.
+  const std::string what = printable(error.what());
+  for (std::size_t start = 0; start <= what.size();) {
+    const std::size_t end = std::min(what.find('\n', start), what.size());
+    std::fprintf(stderr, "git-promptops: error: %.*s\n", static_cast<int>(end - start), what.data() + start);
+    start = end + 1;
+  }
   if (!error.hint().empty()) {
     std::fprintf(stderr, "hint: %s\n", printable(error.hint()).c_str());
   }

@@ -344,6 +344,9 @@ std::string comparison_text(const Comparison& c, const Side& a, const Side& b) {
     if (any == nullptr) {
       continue;
     }
+    if (!any->description.empty()) {
+      out += "      case      " + one_line_excerpt(any->description, k_excerpt) + "\n";
+    }
     out += "      vars      " + json_excerpt(any->vars) + "\n";
     if (!any->expected.is_null()) {
       out += "      expected  " + json_excerpt(any->expected) + "\n";

@@ -21,6 +21,11 @@ std::string vars_excerpt(const json& vars) {
   return one_line_excerpt(vars.dump(), 60);
 }
 
+// The case as a listing shows it: its description when the dataset gives one, else its vars.
+std::string input_excerpt(const CaseRecord& record) {
+  return record.description.empty() ? vars_excerpt(record.vars) : one_line_excerpt(record.description, 60);
+}
+
 std::string expected_excerpt(const json& expected) {
   if (expected.is_null()) {
     return "";
@@ -43,9 +48,16 @@ json record_json(const std::optional<CaseRecord>& record) {
   if (!record) {
     return nullptr;
   }
-  return {{"vars", record->vars},  {"expected", record->expected}, {"output", record->output},
-          {"pass", record->pass},  {"score", record->score},       {"reasons", record->reasons},
-          {"error", record->error}};
+  json out = {{"vars", record->vars}, {"expected", record->expected}, {"output", record->output},
+              {"pass", record->pass}, {"score", record->score},       {"reasons", record->reasons},
+              {"error", record->error}};
+  if (!record->description.empty()) {
+    out["description"] = record->description;
+  }
+  if (!record->metadata.is_null()) {
+    out["metadata"] = record->metadata;
+  }
+  return out;
 }
 
 }  // namespace
@@ -83,7 +95,7 @@ std::string flip_text(const FlipCase& flip, const std::string& indent) {
   const CaseRecord* any = any_record(flip);
   std::string out = indent + (flip.now_passing ? "fail → pass " : "pass → fail ") + flip.id;
   if (any != nullptr) {
-    out += ": " + vars_excerpt(any->vars);
+    out += ": " + input_excerpt(*any);
     const std::string expected = expected_excerpt(any->expected);
     if (!expected.empty()) {
       out += " (expected " + expected + ")";
@@ -107,7 +119,7 @@ std::string flips_markdown(const FlippedCases& flips) {
   for (const FlipCase& flip : flips.cases) {
     const CaseRecord* any = any_record(flip);
     out += "| `" + md_cell(flip.id) + "` | " + (flip.now_passing ? "fail → pass" : "pass → fail") + " | " +
-           md_cell(any ? vars_excerpt(any->vars) : "") + " | " +
+           md_cell(any ? input_excerpt(*any) : "") + " | " +
            md_cell(any ? expected_excerpt(any->expected) : "") + " | " +
            md_cell(output_excerpt(flip.before)) + " | " + md_cell(output_excerpt(flip.after)) + " |\n";
   }

@@ -14,6 +14,7 @@
 #include "cli/common.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
+#include "util/json.hpp"
 
 namespace promptops::cli {
 
@@ -157,12 +158,11 @@ nlohmann::json read_values(const RenderOptions& options) {
       }
       text = *content;
     }
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& error) {
-      throw ConfigError(file + ": invalid JSON: " + error.what(), "--vars takes a JSON object such as {\"question\": \"...\"}");
+    util::JsonParse read = util::parse_json(text);
+    if (!read.ok()) {
+      throw ConfigError(file + ": invalid JSON: " + read.error, "--vars takes a JSON object such as {\"question\": \"...\"}");
     }
+    const nlohmann::json& parsed = read.value;
     if (!parsed.is_object()) {
       throw ConfigError(file + ": --vars must hold a JSON object", "for example {\"question\": \"...\"}");
     }

@@ -15,6 +15,7 @@
 #include "eval/json_syntax.hpp"
 #include "eval/regex.hpp"
 #include "eval/unicode.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace promptops {
@@ -417,12 +418,11 @@ AssertionResult evaluate_is_json(std::string_view output) {
 
 AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view output,
                                     const EvalContext& context) {
-  json document;
-  try {
-    document = json::parse(output);
-  } catch (const json::exception& e) {
-    return verdict(false, "output is not JSON: " + json_error_text(e));
+  util::JsonParse parsed = util::parse_json(output);
+  if (!parsed.ok()) {
+    return verdict(false, "output is not JSON: " + parsed.error);
   }
+  const json& document = parsed.value;
   const json* field = nullptr;
   try {
     field = &document.at(json::json_pointer(assertion.path));

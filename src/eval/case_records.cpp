@@ -9,6 +9,8 @@
 
 #include <promptops/eval.hpp>
 
+#include "util/json.hpp"
+
 namespace promptops {
 
 namespace {
@@ -52,6 +54,10 @@ CaseRecord to_record(const json& line) {
   if (const auto it = line.find("expected"); it != line.end()) {
     record.expected = *it;
   }
+  record.description = field<std::string>(line, "description").value_or("");
+  if (const auto it = line.find("metadata"); it != line.end() && it->is_object()) {
+    record.metadata = *it;
+  }
   record.output = field<std::string>(line, "output").value_or("");
   record.pass = field<bool>(line, "pass").value_or(false);
   record.score = field<double>(line, "score").value_or(0.0);
@@ -82,8 +88,9 @@ std::map<std::string, CaseRecord> read_case_records(const std::filesystem::path&
   std::map<std::string, std::size_t> repeats;  // the repeat index of the record kept, by id
   std::string text;
   while (std::getline(in, text)) {
-    const json line = json::parse(text, nullptr, false);
-    if (line.is_discarded() || !line.is_object()) {
+    const util::JsonParse parsed = util::parse_json(text);
+    const json& line = parsed.value;
+    if (!parsed.ok() || !line.is_object()) {
       continue;
     }
     const auto id = line.find("id");

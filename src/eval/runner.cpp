@@ -204,6 +204,33 @@ std::vector<Diagnostic> undefined_variables(const std::vector<Assertion>& prompt
   return out;
 }
 
+// How many cases that cannot render one error lists before "N more".
+constexpr std::size_t k_max_case_errors = 20;
+
+// Throws one ConfigError naming every case in `errors`, one per line (up to k_max_case_errors), so
+// that a bad case at line 9,000 stops the run before the first model call; nothing when empty.
+void throw_case_errors(const std::vector<Diagnostic>& errors) {
+  std::vector<std::string> lines;
+  std::set<std::string> seen;  // two models of one prompt and suite give the same errors
+  for (const Diagnostic& d : errors) {
+    std::string line = d.located_message();
+    if (seen.insert(line).second) {
+      lines.push_back(std::move(line));
+    }
+  }
+  if (lines.empty()) {
+    return;
+  }
+  const std::size_t total = lines.size();
+  if (total > k_max_case_errors) {
+    lines.resize(k_max_case_errors);
+    lines.push_back(std::to_string(total - k_max_case_errors) +
+                    " more cases cannot render ('git promptops lint' lists them all)");
+  }
+  // One line per case: the command line reports each as an error of its own.
+  throw ConfigError(util::join(lines, "\n"), errors.front().hint + "; nothing was sent to the model");
+}
+
 // Adds parsed cases and their own assertions to `suite`. Throws ConfigError at file:line.
 void add_cases(Suite& suite, const std::string& path, std::string_view text) {
   ParsedDataset parsed = parse_dataset(text, path);
@@ -624,6 +651,15 @@ class Queue final : public CallQueue {
     CaseTally& tally = job.tallies[sample.position];
     json record = {{"index", case_index},     {"id", c.id},     {"line", c.line},
                    {"repeat", sample.repeat}, {"vars", c.vars}, {"expected", c.expected}};
+    if (!c.description.empty()) {
+      record["description"] = c.description;
+    }
+    if (!c.metadata.is_null()) {
+      record["metadata"] = c.metadata;
+    }
+    if (!c.other_keys.is_null()) {
+      record["other_keys"] = c.other_keys;
+    }
     if (response == nullptr) {
       record_error(job, tally, record, error);
     } else {
@@ -1162,6 +1198,15 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
     }
   }
 
+  // Every case of every job must render before anything is sent.
+  std::vector<Diagnostic> unrenderable;
+  for (const Job* job : order) {
+    const std::vector<Diagnostic> found =
+        check_case_variables(job->prompt, job->suite->cases, job->suite->dataset);
+    unrenderable.insert(unrenderable.end(), found.begin(), found.end());
+  }
+  throw_case_errors(unrenderable);
+
   // Run the jobs, one provider after another.
   std::atomic<bool> local_stop{false};
   std::atomic<bool>& stop = services.stop != nullptr ? *services.stop : local_stop;
@@ -1332,6 +1377,8 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
   for (std::size_t i = 0; i < own->cases.size(); ++i) {
     impl.own_dataset_calls += suite_calls_per_sample(*own, i) * static_cast<std::size_t>(impl.options.repeat);
   }
+  // The final evaluation runs the prompt's own dataset, so its cases must render too.
+  std::vector<Diagnostic> unrenderable = check_case_variables(impl.prompt, own->cases, own->dataset);
   if (impl.options.datasets.empty()) {
     impl.suite = std::move(*own);
     impl.dataset_ends.push_back(impl.suite.cases.size());
@@ -1341,7 +1388,11 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
     std::vector<std::string> paths;
     std::string bytes;
     for (const auto& [path, text] : impl.options.datasets) {
+      const std::size_t begin = suite.cases.size();
       add_cases(suite, path, text);
+      const std::vector<Diagnostic> bad = check_case_variables(
+          impl.prompt, std::span<const DatasetCase>(suite.cases).subspan(begin), path);
+      unrenderable.insert(unrenderable.end(), bad.begin(), bad.end());
       impl.dataset_ends.push_back(suite.cases.size());
       paths.push_back(path);
       bytes += util::sha1_hex(text);
@@ -1351,6 +1402,7 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
     find_labels(suite);
     suite.parsed = true;
   }
+  throw_case_errors(unrenderable);
   if (!impl.options.provider_options.exec_trusted) {
     require_no_exec(impl.suite, impl.prompt);
   }

@@ -8,13 +8,14 @@
 
 #include <promptops/config.hpp>
 
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace promptops {
 
 namespace {
 
-const std::vector<std::string> k_case_keys{"vars", "expected", "assert", "id", "group"};
+const std::vector<std::string> k_case_keys{"vars", "expected", "assert", "id", "group", "description", "metadata"};
 constexpr std::string_view k_bom = "\xEF\xBB\xBF";
 
 std::string extension_of(std::string_view path) {
@@ -43,12 +44,16 @@ std::string json_type(const nlohmann::json& value) {
   }
 }
 
-// nlohmann's message without its "[json.exception...] parse error at line 1, column 5: " prefix.
-std::string json_error(const nlohmann::json::parse_error& e) {
-  const std::string what = e.what();
-  const std::size_t start = what.find("parse error");
-  const std::size_t colon = start == std::string::npos ? std::string::npos : what.find(": ", start);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+// The hint for a JSON error: numbers out of range and too deep values have a fix of their own.
+std::string json_hint(const std::string& error) {
+  if (error.rfind("number overflow", 0) == 0) {
+    return "a number must fit a 64-bit float (about 1.8e308); write a larger one as a string";
+  }
+  if (error.rfind("arrays and objects nested deeper", 0) == 0) {
+    return "a dataset value may nest arrays and objects at most " + std::to_string(util::k_json_max_depth) +
+           " levels deep";
+  }
+  return {};
 }
 
 class Reader {
@@ -83,17 +88,13 @@ class Reader {
       return;
     }
     bool ok = true;
-    for (const auto& [key, value] : row.items()) {
-      if (std::find(k_case_keys.begin(), k_case_keys.end(), key) != k_case_keys.end()) {
-        continue;
-      }
-      const std::string suggestion = did_you_mean(key, k_case_keys);
-      error(line, 0, "unknown-key", "unknown key '" + key + "'",
-            suggestion.empty() ? "a case has vars, expected, assert, id and group; variables go in \"vars\""
-                               : "did you mean '" + suggestion + "'?");
-      ok = false;
-    }
     DatasetCase c;
+    for (const auto& [key, value] : row.items()) {
+      if (std::find(k_case_keys.begin(), k_case_keys.end(), key) == k_case_keys.end()) {
+        c.other_keys[key] = value;
+        note_unknown_key(key, line);
+      }
+    }
     c.line = line;
     const auto vars = row.find("vars");
     if (vars == row.end()) {
@@ -134,8 +135,48 @@ class Reader {
         ok = false;
       }
     }
+    if (const auto description = row.find("description"); description != row.end() && !description->is_null()) {
+      if (description->is_string()) {
+        c.description = description->get<std::string>();
+      } else {
+        error(line, 0, "invalid-case", "'description' must be a string, not " + json_type(*description));
+        ok = false;
+      }
+    }
+    if (const auto metadata = row.find("metadata"); metadata != row.end() && !metadata->is_null()) {
+      if (metadata->is_object()) {
+        c.metadata = *metadata;
+      } else {
+        error(line, 0, "invalid-case", "'metadata' must be a JSON object, not " + json_type(*metadata));
+        ok = false;
+      }
+    }
     if (ok) {
       add(std::move(c));
+    }
+  }
+
+  // Keys no field reads (promptfoo's "options", "threshold"...) are kept with the case; one
+  // warning per key names its first line and how many cases have it.
+  void note_unknown_key(const std::string& key, int line) {
+    const auto [it, inserted] = m_unknown_keys.try_emplace(key, UnknownKey{line, 0});
+    ++it->second.cases;
+  }
+
+  void warn_unknown_keys() {
+    for (const auto& [key, seen] : m_unknown_keys) {
+      const std::string suggestion = did_you_mean(key, k_case_keys);
+      Diagnostic d;
+      d.severity = Severity::warning;
+      d.where = Location{m_path, seen.first_line, 0};
+      d.code = "unknown-key";
+      d.message = "unknown key '" + key + "' in " +
+                  (seen.cases == 1 ? std::string("1 case") : std::to_string(seen.cases) + " cases") +
+                  " (kept in the per-case records, otherwise unused)";
+      d.hint = suggestion.empty() ? "a case has vars, expected, assert, id, group, description and metadata; "
+                                    "variables go in \"vars\""
+                                  : "did you mean '" + suggestion + "'?";
+      m_out.diagnostics.push_back(std::move(d));
     }
   }
 
@@ -157,7 +198,12 @@ class Reader {
  private:
   const std::string& m_path;
   ParsedDataset& m_out;
+  struct UnknownKey {
+    int first_line;
+    std::size_t cases;
+  };
   std::map<std::string, int> m_id_lines;
+  std::map<std::string, UnknownKey> m_unknown_keys;
 };
 
 void parse_jsonl(std::string_view text, Reader& reader) {
@@ -175,15 +221,13 @@ void parse_jsonl(std::string_view text, Reader& reader) {
     if (util::trim(row).empty()) {
       continue;
     }
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(row);
-    } catch (const nlohmann::json::parse_error& e) {
-      reader.error(line, static_cast<int>(std::min(e.byte, row.size() + 1)), "invalid-json",
-                   "invalid JSON: " + json_error(e));
+    const util::JsonParse parsed = util::parse_json(row);
+    if (!parsed.ok()) {
+      reader.error(line, static_cast<int>(std::min(parsed.byte, row.size() + 1)), "invalid-json",
+                   "invalid JSON: " + parsed.reason(), json_hint(parsed.reason()));
       continue;
     }
-    reader.json_case(value, line);
+    reader.json_case(parsed.value, line);
   }
 }
 
@@ -231,19 +275,19 @@ std::vector<int> element_lines(std::string_view text) {
 }
 
 void parse_json_array(std::string_view text, Reader& reader) {
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is 1-based; turn it into a line and column.
-    const std::size_t offset = std::min(e.byte == 0 ? 0 : e.byte - 1, text.size());
+  const util::JsonParse parsed = util::parse_json(text);
+  if (!parsed.ok()) {
+    // parsed.byte is 1-based; turn it into a line and column.
+    const std::size_t offset = std::min(parsed.byte == 0 ? 0 : parsed.byte - 1, text.size());
     const std::string_view before = text.substr(0, offset);
     const int line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
     const std::size_t line_start = before.rfind('\n');
     const std::size_t column = offset - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
-    reader.error(line, static_cast<int>(column), "invalid-json", "invalid JSON: " + json_error(e));
+    reader.error(line, static_cast<int>(column), "invalid-json", "invalid JSON: " + parsed.reason(),
+                 json_hint(parsed.reason()));
     return;
   }
+  const nlohmann::json& value = parsed.value;
   const std::vector<int> lines = element_lines(text);
   for (std::size_t i = 0; i < value.size(); ++i) {
     reader.json_case(value[i], i < lines.size() ? lines[i] : 0);
@@ -415,15 +459,14 @@ void parse_csv(std::string_view text, Reader& reader) {
           break;
         case Role::assert_json:
           if (!util::trim(cell).empty()) {
-            nlohmann::json asserts;
-            try {
-              asserts = nlohmann::json::parse(cell);
-            } catch (const nlohmann::json::parse_error& e) {
-              reader.error(record.line, 0, "invalid-json",
-                           "invalid JSON in column 'assert': " + json_error(e));
+            util::JsonParse parsed = util::parse_json(cell);
+            if (!parsed.ok()) {
+              reader.error(record.line, 0, "invalid-json", "invalid JSON in column 'assert': " + parsed.reason(),
+                           json_hint(parsed.reason()));
               ok = false;
               break;
             }
+            nlohmann::json asserts = std::move(parsed.value);
             if (asserts.is_object()) {
               asserts = nlohmann::json::array({asserts});
             }
@@ -460,6 +503,7 @@ ParsedDataset parse_dataset(std::string_view text, const std::string& path) {
     } else {
       parse_jsonl(text, reader);
     }
+    reader.warn_unknown_keys();
   } else if (extension == ".csv") {
     parse_csv(text, reader);
   } else {

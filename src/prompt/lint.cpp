@@ -4,6 +4,7 @@
 #include <set>
 
 #include <promptops/dataset.hpp>
+#include <promptops/prompt.hpp>
 #include <promptops/registry.hpp>
 #include <promptops/template.hpp>
 
@@ -58,19 +59,8 @@ void lint_dataset(const Snapshot& snapshot, const Prompt& prompt, std::vector<Di
   }
   ParsedDataset parsed = parse_dataset(*text, path);
   out.insert(out.end(), parsed.diagnostics.begin(), parsed.diagnostics.end());
-  for (const VarSpec& var : prompt.vars) {
-    if (!var.required || var.default_value) {
-      continue;
-    }
-    for (const DatasetCase& row : parsed.cases) {
-      if (!row.vars.is_object() || !row.vars.contains(var.name)) {
-        out.push_back(make(Severity::error, Location{path, row.line, 0}, "missing-variable",
-                           "case '" + row.id + "' gives no value for required variable '" + var.name +
-                               "' of prompt '" + prompt.name + "'",
-                           "add \"" + var.name + "\" to the case's vars"));
-      }
-    }
-  }
+  const std::vector<Diagnostic> missing = check_case_variables(prompt, parsed.cases, path);
+  out.insert(out.end(), missing.begin(), missing.end());
 }
 
 void lint_prompt(const Snapshot& snapshot, const Config& config, const Prompt& prompt,

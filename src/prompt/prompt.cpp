@@ -587,28 +587,7 @@ std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& v
     throw ConfigError((place.empty() ? "" : place + ": ") + "template syntax error: " + info.error);
   }
 
-  const auto has_value = [&](const std::string& var_name) {
-    const auto it = context.find(var_name);
-    return it != context.end() && !it->is_null();
-  };
-  std::vector<std::string> missing;
-  const auto add_missing = [&](const std::string& var_name) {
-    if (std::find(missing.begin(), missing.end(), var_name) == missing.end()) {
-      missing.push_back(var_name);
-    }
-  };
-  for (const std::string& var_name : used_variables(prompt)) {
-    const VarSpec* var = prompt.find_var(var_name);
-    // Undeclared variables are required; declared ones only when they say so.
-    if ((var == nullptr || var->required) && !has_value(var_name)) {
-      add_missing(var_name);
-    }
-  }
-  for (const VarSpec& var : prompt.vars) {
-    if (var.required && !has_value(var.name)) {
-      add_missing(var.name);
-    }
-  }
+  const std::vector<std::string> missing = missing_variables(required_variables(prompt), values);
   if (!missing.empty()) {
     std::string hint = "pass";
     for (const std::string& var_name : missing) {
@@ -629,10 +608,69 @@ std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& v
   rendered.reserve(prompt.messages.size());
   for (const Message& message : prompt.messages) {
     Message out = message;
-    out.content = render_template(message.content, context);
+    try {
+      out.content = render_template(message.content, context);
+    } catch (const ConfigError& e) {
+      throw ConfigError("message " + std::to_string(rendered.size() + 1) + " (" + message.role + ") of prompt '" +
+                            prompt.name + "': " + e.what(),
+                        "a rendered message may be at most " + std::to_string(k_max_rendered_bytes >> 20) +
+                            " MiB, with values nested at most " + std::to_string(k_max_value_depth) +
+                            " levels deep");
+    }
     rendered.push_back(std::move(out));
   }
   return rendered;
+}
+
+std::vector<std::string> required_variables(const Prompt& prompt) {
+  std::vector<std::string> names;
+  const auto add = [&](const std::string& var_name) {
+    const VarSpec* var = prompt.find_var(var_name);
+    // Undeclared variables are required; declared ones only when they say so. A default always
+    // gives a value.
+    const bool required = var == nullptr || (var->required && !var->default_value);
+    if (required && std::find(names.begin(), names.end(), var_name) == names.end()) {
+      names.push_back(var_name);
+    }
+  };
+  for (const std::string& var_name : used_variables(prompt)) {
+    add(var_name);
+  }
+  for (const VarSpec& var : prompt.vars) {
+    if (var.required) {
+      add(var.name);
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> missing_variables(const std::vector<std::string>& required, const nlohmann::json& values) {
+  std::vector<std::string> missing;
+  for (const std::string& name : required) {
+    const auto it = values.is_object() ? values.find(name) : values.end();
+    if (!values.is_object() || it == values.end() || it->is_null()) {
+      missing.push_back(name);
+    }
+  }
+  return missing;
+}
+
+std::vector<Diagnostic> check_case_variables(const Prompt& prompt, std::span<const DatasetCase> cases,
+                                             const std::string& path) {
+  std::vector<Diagnostic> out;
+  const std::vector<std::string> required = required_variables(prompt);
+  for (const DatasetCase& c : cases) {
+    for (const std::string& name : missing_variables(required, c.vars)) {
+      Diagnostic d;
+      d.where = Location{path, c.line, 0};
+      d.code = "missing-variable";
+      d.message =
+          "case '" + c.id + "' gives no value for required variable '" + name + "' of prompt '" + prompt.name + "'";
+      d.hint = "add \"" + name + "\" to the case's vars";
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
 }
 
 }  // namespace promptops

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <vector>
 
 #include <kainjow/mustache.hpp>
 
@@ -71,13 +72,20 @@ bool parse_delimiters(std::string_view content, std::string& open, std::string& 
   return true;
 }
 
-mustache::data to_data(const nlohmann::json& value) {
+std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+// The recursion is bounded: every level checks the depth before going one deeper.
+mustache::data to_data(const nlohmann::json& value, int depth = 1) {
+  if (depth > k_max_value_depth && (value.is_object() || value.is_array())) {
+    throw ConfigError("template values nest arrays and objects deeper than " +
+                      std::to_string(k_max_value_depth) + " levels");
+  }
   switch (value.type()) {
     case nlohmann::json::value_t::object: {
       mustache::data out{mustache::data::type::object};
       for (const auto& [key, item] : value.items()) {
         if (!item.is_null()) {
-          out.set(key, to_data(item));
+          out.set(key, to_data(item, depth + 1));
         }
       }
       return out;
@@ -85,7 +93,7 @@ mustache::data to_data(const nlohmann::json& value) {
     case nlohmann::json::value_t::array: {
       mustache::data out{mustache::data::type::list};
       for (const auto& item : value) {
-        out.push_back(to_data(item));
+        out.push_back(to_data(item, depth + 1));
       }
       return out;
     }
@@ -110,6 +118,89 @@ mustache::data to_data(const nlohmann::json& value) {
   }
   return mustache::data{false};
 }
+
+struct TooLong {};
+
+// kainjow's context, counting what a render can produce so that it stops early. kainjow gives
+// its output in whole lines, so a long line is caught by the work that builds it: every section
+// iteration (push) adds at most its section's text, and every lookup at most the string it finds.
+// Both share a budget of 16 times the output limit: far above what a text within the limit
+// needs, far below what nested lists repeating one another build.
+class BoundedContext final : public mustache::context<std::string> {
+ public:
+  BoundedContext(const mustache::data* data, const TemplateInfo& info)
+      : mustache::context<std::string>(data), m_info(info) {
+    for (const auto& [name, bytes] : info.section_bytes) {
+      m_longest = std::max(m_longest, bytes);
+    }
+  }
+
+  // kainjow looks a section up right before its first push, and pops each item before pushing
+  // the next, so the section being entered is the last one looked up, else the last one popped.
+  void push(const mustache::data* data) override {
+    const std::size_t bytes = m_looked_up ? m_looked_up_bytes : m_popped_bytes;
+    m_looked_up = false;
+    spend(bytes);
+    m_open.push_back(bytes);
+    mustache::context<std::string>::push(data);
+  }
+
+  void pop() override {
+    mustache::context<std::string>::pop();
+    if (!m_open.empty()) {
+      m_popped_bytes = m_open.back();
+      m_open.pop_back();
+    }
+    m_looked_up = false;
+  }
+
+  const mustache::data* get(const std::string& name) const override {
+    const mustache::data* found = mustache::context<std::string>::get(name);
+    if (found != nullptr && found->is_string()) {
+      spend(found->string_value().size());
+    }
+    const auto section = m_info.section_bytes.find(name);
+    m_looked_up = true;
+    m_looked_up_bytes = section == m_info.section_bytes.end() ? m_longest : section->second;
+    return found;
+  }
+
+ private:
+  static constexpr std::size_t k_budget = 16 * k_max_rendered_bytes;
+
+  void spend(std::size_t bytes) const {
+    bytes = std::max<std::size_t>(bytes, 1);
+    if (bytes > k_budget - m_spent) {
+      throw TooLong{};
+    }
+    m_spent += bytes;
+  }
+
+  const TemplateInfo& m_info;
+  std::size_t m_longest = 0;
+  std::vector<std::size_t> m_open;  // the bytes of each section being rendered
+  std::size_t m_popped_bytes = 0;
+  // get() is const in kainjow's interface.
+  mutable std::size_t m_spent = 0;
+  mutable bool m_looked_up = false;
+  mutable std::size_t m_looked_up_bytes = 0;
+};
+
+// What kainjow writes: the text, which may not pass k_max_rendered_bytes.
+class BoundedOutput {
+ public:
+  explicit BoundedOutput(std::string& out) : m_out(out) {}
+  BoundedOutput& operator<<(const std::string& piece) {
+    if (piece.size() > k_max_rendered_bytes - m_out.size()) {
+      throw TooLong{};
+    }
+    m_out += piece;
+    return *this;
+  }
+
+ private:
+  std::string& m_out;
+};
 
 }  // namespace
 
@@ -153,6 +244,10 @@ TemplateInfo analyze_template(std::string_view text) {
     info.variables.push_back(TemplateVariable{std::string(name), line, column, in_section});
   };
 
+  if (text.size() > k_max_rendered_bytes) {
+    fail("template is larger than " + mib(k_max_rendered_bytes), 0);
+    return info;
+  }
   std::size_t pos = 0;
   for (;;) {
     const std::size_t start = text.find(open, pos);
@@ -190,6 +285,10 @@ TemplateInfo analyze_template(std::string_view text) {
         break;  // comments, and partials (which render as nothing: no partials are defined)
       case '#':
       case '^':
+        if (sections.size() == k_max_section_depth) {
+          fail("sections nested deeper than " + std::to_string(k_max_section_depth) + " levels", start);
+          return info;
+        }
         use(rest, start);
         sections.push_back(Section{std::string(rest), start});
         break;
@@ -202,6 +301,10 @@ TemplateInfo analyze_template(std::string_view text) {
           fail("mismatched close '" + std::string(rest) + "' for section '" + sections.back().name + "'",
                start);
           return info;
+        }
+        {
+          std::size_t& bytes = info.section_bytes[sections.back().name];
+          bytes = std::max(bytes, start - sections.back().offset);
         }
         sections.pop_back();
         break;
@@ -225,12 +328,20 @@ std::string render_template(std::string_view text, const nlohmann::json& context
     throw ConfigError("template syntax error at line " + std::to_string(info.error_line) + ", column " +
                       std::to_string(info.error_column) + ": " + info.error);
   }
+  const mustache::data data = to_data(context.is_object() ? context : nlohmann::json::object());
   mustache::mustache tmpl{std::string(text)};
   if (!tmpl.is_valid()) {
     throw ConfigError("template syntax error: " + util::to_lower(tmpl.error_message()));
   }
   tmpl.set_custom_escape([](const std::string& s) { return s; });
-  std::string out = tmpl.render(to_data(context.is_object() ? context : nlohmann::json::object()));
+  BoundedContext bounded(&data, info);
+  std::string out;
+  try {
+    BoundedOutput output(out);
+    tmpl.render(bounded, output);
+  } catch (const TooLong&) {
+    throw ConfigError("rendered text is larger than " + mib(k_max_rendered_bytes));
+  }
   if (!tmpl.is_valid()) {
     throw ConfigError("template error: " + util::to_lower(tmpl.error_message()));
   }

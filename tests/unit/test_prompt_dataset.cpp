@@ -58,11 +58,13 @@ TEST_CASE("JSONL datasets", "[prompt]") {
           "d.jsonl:3: error: a case must be a JSON object, not an array [invalid-case] "
           "(write {\"vars\": {...}, \"expected\": ...})\n"
           "d.jsonl:4: error: 'vars' must be a JSON object, not a string [invalid-case]\n"
-          "d.jsonl:5: error: unknown key 'expcted' [unknown-key] (did you mean 'expected'?)\n"
-          "d.jsonl:5: error: unknown key 'question' [unknown-key] "
-          "(a case has vars, expected, assert, id and group; variables go in \"vars\")\n"
           "d.jsonl:5: error: case has no \"vars\" object [invalid-case] "
           "(write {\"vars\": {\"name\": \"value\"}, \"expected\": ...})\n"
+          "d.jsonl:5: warning: unknown key 'expcted' in 1 case (kept in the per-case records, otherwise unused) "
+          "[unknown-key] (did you mean 'expected'?)\n"
+          "d.jsonl:5: warning: unknown key 'question' in 1 case (kept in the per-case records, otherwise unused) "
+          "[unknown-key] (a case has vars, expected, assert, id, group, description and metadata; variables go "
+          "in \"vars\")\n"
           "d.jsonl:6: error: 'assert' must be an array of objects [invalid-case] "
           "(write \"assert\": [{\"type\": \"contains\", \"value\": \"...\"}])\n"
           "d.jsonl:6: error: 'id' must be a non-empty string or an integer, not a boolean [invalid-case]\n"
@@ -74,6 +76,88 @@ TEST_CASE("JSONL datasets", "[prompt]") {
   SECTION("an empty file is a warning") {
     const ParsedDataset parsed = parse_dataset("\n\n", "d.jsonl");
     CHECK(listing(parsed.diagnostics) == "d.jsonl: warning: dataset has no cases [empty-dataset]\n");
+  }
+}
+
+TEST_CASE("JSONL datasets as promptfoo writes them", "[prompt]") {
+  std::string text;
+  for (int i = 1; i <= 200; ++i) {
+    text += R"({"vars": {"q": "q)" + std::to_string(i) +
+            R"("}, "description": "case )" + std::to_string(i) +
+            R"(", "metadata": {"source": "faq", "n": )" + std::to_string(i) +
+            R"(}, "options": {"provider": "x"}, "threshold": 0.5)" + (i == 150 ? R"(, "providerOutput": "y")" : "") +
+            "}\n";
+  }
+  const ParsedDataset parsed = parse_dataset(text, "evals/pf.jsonl");
+  SECTION("description and metadata are read; other keys are kept") {
+    REQUIRE(parsed.cases.size() == 200);
+    const DatasetCase& c = parsed.cases[149];
+    CHECK(c.description == "case 150");
+    CHECK(c.metadata.dump() == R"({"n":150,"source":"faq"})");
+    CHECK(c.other_keys.dump() == R"({"options":{"provider":"x"},"providerOutput":"y","threshold":0.5})");
+    CHECK(parsed.cases[0].other_keys.dump() == R"({"options":{"provider":"x"},"threshold":0.5})");
+  }
+  SECTION("one warning per unknown key, at its first line, with the number of cases") {
+    CHECK(listing(parsed.diagnostics) ==
+          "evals/pf.jsonl:1: warning: unknown key 'options' in 200 cases (kept in the per-case records, otherwise "
+          "unused) [unknown-key] (a case has vars, expected, assert, id, group, description and metadata; "
+          "variables go in \"vars\")\n"
+          "evals/pf.jsonl:1: warning: unknown key 'threshold' in 200 cases (kept in the per-case records, "
+          "otherwise unused) [unknown-key] (a case has vars, expected, assert, id, group, description and "
+          "metadata; variables go in \"vars\")\n"
+          "evals/pf.jsonl:150: warning: unknown key 'providerOutput' in 1 case (kept in the per-case records, "
+          "otherwise unused) [unknown-key] (a case has vars, expected, assert, id, group, description and "
+          "metadata; variables go in \"vars\")\n");
+  }
+  SECTION("description must be a string and metadata an object") {
+    const ParsedDataset bad = parse_dataset(
+        "{\"vars\": {}, \"description\": 3}\n{\"vars\": {}, \"metadata\": [1]}\n{\"vars\": {}, \"metadata\": null}\n",
+        "d.jsonl");
+    CHECK(listing(bad.diagnostics) ==
+          "d.jsonl:1: error: 'description' must be a string, not a number [invalid-case]\n"
+          "d.jsonl:2: error: 'metadata' must be a JSON object, not an array [invalid-case]\n");
+    REQUIRE(bad.cases.size() == 1);
+    CHECK(bad.cases[0].metadata.is_null());
+  }
+}
+
+TEST_CASE("dataset JSON errors always name file:line", "[prompt]") {
+  SECTION("a line nested 100,000 deep is an error at its line, not a crash") {
+    const ParsedDataset parsed = parse_dataset(
+        "{\"vars\": {\"q\": 1}}\n{\"vars\": {\"q\": " + std::string(100000, '[') + "}}\n", "d.jsonl");
+    CHECK(listing(parsed.diagnostics) ==
+          "d.jsonl:2:142: error: invalid JSON: arrays and objects nested deeper than 128 levels [invalid-json] "
+          "(a dataset value may nest arrays and objects at most 128 levels deep)\n");
+    CHECK(parsed.cases.size() == 1);
+  }
+  SECTION("128 levels in a line are fine") {
+    const ParsedDataset parsed = parse_dataset(
+        "{\"vars\": {\"q\": " + std::string(126, '[') + std::string(126, ']') + "}}\n", "d.jsonl");
+    CHECK(listing(parsed.diagnostics).empty());
+    CHECK(parsed.cases.size() == 1);
+  }
+  SECTION("1e400 is an error at file:line:column") {
+    const ParsedDataset parsed = parse_dataset("{\"vars\": {}}\n{\"vars\": {\"n\": 1e400}}\n", "d.jsonl");
+    CHECK(listing(parsed.diagnostics) ==
+          "d.jsonl:2:20: error: invalid JSON: number overflow parsing '1e400' [invalid-json] "
+          "(a number must fit a 64-bit float (about 1.8e308); write a larger one as a string)\n");
+  }
+  SECTION("in a JSON array file, at the element's line") {
+    const ParsedDataset parsed =
+        parse_dataset("[\n  {\"vars\": {}},\n  {\"vars\": {\"n\": -1e999}}\n]\n", "d.json");
+    CHECK(listing(parsed.diagnostics) ==
+          "d.json:3:23: error: invalid JSON: number overflow parsing '-1e999' [invalid-json] "
+          "(a number must fit a 64-bit float (about 1.8e308); write a larger one as a string)\n");
+    const ParsedDataset deep = parse_dataset("[\n  {\"vars\": " + std::string(200, '[') + "\n]\n", "d.json");
+    CHECK(listing(deep.diagnostics) ==
+          "d.json:2:138: error: invalid JSON: arrays and objects nested deeper than 128 levels [invalid-json] "
+          "(a dataset value may nest arrays and objects at most 128 levels deep)\n");
+  }
+  SECTION("in a CSV assert cell") {
+    const ParsedDataset parsed = parse_dataset("q,assert\nx,\"[{\"\"n\"\": 1e400}]\"\n", "d.csv");
+    CHECK(listing(parsed.diagnostics) ==
+          "d.csv:2: error: invalid JSON in column 'assert': number overflow parsing '1e400' [invalid-json] "
+          "(a number must fit a 64-bit float (about 1.8e308); write a larger one as a string)\n");
   }
 }
 

@@ -114,3 +114,81 @@ TEST_CASE("render_template inserts values without escaping", "[prompt]") {
                       "template syntax error at line 2, column 1: unclosed tag");
   }
 }
+
+namespace {
+
+std::string repeated(std::string_view piece, std::size_t times) {
+  std::string out;
+  out.reserve(piece.size() * times);
+  for (std::size_t i = 0; i < times; ++i) {
+    out += piece;
+  }
+  return out;
+}
+
+// `depth` sections named a, one inside the other, around "x".
+std::string nested_sections(std::size_t depth) {
+  return repeated("{{#a}}", depth) + "x" + repeated("{{/a}}", depth);
+}
+
+}  // namespace
+
+TEST_CASE("templates nest sections at most 64 levels deep", "[prompt]") {
+  CHECK(analyze_template(nested_sections(64)).error.empty());
+  CHECK(render_template(nested_sections(64), {{"a", true}}) == "x");
+  CHECK(error_of(nested_sections(65)) == "sections nested deeper than 64 levels@1:385");
+  SECTION("100,000 levels: the scan stops at the 65th, and kainjow never sees the text") {
+    const std::string deep = nested_sections(100000);
+    CHECK(error_of(deep) == "sections nested deeper than 64 levels@1:385");
+    CHECK_THROWS_WITH(render_template(deep, {{"a", true}}),
+                      "template syntax error at line 1, column 385: sections nested deeper than 64 levels");
+  }
+  SECTION("inverted sections count too") {
+    CHECK(error_of(repeated("{{^a}}", 65)) == "sections nested deeper than 64 levels@1:385");
+  }
+}
+
+TEST_CASE("render_template bounds the template and the text it renders", "[prompt]") {
+  SECTION("a template over 4 MiB is refused before kainjow parses it") {
+    const std::string big = repeated("word ", (k_max_rendered_bytes / 5) + 1);
+    CHECK(error_of(big) == "template is larger than 4 MiB@1:1");
+    CHECK_THROWS_WITH(render_template(big, nlohmann::json::object()),
+                      "template syntax error at line 1, column 1: template is larger than 4 MiB");
+  }
+  SECTION("a text at the limit renders; one byte more is an error") {
+    const nlohmann::json ctx = {{"v", std::string(k_max_rendered_bytes - 2, 'v')}};
+    CHECK(render_template("[{{v}}]", ctx).size() == k_max_rendered_bytes);
+    CHECK_THROWS_WITH(render_template("[{{v}}]!", ctx), "rendered text is larger than 4 MiB");
+  }
+  SECTION("a list that repeats a line stops at the limit") {
+    const nlohmann::json ctx = {{"items", nlohmann::json::array()}, {"v", std::string(1000, 'v')}};
+    nlohmann::json items = nlohmann::json::array();
+    for (int i = 0; i < 5000; ++i) {
+      items.push_back(i);
+    }
+    CHECK_THROWS_WITH(render_template("{{#items}}{{v}}\n{{/items}}", {{"items", items}, {"v", ctx["v"]}}),
+                      "rendered text is larger than 4 MiB");
+  }
+  SECTION("nested lists that multiply one line, with no newline to flush it, stop early") {
+    nlohmann::json items = nlohmann::json::array();
+    for (int i = 0; i < 100; ++i) {
+      items.push_back(i);
+    }
+    // 100^6 iterations of a tiny section: the work budget stops it, not the output.
+    CHECK_THROWS_WITH(render_template(nested_sections(6), {{"a", items}}), "rendered text is larger than 4 MiB");
+    // A long text with one short iterated section is not charged the long text per iteration.
+    const std::string long_text = "{{#intro}}" + std::string(200000, 'i') + "{{/intro}}{{#a}}{{.}},{{/a}}";
+    CHECK(render_template(long_text, {{"intro", true}, {"a", items}}).size() == 200000 + 290);
+  }
+}
+
+TEST_CASE("render_template refuses values nested deeper than 128 levels", "[prompt]") {
+  nlohmann::json deep = "leaf";
+  for (int i = 0; i < 127; ++i) {
+    deep = nlohmann::json::array({deep});
+  }
+  CHECK(render_template("ok", {{"v", deep}}) == "ok");  // the context object is level 1
+  deep = nlohmann::json::array({deep});
+  CHECK_THROWS_WITH(render_template("ok", {{"v", deep}}),
+                    "template values nest arrays and objects deeper than 128 levels");
+}
