@@ -413,6 +413,7 @@ void run_bisect_command(Context& context, const BisectCommandOptions& options) {
   bisect.all = options.all;
   bisect.eval.provider_options.workdir = repo.workdir();
   bisect.eval.provider_options.exec_trusted = exec_trusted(repo);
+  bisect.eval.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const BisectReport report = run_bisect(repo, bisect, session.services());
   session.clear_progress();
@@ -476,6 +477,7 @@ void run_bisect_run(Context& context, const BisectRunOptions& options) {
     EvalOptions eval;
     eval.provider_options.workdir = repo.workdir();
     eval.provider_options.exec_trusted = exec_trusted(repo);
+    eval.notes = notes_policy(repo, false);
     EvalSession session(repo, !options.no_cache, false);
     const BisectRunResult run =
         bisect_one(repo, name, head, good, options.metric, criterion, eval, session.services());

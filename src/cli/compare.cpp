@@ -575,6 +575,7 @@ void run_compare(Context& context, const CompareCommandOptions& options) {
   eval_options.offline = options.offline;
   eval_options.provider_options.workdir = repo.workdir();
   eval_options.provider_options.exec_trusted = exec_trusted(repo);
+  eval_options.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const EvalReport report = run_eval(repo, {a.target, b.target}, eval_options, session.services());
   session.clear_progress();
