@@ -46,7 +46,7 @@ struct BisectVersion {
   std::optional<EvalResult> result;
   std::string source;  // "run" (evaluated now), "cache", "notes"; empty without a result
   Verdict verdict = Verdict::unknown;
-  std::optional<GateVerdict> judged;  // against the good side
+  std::optional<GateVerdict> judged;  // against the good side (--all: the version before)
   std::string problem;                // why it is untestable
 };
 
@@ -67,6 +67,9 @@ struct BisectReport {
   GateSpec gate;               // the criterion as a gate (min / max_drop on `metric`)
   std::string criterion_kind;  // "threshold", "max_drop" or "gate"
   bool significant = false;    // a drop counts only when significant
+  // --all: each version is judged against the version before it (a max_drop is measured between
+  // consecutive versions), not against the good side.
+  bool consecutive = false;
   git::Oid good;
   git::Oid bad;
   std::size_t commits_walked = 0;       // first-parent commits after good up to bad

@@ -61,6 +61,8 @@ struct CheckReport {
   std::size_t cache_hits = 0;
   std::size_t errors = 0;  // case samples without an answer
   bool interrupted = false;
+  std::vector<ProviderFailure> provider_failures;  // why `errors`, per provider
+  std::vector<NoteMismatch> note_mismatches;       // NotesPolicy::verify: notes that the runs contradict
 
   bool lint_failed() const;
   bool gate_failed() const;

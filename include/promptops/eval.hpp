@@ -19,6 +19,7 @@
 #include <promptops/cache.hpp>
 #include <promptops/git.hpp>
 #include <promptops/metrics.hpp>
+#include <promptops/notes.hpp>
 #include <promptops/provider.hpp>
 #include <promptops/registry.hpp>
 
@@ -60,6 +61,13 @@ enum class SuiteAt {
 // The headline metrics a prompt's [eval] metric may name.
 const std::vector<std::string>& metric_names();
 
+// What notes (refs/notes/promptops, which anyone who can push may write) are to the engine.
+enum class NotesPolicy {
+  trust,   // a result the cache lacks is taken from the notes of the row's commit
+  ignore,  // never a result source (promptops.trustNotes=false): evaluated for real; still written
+  verify,  // evaluated for real, then compared with what the notes claim (--verify-notes)
+};
+
 struct EvalOptions {
   std::vector<std::string> names;  // prompts to evaluate; empty = every prompt with [eval]
   SuiteAt suite_at = SuiteAt::newest;
@@ -68,6 +76,8 @@ struct EvalOptions {
   // Results only from the cache and from notes: no case is run, and an evaluation found in
   // neither is listed in EvalReport::missing.
   bool offline = false;
+  // With ignore and verify, a cached result that came from notes is not taken either.
+  NotesPolicy notes = NotesPolicy::trust;
 };
 
 // done/total count case samples (cases x repeat) of the evaluations that had to run.
@@ -91,6 +101,9 @@ struct EvalServices {
   // Makes a provider; empty = make_provider(spec, options.provider_options). Providers are made
   // only when an answer is missing from the cache, so a fully cached run needs no API key.
   std::function<std::unique_ptr<Provider>(const ProviderSpec&)> make_provider;
+  // Called (on the engine's thread) with the problems of a commit's note lines when the engine
+  // reads that note and some lines are not well-formed entries; the lines are skipped. May be empty.
+  std::function<void(const git::Oid& commit, const std::vector<std::string>& problems)> note_problems;
 };
 
 // The result of one evaluation: one prompt content judged by one suite on one model. Identical
@@ -115,7 +128,9 @@ struct EvalResult {
   std::int64_t evaluated_at = 0;      // when it was computed (seconds since the epoch)
   std::string results_file;           // per-case JSONL (absolute); empty when not written
   bool reused = false;                // taken whole from the cache: nothing ran
-  bool from_notes = false;            // reused, found in the notes of the row's commit (then cached)
+  // Reused and found in the notes of the row's commit, in this run or an earlier one (the cache
+  // entry remembers it as "source": "notes"), so never recomputed here.
+  bool from_notes = false;
 
   // The cache value and the notes entry: every field above except reused, from_notes and results_file,
   // with "metrics" as Metrics::to_json() and "interval" as [low, high] or null.
@@ -123,6 +138,20 @@ struct EvalResult {
   // Throws Error when `json` lacks a field to_json() writes.
   static EvalResult from_json(const nlohmann::json& json);
 };
+
+// A note whose claim differs from the recomputed evaluation of the same eval key.
+struct NoteMismatch {
+  git::Oid commit;  // the annotated commit
+  std::string prompt;
+  std::string eval_key;
+  std::string metric;
+  double noted = 0.0;     // the note's headline value
+  double computed = 0.0;  // the evaluation's
+  bool outcomes_differ = false;  // the per-case outcomes differ (the values may still agree)
+};
+
+// "the note on 1a2b3c4 claims accuracy 1.000 for prompt 'greet', recomputed 0.000".
+std::string describe_mismatch(const NoteMismatch& mismatch);
 
 // One (target, prompt) pair and the evaluation that judged it.
 struct EvalRow {
@@ -133,6 +162,19 @@ struct EvalRow {
   std::size_t suite_from = 0;  // index of the target whose dataset and assertions were used
   bool duplicate = false;      // another row (earlier in the list) has the same key
 };
+
+// A provider that left case samples without an answer (after its retries).
+struct ProviderFailure {
+  std::string provider;    // its name in [providers]
+  std::string endpoint;    // base URL without user info, query or fragment; an exec provider's program
+  std::size_t failed = 0;  // case samples without an answer
+  std::size_t total = 0;   // case samples it was asked for in this run
+  std::string cause;       // the first failure's (ChatResult::cause, else its message); never a key
+};
+
+// "200 of 200 cases got no answer from provider 'local' (http://127.0.0.1:8080/v1): Couldn't
+// connect to server".
+std::string describe_failure(const ProviderFailure& failure);
 
 struct EvalReport {
   std::vector<EvalTarget> targets;
@@ -148,7 +190,10 @@ struct EvalReport {
   bool interrupted = false;                   // stopped: rows whose key is not in results are unfinished
   std::vector<std::string> skipped;           // prompts without [eval] that were not named
   std::vector<std::string> missing;           // offline: keys found neither in the cache nor in notes
-  std::size_t from_notes = 0;                 // evaluations taken from notes (then cached)
+  std::size_t from_notes = 0;                 // evaluations taken from notes (now or via the cache)
+  // NotesPolicy::verify: the notes whose figures differ from the evaluation's, by commit then key.
+  std::vector<NoteMismatch> note_mismatches;
+  std::vector<ProviderFailure> provider_failures;  // by provider, in the order they ran
 };
 
 // Evaluates the prompts at `targets` (oldest first). Rows follow targets; a prompt absent at a
@@ -173,9 +218,27 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
 // the number of entries offered. Throws GitError as git::merge_notes does.
 std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report);
 
-// The newest ("evaluated_at") eval entry for `prompt` among a commit's note entries.
+// The newest ("evaluated_at") eval entry for `prompt` among a commit's note entries; entries that
+// are not well-formed eval results are skipped.
 std::optional<EvalResult> latest_eval_note(const std::vector<nlohmann::json>& entries,
                                            const std::string& prompt);
+
+// The eval entries ("type": "eval") of one commit's checked note lines, each as a result whose
+// key is its "eval_key" and prompt its "prompt". An eval entry with missing or mistyped fields,
+// or whose per-case lists disagree, is skipped and adds "line N: why" to `problems` after the
+// lines' own problems.
+struct EvalNotes {
+  std::vector<EvalResult> results;
+  std::vector<std::string> problems;
+};
+EvalNotes eval_notes(const git::NoteLines& lines);
+// The newest ("evaluated_at") of `notes`' results for `prompt`.
+std::optional<EvalResult> latest_eval_note(const EvalNotes& notes, const std::string& prompt);
+
+// The recomputed `result` compared with each eval note in `notes` that has its key; one entry per
+// note that differs (headline value by more than 1e-9, or per-case outcomes).
+std::vector<NoteMismatch> compare_with_notes(const git::Oid& commit, const EvalResult& result,
+                                             const EvalNotes& notes);
 
 // What `lint` adds for the evaluation engine: the [eval] assertions of the named prompts (all when
 // `names` is empty) parsed as run_eval parses them (unknown types with did-you-mean, bad options,

@@ -60,6 +60,9 @@ struct ChatResult {
   std::string message;  // on failure: one line such as "HTTP 500 from http://host/v1/chat/completions:
                         // upstream overloaded (after 4 retries)"; never holds the key
   int http_status = 0;  // the last status seen, 0 for none
+  // On failure: what went wrong without where or how often ("Couldn't connect to server",
+  // "HTTP 503: overloaded"); empty when the message is all there is. Never holds the key.
+  std::string cause;
   bool ok() const { return response.has_value(); }
 };
 

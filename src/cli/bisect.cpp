@@ -412,6 +412,7 @@ void run_bisect_command(Context& context, const BisectCommandOptions& options) {
   bisect.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
   bisect.all = options.all;
   bisect.eval.provider_options = provider_options_for(repo);
+  bisect.eval.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const BisectReport report = run_bisect(repo, bisect, session.services());
   session.clear_progress();
@@ -474,6 +475,7 @@ void run_bisect_run(Context& context, const BisectRunOptions& options) {
     criterion.significant = options.significant;
     EvalOptions eval;
     eval.provider_options = provider_options_for(repo);
+    eval.notes = notes_policy(repo, false);
     EvalSession session(repo, !options.no_cache, false);
     const BisectRunResult run =
         bisect_one(repo, name, head, good, options.metric, criterion, eval, session.services());

@@ -25,18 +25,34 @@ struct CheckCommandOptions {
   std::string against;
   bool offline = false;
   bool no_cache = false;
+  bool verify_notes = false;
   std::string format;
 };
 
-CheckOptions base_options(Context& context) {
+CheckOptions base_options(Context& context, bool verify_notes = false) {
   CheckOptions options;
   git::Repository& repo = context.repo();
   options.eval.provider_options = provider_options_for(repo);
+  options.eval.notes = notes_policy(repo, verify_notes);
   return options;
 }
 
-// Prints the report and sets the exit status: 1 for lint errors or a failed gate, 2 when a prompt
-// could not be judged because answers are missing, 130 when interrupted.
+// The per-case results files of the evaluations that left cases without an answer.
+std::vector<std::string> unanswered_files(const CheckReport& report) {
+  std::vector<std::string> files;
+  for (const PromptCheck& prompt : report.prompts) {
+    for (const std::optional<EvalResult>* result : {&prompt.baseline, &prompt.candidate}) {
+      if (*result && (*result)->errors > 0 && !(*result)->results_file.empty()) {
+        files.push_back((*result)->results_file);
+      }
+    }
+  }
+  return files;
+}
+
+// Prints the report and sets the exit status: 1 for lint errors, a failed gate or (--verify-notes)
+// a note that the evaluation contradicts, 2 when a prompt could not be judged because answers are
+// missing, 130 when interrupted.
 void finish(Context& context, const CheckReport& report, const std::string& format, const char* bypass) {
   if (format == "json") {
     context.out_json(check_json(report));
@@ -46,14 +62,14 @@ void finish(Context& context, const CheckReport& report, const std::string& form
   if (report.interrupted) {
     throw InterruptedError("interrupted: answers received so far are cached; run the same command to resume");
   }
-  if (report.lint_failed() || report.gate_failed()) {
+  report_note_mismatches(report.note_mismatches);
+  if (report.lint_failed() || report.gate_failed() || !report.note_mismatches.empty()) {
     context.exit_status = ExitCode::negative;
     return;
   }
   if (report.errors > 0) {
-    throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
-                            " got no answer from the provider, so the gate could not judge",
-                        "run the same command again to retry them; answers already received are cached");
+    throw_unanswered(report.provider_failures, report.errors, unanswered_files(report),
+                     ", so the gate could not be judged");
   }
 }
 
@@ -65,7 +81,7 @@ void run_check_command(Context& context, const CheckCommandOptions& command) {
                      "git promptops check --staged, or git promptops check HEAD");
   }
   git::Repository& repo = context.repo();
-  CheckOptions options = base_options(context);
+  CheckOptions options = base_options(context, command.verify_notes);
   if (command.staged) {
     options.side = CheckSide::staged;
   } else if (!command.rev.empty()) {
@@ -162,6 +178,8 @@ void run_hook(Context& context, const std::string& hook, const std::vector<std::
     combined.cache_hits += report.cache_hits;
     combined.errors += report.errors;
     combined.interrupted = combined.interrupted || report.interrupted;
+    combined.provider_failures.insert(combined.provider_failures.end(), report.provider_failures.begin(),
+                                      report.provider_failures.end());
   }
   if (combined.prompts.empty() && combined.lint.empty()) {
     return;
@@ -187,6 +205,9 @@ void add_check(CLI::App& app, Context& context) {
       "--offline", options->offline,
       "gate on results already in the cache or notes; make no model call and list what was not checked");
   command->add_flag("--no-cache", options->no_cache, "ask the model again instead of reading cached answers");
+  command->add_flag("--verify-notes", options->verify_notes,
+                    "do not take results from notes: evaluate for real, and exit 1 naming each note whose "
+                    "figures differ");
   add_format_option(*command, options->format, {"text", "json"});
   command->callback([&context, options] { run_check_command(context, *options); });
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli/common.hpp"
 #include "cli/evaluation.hpp"
 #include "util/strings.hpp"
 
@@ -55,7 +56,8 @@ json result_json(const std::optional<EvalResult>& result) {
       {"passed", result->metrics.passed},
       {"errors", result->errors},
       {"cost", result->metrics.cost},
-      {"latency_p50_ms", result->metrics.latency ? json(result->metrics.latency->p50_ms) : json(nullptr)}};
+      {"latency_p50_ms", result->metrics.latency ? json(result->metrics.latency->p50_ms) : json(nullptr)},
+      {"source", source_of(*result)}};
   return out;
 }
 
@@ -156,13 +158,22 @@ std::string check_text(const CheckReport& report, const char* bypass) {
         out += "    newly passing (" + std::to_string(ids.size()) + "): " + id_list(ids) + "\n";
       }
     }
+    for (const auto& [side, result] : {std::pair{"baseline", &prompt.baseline}, std::pair{"candidate", &prompt.candidate}}) {
+      if (*result && (*result)->from_notes) {
+        out += std::string("    ") + side + " from notes (not recomputed)\n";
+      }
+    }
     for (const std::string* problem : {&prompt.baseline_problem, &prompt.candidate_problem}) {
       if (!problem->empty() && *problem != "new prompt: no baseline") {
         out += "    " + *problem + "\n";
       }
     }
   }
-  if (failed > 0) {
+  if (failed == 0 && (report.errors > 0 || report.interrupted)) {
+    out += "gate not judged: " +
+           std::string(report.interrupted ? "interrupted" : "the model gave no answer for some cases (see the error below)") +
+           "\n";
+  } else if (failed > 0) {
     out += "gate failed: " + std::to_string(failed) + " of " + std::to_string(judged) + " changed prompt" +
            (judged == 1 ? "" : "s") + " regressed";
     out += bypass != nullptr ? std::string(" (to bypass once: ") + bypass + ")\n" : "\n";
@@ -227,16 +238,30 @@ json check_json(const CheckReport& report) {
                        {"candidate_problem", prompt.candidate_problem},
                        {"verdict", prompt.verdict ? verdict_json(*prompt.verdict) : json(nullptr)}});
   }
-  const bool passed = !report.lint_failed() && !report.gate_failed();
+  const bool judged = report.errors == 0 && !report.interrupted;
+  const bool passed = !report.lint_failed() && !report.gate_failed() && judged;
+  json mismatches = json::array();
+  for (const NoteMismatch& mismatch : report.note_mismatches) {
+    mismatches.push_back(mismatch_json(mismatch));
+  }
   return {{"baseline", report.baseline ? json(report.baseline->hex()) : json(nullptr)},
           {"candidate", report.candidate_label},
           {"passed", passed},
+          {"judged", judged || report.gate_failed()},
           {"lint", lint},
           {"prompts", prompts},
           {"unchanged", report.unchanged},
           {"real_calls", report.real_calls},
           {"cache_hits", report.cache_hits},
-          {"errors", report.errors}};
+          {"errors", report.errors},
+          {"note_mismatches", mismatches}};
+}
+
+json mismatch_json(const NoteMismatch& mismatch) {
+  return {{"commit", mismatch.commit.hex()},       {"prompt", mismatch.prompt},
+          {"eval_key", mismatch.eval_key},         {"metric", mismatch.metric},
+          {"noted", mismatch.noted},               {"computed", mismatch.computed},
+          {"outcomes_differ", mismatch.outcomes_differ}};
 }
 
 }  // namespace promptops::cli

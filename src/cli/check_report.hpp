@@ -19,5 +19,7 @@ std::string check_text(const CheckReport& report, const char* bypass);
 
 nlohmann::json verdict_json(const GateVerdict& verdict);
 nlohmann::json check_json(const CheckReport& report);
+// {"commit", "prompt", "eval_key", "metric", "noted", "computed", "outcomes_differ"}
+nlohmann::json mismatch_json(const NoteMismatch& mismatch);
 
 }  // namespace promptops::cli

@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <set>
 
 #include <promptops/error.hpp>
+
+#include "util/strings.hpp"
 
 namespace promptops::cli {
 
@@ -63,6 +66,41 @@ ProviderOptions provider_options_for(const git::Repository& repo) {
   options.exec_trusted = exec_trusted(repo);
   options.trusted_secrets = repo.config_strings("promptops.trustSecret");
   return options;
+}
+
+bool notes_trusted(const git::Repository& repo) {
+  return repo.config_bool("promptops.trustNotes").value_or(true);
+}
+
+NotesPolicy notes_policy(const git::Repository& repo, bool verify) {
+  if (verify) {
+    return NotesPolicy::verify;
+  }
+  return notes_trusted(repo) ? NotesPolicy::trust : NotesPolicy::ignore;
+}
+
+void warn_note_problems(const git::Oid& commit, const std::vector<std::string>& problems) {
+  static std::set<git::Oid> warned;
+  if (problems.empty() || !warned.insert(commit).second) {
+    return;
+  }
+  const std::size_t shown = std::min<std::size_t>(problems.size(), 3);
+  std::string reasons = util::join(std::vector<std::string>(problems.begin(), problems.begin() + static_cast<std::ptrdiff_t>(shown)), "; ");
+  if (problems.size() > shown) {
+    reasons += "; ...";
+  }
+  std::fprintf(stderr, "git-promptops: warning: ignoring %zu malformed line%s in the promptops note of %s (%s)\n",
+               problems.size(), problems.size() == 1 ? "" : "s", commit.short_hex().c_str(), reasons.c_str());
+}
+
+void report_note_mismatches(const std::vector<NoteMismatch>& mismatches) {
+  for (const NoteMismatch& mismatch : mismatches) {
+    std::fprintf(stderr, "git-promptops: error: %s\n", describe_mismatch(mismatch).c_str());
+  }
+}
+
+const char* source_of(const EvalResult& result) {
+  return !result.reused ? "run" : result.from_notes ? "notes" : "cache";
 }
 
 git::Oid resolve_commit(Context& context, const std::string& revision) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <promptops/eval.hpp>
 #include <promptops/git.hpp>
 #include <promptops/provider.hpp>
 #include <promptops/registry.hpp>
@@ -34,6 +35,19 @@ bool exec_trusted(const git::Repository& repo);
 // The provider options the user's own git config gives this repository: the work tree for exec
 // commands, exec_trusted(), and the hosts trusted with keys (every `promptops.trustSecret` value).
 ProviderOptions provider_options_for(const git::Repository& repo);
+// Whether the user lets notes stand in for evaluations: `promptops.trustNotes` in their own git
+// config, true unless set to false (CI that gates on fetched notes sets it to false).
+bool notes_trusted(const git::Repository& repo);
+// The engine's notes policy: verify with --verify-notes, else ignore when notes are not trusted.
+NotesPolicy notes_policy(const git::Repository& repo, bool verify);
+// Warns on stderr, once per commit per process however often its note is read, that the
+// malformed lines of the note on `commit` are ignored (the first three problems named).
+void warn_note_problems(const git::Oid& commit, const std::vector<std::string>& problems);
+// The note mismatches of --verify-notes as "git-promptops: error: ..." lines on stderr.
+void report_note_mismatches(const std::vector<NoteMismatch>& mismatches);
+// "run" (evaluated in this run), "cache" or "notes": where a result's figures came from.
+const char* source_of(const EvalResult& result);
+
 // A prompt name given where no @REV belongs (log, alias). Throws UsageError for NAME@REV.
 std::string prompt_name_argument(const std::string& text, const char* instead);
 

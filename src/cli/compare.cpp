@@ -594,6 +594,7 @@ void run_compare(Context& context, const CompareCommandOptions& options) {
   eval_options.suite_at = SuiteAt::newest;  // B is last: its dataset and assertions judge both
   eval_options.offline = options.offline;
   eval_options.provider_options = provider_options_for(repo);
+  eval_options.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const EvalReport report = run_eval(repo, {a.target, b.target}, eval_options, session.services());
   session.clear_progress();

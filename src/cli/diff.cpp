@@ -44,7 +44,12 @@ std::optional<EvalResult> eval_note(const git::Repository& repo, const Snapshot&
   if (!commit) {
     return std::nullopt;
   }
-  return latest_eval_note(git::read_note(repo, *commit), name);
+  if (!notes_trusted(repo)) {
+    return std::nullopt;
+  }
+  const EvalNotes evals = eval_notes(git::read_note_lines(repo, *commit));
+  warn_note_problems(*commit, evals.problems);
+  return latest_eval_note(evals, name);
 }
 
 std::string signed3(double value) { return (value >= 0 ? "+" : "") + util::fixed(value, 3); }

@@ -16,6 +16,7 @@
 #include <promptops/history.hpp>
 #include <promptops/registry.hpp>
 
+#include "cli/check_report.hpp"
 #include "cli/common.hpp"
 #include "cli/evaluation.hpp"
 #include "output/table.hpp"
@@ -34,6 +35,7 @@ struct EvalCommandOptions {
   std::string suite_at = "newest";
   int repeat = 1;
   bool no_cache = false;
+  bool verify_notes = false;
   std::string format;
 };
 
@@ -173,6 +175,7 @@ json line_json(const Line& line) {
     out["interval"] = r.interval ? json::array({r.interval->low, r.interval->high}) : json(nullptr);
     out["delta"] = line.delta ? json(*line.delta) : json(nullptr);
     out["reused"] = r.reused || line.row->duplicate;
+    out["source"] = source_of(r);
     out["calls"] = line.calls;
     out["model"] = r.model;
     out["dataset"] = r.dataset;
@@ -197,7 +200,7 @@ std::vector<std::string> row_cells(const Line& line) {
     cells.push_back(fixed(r.value, 3));
     cells.push_back(r.errors > 0 ? std::to_string(r.errors) + " without answer" : interval_text(r));
     cells.push_back(line.delta ? signed_fixed(*line.delta, 3) : "");
-    cells.push_back(line.row->duplicate ? "same" : std::to_string(line.calls));
+    cells.push_back(line.row->duplicate ? "same" : r.from_notes ? "notes" : std::to_string(line.calls));
     cells.push_back(money(r.metrics.cost));
   }
   cells.push_back(line.target->commit ? line.target->subject : "(working tree)");
@@ -416,6 +419,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
   eval_options.repeat = options.repeat;
   eval_options.provider_options = provider_options_for(repo);
+  eval_options.notes = notes_policy(repo, options.verify_notes);
 
   EvalSession session(repo, !options.no_cache, options.format == "table" && output::is_terminal(stderr));
   const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
@@ -429,8 +433,13 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     for (const Line& line : lines) {
       rows.push_back(line_json(line));
     }
+    json mismatches = json::array();
+    for (const NoteMismatch& mismatch : report.note_mismatches) {
+      mismatches.push_back(mismatch_json(mismatch));
+    }
     context.out_json({{"rows", rows},
                       {"skipped", report.skipped},
+                      {"note_mismatches", mismatches},
                       {"summary",
                        {{"evaluations", report.results.size()},
                         {"real_calls", report.real_calls},
@@ -495,10 +504,17 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
                 "fix the assertion; a regular expression that reaches a limit needs less backtracking");
   }
   if (report.errors > 0) {
-    const std::size_t unanswered = report.errors - report.unjudged;
-    throw ProviderError(std::to_string(unanswered) + " case" + (unanswered == 1 ? "" : "s") +
-                            " got no answer from the provider (see the per-case results)",
-                        "run the same command again to retry them; answers already received are cached");
+    std::vector<std::string> files;
+    for (const auto& [key, result] : report.results) {
+      if (result.errors > 0 && !result.results_file.empty()) {
+        files.push_back(result.results_file);
+      }
+    }
+    throw_unanswered(report.provider_failures, report.errors - report.unjudged, files, "");
+  }
+  if (!report.note_mismatches.empty()) {
+    report_note_mismatches(report.note_mismatches);
+    context.exit_status = ExitCode::negative;
   }
 }
 
@@ -522,6 +538,9 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_flag(
       "--no-cache", options->no_cache,
       "ask the model again: answers and results are neither read from nor written to the cache");
+  command->add_flag("--verify-notes", options->verify_notes,
+                    "do not take results from notes: evaluate for real, and exit 1 naming each note whose "
+                    "figures differ");
   add_format_option(*command, options->format, {"table", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

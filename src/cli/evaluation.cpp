@@ -2,6 +2,8 @@
 // What the commands that evaluate share: run services, Ctrl-C, progress, number formatting.
 #include "cli/evaluation.hpp"
 
+#include "cli/common.hpp"
+
 #include <signal.h>
 
 #include <time.h>
@@ -9,6 +11,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+
+#include <promptops/error.hpp>
 
 namespace promptops::cli {
 
@@ -76,6 +80,23 @@ std::string too_few_cases_text(double confidence) {
 
 std::string money(double value) { return value == 0.0 ? "-" : "$" + fixed(value, value < 0.01 ? 5 : 4); }
 
+void throw_unanswered(const std::vector<ProviderFailure>& failures, std::size_t errors,
+                      const std::vector<std::string>& results_files, const std::string& consequence) {
+  std::string hint = "run the same command again to retry them; answers already received are cached";
+  if (!results_files.empty()) {
+    hint = "the per-case results are in " + util::join(results_files, ", ") + "; " + hint;
+  }
+  if (failures.empty()) {  // a judge's calls, which are not counted per provider
+    throw ProviderError(std::to_string(errors) + " case" + (errors == 1 ? "" : "s") +
+                            " got no answer from the provider" + consequence,
+                        hint);
+  }
+  for (std::size_t i = 0; i + 1 < failures.size(); ++i) {
+    std::fprintf(stderr, "git-promptops: error: %s\n", describe_failure(failures[i]).c_str());
+  }
+  throw ProviderError(describe_failure(failures.back()) + consequence, hint);
+}
+
 void ProgressLine::update(const EvalProgress& progress) {
   if (!m_enabled) {
     return;
@@ -113,6 +134,10 @@ EvalSession::EvalSession(const git::Repository& repo, bool use_cache, bool show_
   m_services.results_dir = repo.common_dir() / "promptops" / "results";
   m_services.stop = &m_interrupt.flag();
   m_services.progress = [this](const EvalProgress& p) { m_progress.update(p); };
+  m_services.note_problems = [this](const git::Oid& commit, const std::vector<std::string>& problems) {
+    m_progress.clear();
+    warn_note_problems(commit, problems);
+  };
 }
 
 }  // namespace promptops::cli

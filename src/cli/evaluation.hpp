@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <string>
+#include <vector>
 
 #include <promptops/cache.hpp>
 #include <promptops/eval.hpp>
@@ -26,6 +27,14 @@ std::string p_value_text(double p);
 std::string too_few_cases_text(double confidence);
 // A cost: "$0.0123", "$0.00042", or "-" for none.
 std::string money(double value);
+
+// Ends a command whose run left `errors` case samples without an answer (exit 2): an error line
+// per provider that failed (how many of how many, which provider and where, the first cause),
+// `consequence` appended to the last (", so the gate could not be judged"), and a hint naming the
+// per-case results files. Never prints a key: causes are redacted, endpoints lose user info and
+// query.
+[[noreturn]] void throw_unanswered(const std::vector<ProviderFailure>& failures, std::size_t errors,
+                                   const std::vector<std::string>& results_files, const std::string& consequence);
 
 // "eval 120/1000 · 35.2 calls/s · 40 cached · ETA 25s" on stderr, at most 10 times a second.
 class ProgressLine {

@@ -45,13 +45,17 @@ void run_log(Context& context, const LogOptions& options) {
   };
 
   // The headline metric of each version, from the notes that `eval` (here or in CI) recorded.
-  const std::map<git::Oid, std::vector<nlohmann::json>> notes = git::read_notes(repo);
+  // With promptops.trustNotes=false they are not shown.
+  const std::map<git::Oid, git::NoteLines> notes =
+      notes_trusted(repo) ? git::read_all_note_lines(repo) : std::map<git::Oid, git::NoteLines>();
   const auto eval_of = [&](const PromptVersion& version) -> std::optional<EvalResult> {
     const auto it = notes.find(version.commit);
     if (version.deleted || it == notes.end()) {
       return std::nullopt;
     }
-    return latest_eval_note(it->second, name);
+    const EvalNotes evals = eval_notes(it->second);
+    warn_note_problems(version.commit, evals.problems);
+    return latest_eval_note(evals, name);
   };
   const auto metric_cell = [](const std::optional<EvalResult>& result) {
     if (!result) {
@@ -84,7 +88,8 @@ void run_log(Context& context, const LogOptions& options) {
                                                        : nlohmann::json(nullptr)},
                          {"model", result->model},
                          {"cases", result->metrics.cases},
-                         {"eval_key", result->key}};
+                         {"eval_key", result->key},
+                         {"source", "notes"}};
       }
       list.push_back(std::move(entry));
     }

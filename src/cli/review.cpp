@@ -399,6 +399,7 @@ void run_review(Context& context, const ReviewOptions& options) {
   check_options.against = base;
   check_options.offline = options.offline;
   check_options.eval.provider_options = provider_options_for(repo);
+  check_options.eval.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const CheckReport report = run_check(repo, check_options, session.services());
   session.clear_progress();

@@ -621,10 +621,20 @@ class Queue final : public CallQueue {
       m_stop = true;
       return;
     }
+    if (!call.samples.empty()) {
+      const std::string& provider = call.samples.front().job->provider->name;
+      std::string& cause = m_report_causes[provider];
+      if (cause.empty()) {
+        cause = !result.cause.empty() ? result.cause : result.message;
+      }
+    }
     for (const Sample& sample : call.samples) {
       finish(sample, nullptr, false, std::string(call_error_name(result.error)) + ": " + result.message);
     }
   }
+
+  // The first failure's cause per provider name.
+  const std::map<std::string, std::string>& causes() const { return m_report_causes; }
 
   // The first fatal error (auth, a case that cannot render), rethrown after run().
   void rethrow_fatal() const {
@@ -885,6 +895,7 @@ class Queue final : public CallQueue {
   std::unordered_map<std::uint64_t, InFlight> m_in_flight;
   std::unordered_map<std::string, std::uint64_t> m_waiting_by_key;
   std::exception_ptr m_fatal;
+  std::map<std::string, std::string> m_report_causes;
 };
 
 // Answers received before a fatal error are kept, then the error is thrown. The queue raised the
@@ -1019,6 +1030,72 @@ EvalResult EvalResult::from_json(const json& in) {
   }
 }
 
+namespace {
+
+// Where a provider sends its requests, as safe to print: the base URL without user info, query or
+// fragment (which may carry a key), or an exec command's program.
+std::string endpoint_of(const ProviderSpec& spec) {
+  if (spec.kind == "exec") {
+    return spec.command.empty() ? "exec" : spec.command.front();
+  }
+  std::string url = spec.base_url.substr(0, spec.base_url.find_first_of("?#"));
+  const std::size_t scheme = url.find("://");
+  const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const std::size_t at = url.find('@', host);
+  if (at != std::string::npos && at < url.find('/', host)) {
+    url.erase(host, at + 1 - host);
+  }
+  return url;
+}
+
+// Adds the provider's failure to the report when some of its case samples got no answer.
+void add_failure(EvalReport& report, const ProviderSpec& spec, const std::vector<Job*>& jobs,
+                 const std::map<std::string, std::string>& causes) {
+  ProviderFailure failure;
+  failure.provider = spec.name;
+  failure.endpoint = endpoint_of(spec);
+  for (const Job* job : jobs) {
+    failure.failed += job->errors;
+    failure.total += job->total;
+  }
+  if (failure.failed == 0) {
+    return;
+  }
+  const auto cause = causes.find(spec.name);
+  failure.cause = cause != causes.end() ? cause->second : "no answer";
+  report.provider_failures.push_back(std::move(failure));
+}
+
+// The whole evaluation `key` from the cache: nullopt when it is not there, is unreadable (an entry
+// from another version of the tool), or came from notes that `policy` does not trust.
+std::optional<EvalResult> cached_result(const EvalServices& services, const std::string& key, NotesPolicy policy) {
+  const std::optional<json> cached = services.cache->get("eval", key);
+  if (!cached) {
+    return std::nullopt;
+  }
+  EvalResult result;
+  try {
+    result = EvalResult::from_json(*cached);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  result.from_notes = cached->is_object() && cached->value("source", json()) == "notes";
+  if (result.from_notes && policy != NotesPolicy::trust) {
+    return std::nullopt;
+  }
+  result.reused = true;
+  if (!services.results_dir.empty()) {
+    const fs::path results_file = services.results_dir / (key + ".jsonl");
+    std::error_code ec;
+    if (fs::exists(results_file, ec)) {
+      result.results_file = results_file.string();
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
 EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& targets,
                     const EvalOptions& options, EvalServices& services) {
   if (services.cache == nullptr) {
@@ -1044,22 +1121,21 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
   const bool named = !options.names.empty();
   std::vector<std::vector<EvalRow>> rows_by_target(loaded.size());
   std::map<std::string, std::string> identities;  // by provider name
-  std::map<git::Oid, std::vector<json>> notes;    // read once per commit, when the cache misses
-  const auto noted_result = [&](const git::Oid& commit, const std::string& key) -> std::optional<EvalResult> {
+  std::map<git::Oid, EvalNotes> notes;  // read once per commit, when needed
+  const auto notes_of = [&](const git::Oid& commit) -> const EvalNotes& {
     auto it = notes.find(commit);
     if (it == notes.end()) {
-      it = notes.emplace(commit, git::read_note(repo, commit)).first;
-    }
-    for (const json& entry : it->second) {
-      if (entry.value("type", "") != "eval" || entry.value("eval_key", "") != key) {
-        continue;
+      it = notes.emplace(commit, eval_notes(git::read_note_lines(repo, commit))).first;
+      if (!it->second.problems.empty() && services.note_problems) {
+        services.note_problems(commit, it->second.problems);
       }
-      try {
-        EvalResult result = EvalResult::from_json(entry);
-        result.key = key;
+    }
+    return it->second;
+  };
+  const auto noted_result = [&](const git::Oid& commit, const std::string& key) -> std::optional<EvalResult> {
+    for (const EvalResult& result : notes_of(commit).results) {
+      if (result.key == key) {
         return result;
-      } catch (const Error&) {
-        // written by another version of the tool
       }
     }
     return std::nullopt;
@@ -1142,28 +1218,19 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
       if (row.duplicate) {
         continue;
       }
-      if (const auto cached = services.cache->get("eval", key)) {
-        try {
-          EvalResult result = EvalResult::from_json(*cached);
-          result.reused = true;
-          result.prompt = name;
-          if (!services.results_dir.empty()) {
-            const fs::path results_file = services.results_dir / (key + ".jsonl");
-            std::error_code ec;
-            if (fs::exists(results_file, ec)) {
-              result.results_file = results_file.string();
-            }
-          }
-          report.results[key] = std::move(result);
-          continue;
-        } catch (const Error&) {
-          // an entry from another version of the tool: evaluate again
-        }
+      if (std::optional<EvalResult> cached = cached_result(services, key, options.notes)) {
+        cached->prompt = name;
+        report.from_notes += cached->from_notes ? 1 : 0;
+        report.results[key] = std::move(*cached);
+        continue;
       }
-      if (targets[i].commit && services.cache->enabled()) {  // --no-cache asks the model again
+      // --no-cache asks the model again.
+      if (targets[i].commit && services.cache->enabled() && options.notes == NotesPolicy::trust) {
         if (std::optional<EvalResult> noted = noted_result(*targets[i].commit, key)) {
           noted->prompt = name;
-          services.cache->put("eval", key, noted->to_json());
+          json entry = noted->to_json();
+          entry["source"] = "notes";  // so that a later run that does not trust notes can tell
+          services.cache->put("eval", key, entry);
           noted->reused = true;
           noted->from_notes = true;
           report.results[key] = std::move(*noted);
@@ -1238,6 +1305,7 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
     Queue queue(group, services, stop, report, providers_config, assertion_services, options.repeat, done,
                 total, writer);
     provider.run(queue, stop);
+    add_failure(report, *group.front()->provider, group, queue.causes());
     writer_close_on_fatal(writer, queue, stop);
   }
   writer.close();
@@ -1249,6 +1317,17 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
   }
   report.interrupted = stop.load() && std::any_of(order.begin(), order.end(),
                                                   [](const Job* job) { return job->done < job->total; });
+  if (options.notes == NotesPolicy::verify) {
+    for (const EvalRow& row : report.rows) {
+      const auto result = report.results.find(row.key);
+      const std::optional<git::Oid>& commit = report.targets[row.target].commit;
+      if (commit && result != report.results.end() && !result->second.from_notes && result->second.errors == 0) {
+        for (NoteMismatch& mismatch : compare_with_notes(*commit, result->second, notes_of(*commit))) {
+          report.note_mismatches.push_back(std::move(mismatch));
+        }
+      }
+    }
+  }
   return report;
 }
 

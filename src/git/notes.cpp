@@ -104,13 +104,46 @@ std::vector<std::string> split_lines(std::string_view text) {
   return out;
 }
 
+// Thrown out of the parser's callback to stop at the depth bound.
+struct TooDeep {};
+
+// One note line parsed within the bounds of notes.hpp: the value, or why it is not one.
+struct ParsedLine {
+  std::optional<nlohmann::json> value;
+  std::string problem;
+};
+
+ParsedLine parse_bounded(const std::string& line) {
+  if (line.size() > k_max_note_line_bytes) {
+    return {std::nullopt, "longer than " + std::to_string(k_max_note_line_bytes >> 20) + " MiB"};
+  }
+  const nlohmann::json::parser_callback_t bound = [](int depth, nlohmann::json::parse_event_t event,
+                                                     nlohmann::json&) {
+    if ((event == nlohmann::json::parse_event_t::object_start ||
+         event == nlohmann::json::parse_event_t::array_start) &&
+        depth >= k_max_note_depth) {
+      throw TooDeep{};
+    }
+    return true;
+  };
+  try {
+    nlohmann::json value = nlohmann::json::parse(line, bound, false);
+    if (value.is_discarded()) {
+      return {std::nullopt, "not JSON"};
+    }
+    return {std::move(value), {}};
+  } catch (const TooDeep&) {
+    return {std::nullopt, "nested deeper than " + std::to_string(k_max_note_depth) + " levels"};
+  }
+}
+
 // The line as a JSON object, or nullopt for anything else (another tool's text).
 std::optional<nlohmann::json> parse_object(const std::string& line) {
-  nlohmann::json value = nlohmann::json::parse(line, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) {
+  ParsedLine parsed = parse_bounded(line);
+  if (!parsed.value || !parsed.value->is_object()) {
     return std::nullopt;
   }
-  return value;
+  return std::move(parsed.value);
 }
 
 void append_objects(std::string_view text, std::vector<nlohmann::json>& out) {
@@ -119,6 +152,49 @@ void append_objects(std::string_view text, std::vector<nlohmann::json>& out) {
       out.push_back(std::move(*value));
     }
   }
+}
+
+// Why a parsed line is not a note entry; empty when it is one.
+std::string entry_problem(const nlohmann::json& value) {
+  if (!value.is_object()) {
+    return "not a JSON object";
+  }
+  const auto key = value.find("key");
+  if (key == value.end() || !key->is_string()) {
+    return "no string \"key\"";
+  }
+  const auto type = value.find("type");
+  if (type != value.end() && !type->is_string()) {
+    return "\"type\" is not a string";
+  }
+  return {};
+}
+
+// Adds the lines of `text` to `out`, numbering them from `line_number`; returns the next number.
+std::size_t append_checked(std::string_view text, std::size_t line_number, NoteLines& out) {
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    if (!line.empty()) {
+      ParsedLine parsed = parse_bounded(std::string(line));
+      std::string problem = parsed.value ? entry_problem(*parsed.value) : parsed.problem;
+      if (problem.empty()) {
+        out.entries.push_back(std::move(*parsed.value));
+        out.entry_lines.push_back(line_number);
+      } else {
+        out.problems.push_back("line " + std::to_string(line_number) + ": " + problem);
+      }
+    }
+    ++line_number;
+    if (end == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(end + 1);
+  }
+  return line_number;
 }
 
 std::optional<std::string> key_of(const nlohmann::json& entry) {
@@ -356,6 +432,41 @@ std::vector<nlohmann::json> read_note(const Repository& repo, const Oid& commit,
   // Borrowed from `note`.
   const char* text = git_note_message(note.get());
   append_objects(text != nullptr ? std::string_view(text) : std::string_view(), out);
+  return out;
+}
+
+std::map<Oid, NoteLines> read_all_note_lines(const Repository& repo, const std::string& ref) {
+  git_repository& raw_repo = *repo.impl().repo;
+  std::map<Oid, NoteLines> out;
+  const std::optional<git_oid> tip = ref_tip(raw_repo, ref);
+  if (!tip) {
+    return out;
+  }
+  const TreeHandle tree = tree_of_commit(raw_repo, *tip, ref);
+  NotesIndex index;
+  index_tree(raw_repo, *tree, "", 0, index);
+  for (const auto& [commit, notes] : index.notes) {
+    NoteLines& lines = out[commit];
+    std::size_t line_number = 1;
+    for (const NotePath& note : notes) {
+      line_number = append_checked(read_blob_text(raw_repo, note.blob), line_number, lines);
+    }
+  }
+  return out;
+}
+
+NoteLines read_note_lines(const Repository& repo, const Oid& commit, const std::string& ref) {
+  git_note* raw = nullptr;
+  const int rc = git_note_read(&raw, repo.impl().repo.get(), ref.c_str(), to_git(commit));
+  NoteLines out;
+  if (rc == GIT_ENOTFOUND) {
+    return out;
+  }
+  check(rc, "reading the note of " + commit.hex() + " in " + ref);
+  const NoteHandle note(raw);
+  // Borrowed from `note`.
+  const char* text = git_note_message(note.get());
+  append_checked(text != nullptr ? std::string_view(text) : std::string_view(), 1, out);
   return out;
 }
 

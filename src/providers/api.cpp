@@ -61,6 +61,7 @@ ChatResult ApiProvider::chat_result(HttpResult http) const {
   if (!http.ok()) {
     result.error = http.error;
     result.message = std::move(http.message);
+    result.cause = std::move(http.cause);
     return result;
   }
   const nlohmann::json body = nlohmann::json::parse(http.body, nullptr, false);
@@ -84,6 +85,7 @@ ChatResult ApiProvider::malformed(const HttpResult& http, const std::string& why
   result.error = CallError::malformed;
   result.message =
       redact("malformed answer from " + http.url + ": " + why + retries_suffix(http.attempts), m_key);
+  result.cause = redact("malformed answer: " + why, m_key);
   return result;
 }
 

@@ -390,20 +390,23 @@ class Loop {
     if (code != CURLE_OK) {
       if (code == CURLE_OPERATION_TIMEDOUT) {
         result.error = CallError::timeout;
-        result.message =
-            "timed out after " + format_seconds(m_policy.timeout_seconds) + " waiting for " + url;
+        result.cause = "timed out after " + format_seconds(m_policy.timeout_seconds);
+        result.message = result.cause + " waiting for " + url;
       } else if (transfer.too_large) {
         result.error = CallError::network;
         result.message = "the answer from " + url + " is larger than " + std::string(k_max_answer_text) +
                          ", the limit for one answer";
+        result.cause = "the answer is larger than " + std::string(k_max_answer_text);
       } else {
         result.error = CallError::network;
         const std::string detail =
             transfer.error_buffer[0] != '\0' ? std::string(transfer.error_buffer) : curl_easy_strerror(code);
         result.message = "network error from " + url + ": " + first_line(detail);
+        result.cause = curl_easy_strerror(code);  // without the timings the detail may hold
       }
       outcome.retryable = is_transient(code) && !transfer.too_large;
       result.message = redact(std::move(result.message), m_policy.secret);
+      result.cause = redact(std::move(result.cause), m_policy.secret);
       return outcome;
     }
 
@@ -436,12 +439,15 @@ class Loop {
         result.error = CallError::rejected;
       }
       result.message = head;
+      result.cause = "HTTP " + std::to_string(status);
       if (status >= 300 && status < 400) {
+        result.cause += ": redirected (redirects are not followed)";
         result.message += ": redirected to " +
                           (transfer.location.empty() ? "another URL" : transfer.location) +
                           " (redirects are not followed)";
       } else if (!said.empty()) {
         result.message += ": " + said;
+        result.cause += ": " + said;
       }
       if (outcome.retryable) {
         outcome.wait = parse_retry_after(transfer.retry_after);
@@ -455,6 +461,7 @@ class Loop {
       }
     }
     result.message = redact(std::move(result.message), m_policy.secret);
+    result.cause = redact(std::move(result.cause), m_policy.secret);
     return outcome;
   }
 

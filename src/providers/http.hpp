@@ -27,6 +27,7 @@ struct HttpRequest {
 struct HttpResult {
   CallError error = CallError::none;  // none: a 2xx answer is in `body`
   std::string message;                // on failure: one redacted line that says what and where
+  std::string cause;                  // on failure: what, without where ("Couldn't connect to server")
   int http_status = 0;                // the last status seen, 0 for none
   std::string url;
   std::string body;

@@ -257,15 +257,52 @@ struct Search {
     return it->second;
   }
 
-  void judge_version(std::size_t i) {
+  // Judges versions[i] against versions[against] (the good side unless --all), or alone for the good side.
+  void judge_version(std::size_t i, std::size_t against = 0) {
     BisectVersion& version = report.versions[i];
-    const BisectVersion& good = report.versions.front();
+    const BisectVersion& good = report.versions[against];
     std::optional<EvalResult> baseline;
     if (i != 0 && good.result) {
       baseline = good.result;
     }
     version.judged = judge(report.gate, baseline, *version.result, groups_for(version));
     version.verdict = is_bad(*version.judged, plain_drop) ? Verdict::bad : Verdict::good;
+  }
+
+  // Whether `now` (judged against its predecessor, judged `before`) fails a clause that the
+  // predecessor did not: a max_drop (measured between the two), or a min the predecessor met.
+  bool is_new_drop(const GateVerdict& now, const GateVerdict& before) const {
+    for (const MetricCheck& check : now.checks) {
+      const bool dropped = check.drop_exceeded && (plain_drop || check.significant);
+      const bool crossed = check.below_min && std::none_of(before.checks.begin(), before.checks.end(),
+                                                           [&](const MetricCheck& other) {
+                                                             return other.metric == check.metric && other.below_min;
+                                                           });
+      if (dropped || crossed) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // --all: every evaluated version judged against its predecessor (the nearest earlier version that
+  // could be evaluated), and a drop listed wherever one fails a clause the predecessor did not.
+  void find_every_drop() {
+    std::size_t previous = 0;
+    bool gap = false;
+    for (std::size_t i = 1; i < report.versions.size(); ++i) {
+      BisectVersion& version = report.versions[i];
+      if (version.verdict == Verdict::untestable) {
+        gap = true;
+        continue;
+      }
+      judge_version(i, previous);
+      if (version.verdict == Verdict::bad && is_new_drop(*version.judged, *report.versions[previous].judged)) {
+        report.drops.push_back(BisectDrop{previous, i, gap, {}});
+      }
+      previous = i;
+      gap = false;
+    }
   }
 
   // The index in (lo, hi) to evaluate next: a version already known, nearest the middle, else the
@@ -363,8 +400,9 @@ std::string describe_criterion(const BisectReport& report) {
   }
   for (const auto& [metric, drop] : report.gate.max_drop) {
     clauses.push_back((drop == 0.0
-                           ? metric + " below the good side's"
-                           : metric + " down by more than " + util::fixed(drop, 3) + " from the good side") +
+                           ? metric + " below " + (report.consecutive ? "the version before's" : "the good side's")
+                           : metric + " down by more than " + util::fixed(drop, 3) + " from " +
+                                 (report.consecutive ? "the version before" : "the good side")) +
                       (report.significant ? ", significant at " + percent(report.gate.confidence) : ""));
   }
   const std::string out = util::join(clauses, " or ");
@@ -386,6 +424,7 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
   }
   BisectReport report;
   report.prompt = options.prompt;
+  report.consecutive = options.all;
   report.bad = options.bad;
 
   // --- the history walk ---------------------------------------------------------------------------
@@ -608,10 +647,12 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
                     describe_criterion(report) + ")",
                 !hint.empty() ? hint : "name an older good revision with --good, or a lower threshold");
   }
-  search.judge_version(last);
-  if (report.versions[last].verdict != Verdict::bad) {
-    report.regression = false;
-    return report;
+  if (!options.all) {
+    search.judge_version(last);
+    if (report.versions[last].verdict != Verdict::bad) {
+      report.regression = false;
+      return report;
+    }
   }
 
   // --- the search ------------------------------------------------------------------------------------
@@ -620,25 +661,10 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
     if (report.interrupted) {
       return report;
     }
-    std::optional<std::size_t> previous_good = 0;
-    std::optional<std::size_t> previous = 0;
-    bool gap = false;
-    for (std::size_t i = 1; i <= last; ++i) {
-      BisectVersion& version = report.versions[i];
-      if (version.verdict == Verdict::untestable) {
-        gap = true;
-        continue;
-      }
-      search.judge_version(i);
-      if (version.verdict == Verdict::bad && previous &&
-          report.versions[*previous].verdict == Verdict::good) {
-        report.drops.push_back(BisectDrop{*previous_good, i, gap, {}});
-      }
-      if (version.verdict == Verdict::good) {
-        previous_good = i;
-      }
-      previous = i;
-      gap = false;
+    search.find_every_drop();
+    if (report.drops.empty()) {
+      report.regression = false;
+      return report;
     }
   } else {
     std::size_t lo = 0;

@@ -92,11 +92,35 @@ std::set<std::string> touched_prompts(const std::vector<std::string>& changed, c
   return names;
 }
 
+// The note mismatches of one run, each (commit, key) once however many runs saw it.
+void take_mismatches(CheckReport& report, const EvalReport& eval) {
+  for (const NoteMismatch& mismatch : eval.note_mismatches) {
+    const bool seen = std::any_of(report.note_mismatches.begin(), report.note_mismatches.end(),
+                                  [&](const NoteMismatch& other) {
+                                    return other.commit == mismatch.commit && other.eval_key == mismatch.eval_key;
+                                  });
+    if (!seen) {
+      report.note_mismatches.push_back(mismatch);
+    }
+  }
+}
+
 void add_counts(CheckReport& report, const EvalReport& eval) {
   report.real_calls += eval.real_calls;
   report.cache_hits += eval.cache_hits;
   report.errors += eval.errors;
   report.interrupted = report.interrupted || eval.interrupted;
+  for (const ProviderFailure& failure : eval.provider_failures) {
+    const auto same = std::find_if(report.provider_failures.begin(), report.provider_failures.end(),
+                                   [&](const ProviderFailure& other) { return other.provider == failure.provider; });
+    if (same == report.provider_failures.end()) {
+      report.provider_failures.push_back(failure);
+    } else {
+      same->failed += failure.failed;
+      same->total += failure.total;
+    }
+  }
+  take_mismatches(report, eval);
 }
 
 // The keys of each prompt's rows at the baseline (target 0 when there is one) and the candidate.
@@ -303,6 +327,7 @@ CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalSe
     eval_options.offline = true;
     const std::vector<EvalTarget> target{candidate_target(repo, options)};
     const EvalReport planned = run_eval(repo, target, eval_options, services);
+    take_mismatches(report, planned);
     take_keys(planned, false, checks);
     take_results(planned, checks);
     if (!options.offline && !planned.missing.empty()) {
@@ -347,6 +372,7 @@ CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalSe
     if (!eval_names.empty()) {
       // Both sides on the candidate's suite, so that cases pair.
       const EvalReport planned = run_eval(repo, targets, eval_options, services);
+      take_mismatches(report, planned);
       take_keys(planned, report.baseline.has_value(), checks);
       take_results(planned, checks);
     }

@@ -836,6 +836,65 @@ TEST_CASE("bisect --all lists every drop of a prompt that went bad twice; binary
                            "hint: name an older good revision with --good, or a lower threshold\n");
 }
 
+// 0.70 -> 0.85 -> 1.00 -> 0.85 over twenty cases: "Try {{who}}! #K vN" is answered right for the
+// first K names (n01..n20), so version N scores K / 20.
+TEST_CASE("bisect --all judges each version against the one before it and finds 1.00 -> 0.85 after 0.70",
+          "[e2e][bisect]") {
+  LlmServer server;
+  server.set_responder([](const json& body) {
+    const std::string text = LlmServer::prompt_text(body);
+    const std::size_t hash = text.find('#');
+    const std::size_t name = text.find("Try N");
+    if (hash == std::string::npos || name == std::string::npos) {
+      return std::string("?");
+    }
+    const int right = std::stoi(text.substr(hash + 1));
+    const int index = std::stoi(text.substr(name + 5, 2));
+    return std::string(index <= right ? "ok" : "no");
+  });
+  std::vector<std::string> names;
+  for (int i = 1; i <= 20; ++i) {
+    names.push_back(std::string(i < 10 ? "N0" : "N") + std::to_string(i));
+  }
+  const auto level = [](int right, int n) {
+    return greet_toml("Try {{who}}! #" + std::to_string(right) + " v" + std::to_string(n));
+  };
+  TempRepo repo;
+  const std::vector<std::string> sha = import_commits(
+      repo, {{"add greet",
+              {{".promptops.toml", config_toml(server)},
+               {"evals/greet.jsonl", greet_cases(names)},
+               {"prompts/greet.toml", level(14, 1)}}},                        // 0.70
+             {"greet: better", {{"prompts/greet.toml", level(17, 2)}}},      // 0.85
+             {"greet: best", {{"prompts/greet.toml", level(20, 3)}}},        // 1.00
+             {"greet: worse again", {{"prompts/greet.toml", level(17, 4)}}}});  // 0.85
+
+  // Against the good side (0.70) the bad side (0.85) is no drop; against its predecessor it is.
+  const json doc = bisect_json(repo, {"greet", "--max-drop", "0.1", "--all"});
+  CHECK(server.requests() == 4 * 20);
+  CHECK(verdicts(doc) == std::vector<std::string>{"good", "good", "good", "bad"});
+  REQUIRE(doc["drops"].size() == 1);
+  CHECK(doc["drops"][0]["last_good"]["commit"] == sha[2]);
+  CHECK(doc["drops"][0]["first_bad"]["commit"] == sha[3]);
+  CHECK(bisect_note(repo, sha[3])["last_good"] == sha[2]);
+
+  const RunResult text = bisect(repo, {"greet", "--max-drop", "0.1", "--all"});
+  INFO("stderr: " << text.err);
+  CHECK(text.exit_code == 1);
+  CHECK(first_line(text.out) == "greet: 1 drop between " + short_sha(sha[0]) + " and " + short_sha(sha[3]));
+  CHECK(contains(text.out, sha[3] + " is the first bad commit for greet\n"));
+  CHECK(contains(text.out, "\nbad means accuracy down by more than 0.100 from the version before\n"));
+
+  // A rise, then a fall that stays within max_drop of its predecessor: no drop, status 0.
+  const RunResult none = bisect(repo, {"greet", "--max-drop", "0.2", "--all"});
+  CHECK(none.exit_code == 0);
+  CHECK(first_line(none.out).rfind("greet is not bad at " + short_sha(sha[3]) + ": accuracy 0.850", 0) == 0);
+
+  // Binary search still judges against the good side: 0.85 is not below 0.70.
+  const RunResult search = bisect(repo, {"greet", "--max-drop", "0.1"});
+  CHECK(search.exit_code == 0);
+}
+
 // --- bad input ---------------------------------------------------------------------------------------
 
 TEST_CASE("bisect rejects bad ranges and options with exit 2 or 129, and a bad side that is not bad exits 0",

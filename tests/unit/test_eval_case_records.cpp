@@ -163,7 +163,7 @@ TEST_CASE("read_case_records reads what run_eval wrote", "[eval][case_records]")
       response.tokens_in = 2;
       response.tokens_out = 1;
       response.latency_ms = 7;
-      return ChatResult{response, CallError::none, "", 200};
+      return ChatResult{response, CallError::none, "", 200, {}};
     });
   };
   const EvalReport report = run_eval(git_repo, {EvalTarget::worktree()}, EvalOptions{}, services);

@@ -58,7 +58,7 @@ ChatResult classify(const ChatRequest& request) {
   response.tokens_in = 3;
   response.tokens_out = 1;
   response.latency_ms = 10;
-  return ChatResult{response, CallError::none, "", 200};
+  return ChatResult{response, CallError::none, "", 200, {}};
 }
 
 struct Fixture {
@@ -220,7 +220,7 @@ TEST_CASE("failed calls are errors that are retried on the next run", "[eval][ru
   ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
   const auto flaky_server = [](const ChatRequest& request) {
     if (request.messages.at(1).content == "pizza") {
-      return ChatResult{std::nullopt, CallError::server, "HTTP 500 from x: boom (after 4 retries)", 500};
+      return ChatResult{std::nullopt, CallError::server, "HTTP 500 from x: boom (after 4 retries)", 500, {}};
     }
     return classify(request);
   };
@@ -237,7 +237,7 @@ TEST_CASE("an auth failure stops the run with a ProviderError", "[eval][runner]"
   Fixture f;
   ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
   const auto denied = [](const ChatRequest&) {
-    return ChatResult{std::nullopt, CallError::auth, "authentication failed for provider 'fn' (HTTP 401)", 401};
+    return ChatResult{std::nullopt, CallError::auth, "authentication failed for provider 'fn' (HTTP 401)", 401, {}};
   };
   std::size_t calls = 0;
   try {
