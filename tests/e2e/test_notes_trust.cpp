@@ -78,6 +78,7 @@ TEST_CASE("malformed note lines are skipped with one warning naming the commit, 
           .dump();
   set_note(p.repo, "HEAD", "{\"type\": 5}\nnot json at all\n" + wrong_type + "\n" + deep_line(100000) + "\n" + valid);
   REQUIRE(run_promptops(p.path(), {"cache", "clear"}).exit_code == 0);
+  p.server.reset_counters();
   const std::string warning = "git-promptops: warning: ignoring 4 malformed lines in the promptops note of " +
                               short_sha(p.v3) +
                               " (line 1: no string \"key\"; line 2: not JSON; line 4: nested deeper than 32 "
