@@ -5,6 +5,7 @@
 
 #include <promptops/error.hpp>
 #include <promptops/prompt.hpp>
+#include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
 #include "util/file.hpp"
@@ -79,13 +80,52 @@ std::string normalized(const Prompt& prompt) {
   return out;
 }
 
-void run_textconv(Context& context, const TextconvOptions& options) {
-  const std::optional<std::string> text = util::read_file(options.file);
-  if (!text) {
-    throw NotFoundError("cannot read '" + options.file + "'", "textconv takes the path of a prompt file");
+// The bytes of the file git names, read as git reads a work tree: a relative path (a working-tree
+// file, from the top of the work tree where git runs textconv) is read with no link below the
+// current directory followed; an absolute one (git's temp file of a blob) is read in its own
+// directory. A link is shown as its target, as git shows a link's blob; a fifo or device is
+// never opened; at most a prompt file's size limit is read.
+std::string read_for_textconv(const std::string& file) {
+  const std::filesystem::path path(file);
+  const bool absolute = path.is_absolute();
+  const std::filesystem::path root = absolute ? path.parent_path() : std::filesystem::current_path();
+  const std::string relative = absolute ? path.filename().string() : path.lexically_normal().generic_string();
+  if (relative.empty() || relative.starts_with("../") || relative == "..") {
+    throw NotFoundError("cannot read '" + file + "': it is outside the current directory",
+                        "textconv takes the path of a prompt file in the work tree, as git passes it");
   }
+  // A file over a prompt's limit is no prompt, but a diff must not fail on it: it is shown as it is
+  // up to a dataset's limit.
+  const util::TreeFile found = util::read_beneath(root, relative, size_limit(FileRole::dataset));
+  switch (found.kind) {
+    case util::TreeFile::Kind::regular:
+      return found.bytes;
+    case util::TreeFile::Kind::link:
+      if (found.link == relative) {
+        return found.bytes;
+      }
+      throw ConfigError("'" + file + "' is under '" + found.link + "', a symbolic link, which is not followed",
+                        "textconv reads only files inside the work tree, as git tracks a link as a link");
+    case util::TreeFile::Kind::missing:
+      throw NotFoundError("cannot read '" + file + "'", "textconv takes the path of a prompt file");
+    case util::TreeFile::Kind::special:
+      throw ConfigError("'" + file + "' is not a regular file (a fifo, device or socket)",
+                        "textconv reads only regular files");
+    case util::TreeFile::Kind::too_large:
+      throw ConfigError("'" + file + "' is " + std::to_string(found.size) + " bytes, over the limit for a dataset",
+                        "textconv shows files of at most 256 MiB");
+  }
+  return "";
+}
+
+void run_textconv(Context& context, const TextconvOptions& options) {
+  const std::optional<std::string> text = read_for_textconv(options.file);
   // git names its temp files "XXXXXX_<name>", so the extension still says TOML or text.
   const std::string path = std::filesystem::path(options.file).filename().string();
+  if (text->size() > size_limit(FileRole::prompt)) {
+    context.out(*text);  // too large to be a prompt file: shown as it is
+    return;
+  }
   const ParsedPrompt parsed = parse_prompt(*text, path, std::filesystem::path(path).stem().string());
   if (!parsed.prompt || has_errors(parsed.diagnostics)) {
     context.out(*text);  // a diff must never fail: a file we cannot read as a prompt is shown as it is

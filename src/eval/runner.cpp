@@ -917,11 +917,12 @@ void lint_case_assertions(const Snapshot& snapshot, const EvalSpec& eval, const 
   if (eval.dataset.empty()) {
     return;
   }
-  const std::optional<std::string> text = snapshot.read(eval.dataset);
-  if (!text) {
+  // A missing, refused (link, special file, too large) or escaping dataset is lint()'s to report.
+  const SnapshotFile file = snapshot.fetch(eval.dataset, size_limit(FileRole::dataset));
+  if (file.kind != SnapshotFile::Kind::file) {
     return;
   }
-  const ParsedDataset parsed = parse_dataset(*text, eval.dataset);
+  const ParsedDataset parsed = parse_dataset(file.content, eval.dataset);
   std::vector<std::vector<Assertion>> case_asserts;
   for (const DatasetCase& c : parsed.cases) {
     ParsedAssertions own = parse_assertions(c.asserts, Location{eval.dataset, c.line, 0});

@@ -22,7 +22,7 @@ TEST_CASE("an unknown command is a usage error with exit 129", "[e2e][cli]") {
   CHECK(r.err.rfind("git-promptops: error: ", 0) == 0);
 }
 
-TEST_CASE("--json with --format is a usage error, not a silent choice", "[e2e][cli]") {
+TEST_CASE("eval --json with --format is a usage error, not a silent choice", "[e2e][cli]") {
   TempRepo repo;
   repo.write("prompts/greet.prompt", "Hello {{who}}\n");
   repo.commit("greet");

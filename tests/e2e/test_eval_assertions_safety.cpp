@@ -2,6 +2,7 @@
 // End-to-end: assertions on hostile answers (a 28 KB line under a regex, a regex limit) and
 // assertions that cannot work (empty values, undefined variables, bad patterns), stopped by
 // eval before any model call and reported by lint at file:line.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,13 +47,15 @@ std::string ask_case(const std::string& id, const std::string& q, const json& ex
   return row.dump() + "\n";
 }
 
-// The per-case records of a row's results file, in order.
-std::vector<json> case_records(const json& row) {
-  std::vector<json> records;
+// The per-case records of a row's results file by case id (they are written as answers arrive).
+std::map<std::string, json> case_records(const json& row) {
+  std::map<std::string, json> records;
   const std::string text = read_text(row.at("results_file").get<std::string>());
   for (std::size_t start = 0; start < text.size();) {
     const std::size_t end = text.find('\n', start);
-    records.push_back(json::parse(text.substr(start, end - start)));
+    json record = json::parse(text.substr(start, end - start));
+    const std::string id = record.at("id").get<std::string>();
+    records[id] = std::move(record);
     start = end + 1;
   }
   return records;
@@ -75,10 +78,10 @@ TEST_CASE("a regex assertion on a 28 KB one-line answer is scored, not a crash",
   const json doc = eval_json(p.repo.path(), {"HEAD"});
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "pf");
-  const std::vector<json> records = case_records(row);
+  const std::map<std::string, json> records = case_records(row);
   REQUIRE(records.size() == 2);
-  CHECK(records[0].at("output").get<std::string>().size() == 28001);
-  CHECK(records[1].at("reasons") == json({"output does not match /^(a|b)*c$/"}));
+  CHECK(records.at("long").at("output").get<std::string>().size() == 28001);
+  CHECK(records.at("short").at("reasons") == json({"output does not match /^(a|b)*c$/"}));
 }
 
 TEST_CASE("a regex that reaches its match limit makes that case an error with the reason", "[e2e][eval][regex]") {
@@ -92,10 +95,10 @@ TEST_CASE("a regex that reaches its match limit makes that case an error with th
   const json doc = json::parse(r.out);
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "ep");
-  const std::vector<json> records = case_records(row);
+  const std::map<std::string, json> records = case_records(row);
   REQUIRE(records.size() == 2);
-  CHECK(records[0].at("error") == "regex match limit reached");
-  CHECK(records[0].at("pass") == false);
+  CHECK(records.at("long").at("error") == "regex match limit reached");
+  CHECK(records.at("long").at("pass") == false);
 }
 
 TEST_CASE("assertions that cannot work stop eval before any model call, and lint names them",

@@ -94,6 +94,16 @@ TEST_CASE("eval retries a 429 with Retry-After 0, a 503 and a dropped connection
   }
 }
 
+// The per-case results file that an error's hint names (its path holds the eval key).
+static std::string results_file(const std::string& err) {
+  const std::size_t start = err.find("the per-case results are in ");
+  const std::size_t end = err.find("; run the same command", start);
+  if (start == std::string::npos || end == std::string::npos) {
+    return "(no results file named)";
+  }
+  return err.substr(start + 28, end - start - 28);
+}
+
 TEST_CASE(
     "a 500 on every attempt is an error for that case after max_retries, and the table is still printed",
     "[e2e][eval]") {
@@ -108,8 +118,10 @@ TEST_CASE(
                                        "greet: say hey")}));
   CHECK(r.err ==
         "1 evaluation (0 from the cache), 3 model calls, 0 cached answers\n"
-        "git-promptops: error: 1 case got no answer from the provider (see the per-case results)\n"
-        "hint: run the same command again to retry them; answers already received are cached\n");
+        "git-promptops: error: 1 of 4 cases got no answer from provider 'local' (" + p.server.base_url() +
+            "): HTTP 500: Injected fault: HTTP 500\n"
+        "hint: the per-case results are in " + results_file(r.err) +
+            "; run the same command again to retry them; answers already received are cached\n");
 }
 
 TEST_CASE("a malformed answer is an error for that case only, and a rerun asks again for that case alone",
@@ -118,7 +130,7 @@ TEST_CASE("a malformed answer is an error for that case only, and a rerun asks a
   p.server.inject_when("Hey Cid", kind_fault(Fault::Kind::malformed));
   const RunResult r = run_promptops(p.path(), {"eval", "HEAD", "--format", "json"});
   CHECK(r.exit_code == 2);
-  CHECK(contains(r.err, "git-promptops: error: 1 case got no answer from the provider"));
+  CHECK(contains(r.err, "git-promptops: error: 1 of 4 cases got no answer from provider 'local' ("));
   CHECK(p.server.requests() == 4);  // a malformed answer is not retried
   const json doc = json::parse(r.out);
   const json& row = doc.at("rows").at(0);

@@ -555,7 +555,7 @@ void run_every_reader(const HostileWorld& world, const Target& target) {
   world.write_clone("prompts/greet.toml", greet("Yo {{who}}!", target.greet_eval));
   world.clone_git({"add", "prompts/greet.toml"});
   const Outcome commit = world.git({"commit", "-q", "-m", "greet: say yo"});
-  expect_bounded(commit, 10);  // the hook may print the gate's report
+  expect_bounded(commit, 30);  // the hook may print the gate's report and a lint warning per link
   expect_no_leak(world, commit, target.foreign_hosts_allowed);
   if (target.hook_blocks) {
     INFO(commit.label << "\nstderr: " << commit.err);
@@ -692,7 +692,10 @@ TEST_CASE("a tracked .promptops.toml that says it is trusted changes nothing", "
   world.commit("trust me");
   world.clone();
   Target target;
-  target.refuse = k_evaluations;
+  // The unknown keys make the config invalid: commands that evaluate stop on it, check blocks
+  // on the lint error, and review reports (it never blocks); nothing runs in any case.
+  target.refuse = {"eval", "eval HEAD", "compare", "bisect"};
+  target.block = {"check"};
   target.hook_blocks = true;
   run_every_reader(world, target);
 }
