@@ -36,12 +36,22 @@ class MemorySnapshot final : public Snapshot {
     m_files[path] = std::move(content);
   }
 
-  std::optional<std::string> read(const std::string& path) const override {
+  // A file held in memory is a regular file; one over `max_bytes` is refused as too large.
+  SnapshotFile fetch(const std::string& path, std::uint64_t max_bytes) const override {
+    SnapshotFile out;
     const auto it = m_files.find(path);
-    return it == m_files.end() ? std::nullopt : std::optional<std::string>(it->second);
+    if (it == m_files.end()) {
+      return out;
+    }
+    out.size = it->second.size();
+    out.kind = out.size > max_bytes ? SnapshotFile::Kind::too_large : SnapshotFile::Kind::file;
+    if (out.kind == SnapshotFile::Kind::file) {
+      out.content = it->second;
+    }
+    return out;
   }
   bool exists(const std::string& path) const override { return m_files.count(path) != 0; }
-  std::vector<std::string> list(const std::string& dir) const override {
+  std::vector<std::string> list(const std::string& dir, std::vector<SnapshotLink>* /*links*/) const override {
     const std::string prefix = dir.empty() || dir == "." ? "" : (dir.ends_with('/') ? dir : dir + "/");
     std::vector<std::string> out;
     for (const auto& [path, content] : m_files) {
