@@ -33,6 +33,10 @@ struct BisectOptions {
   BisectCriterion criterion;
   SuiteAt suite_at = SuiteAt::newest;  // newest = the bad side's dataset and assertions judge all
   bool all = false;                    // evaluate every version and list every drop
+  // Evaluate both ends before the search and stop when the bad side is not bad. Without it the
+  // ends are taken as given (as `git bisect run` takes them), unless their results are already
+  // known or the criterion measures a drop from the good side.
+  bool verify = false;
   EvalOptions eval;                    // repeat and provider options (names and offline are set here)
 };
 
@@ -44,7 +48,9 @@ struct BisectVersion {
   std::size_t commits = 1;  // candidate commits that share it
   std::string key;          // empty when untestable before planning (absent, unreadable)
   std::optional<EvalResult> result;
-  std::string source;  // "run" (evaluated now), "cache", "notes"; empty without a result
+  // "run" (evaluated now), "cache", "notes"; "given" for an end taken as given (no result);
+  // empty for a version not evaluated.
+  std::string source;
   Verdict verdict = Verdict::unknown;
   std::optional<GateVerdict> judged;  // against the good side (--all: the version before)
   std::string problem;                // why it is untestable
@@ -77,7 +83,7 @@ struct BisectReport {
   double walk_seconds = 0.0;            // the history walk (first-parent chain and path histories)
   std::vector<BisectVersion> versions;  // oldest first: [0] is the good side, back() the bad side
   // The outcome.
-  bool regression = true;         // false: the bad side is not bad by the criterion (nothing to find)
+  bool regression = true;  // false: the bad side (evaluated) is not bad by the criterion (nothing to find)
   std::vector<BisectDrop> drops;  // binary search: the one boundary found; all: every drop, oldest first
   // Binary search: a version known without cost (cache, notes) is bad before the boundary or good
   // after it, so there is more than one drop.
@@ -92,15 +98,18 @@ struct BisectReport {
 // Finds where the prompt went bad. Candidates are the commits on the first-parent path from
 // options.bad down to (excluding) good that changed the prompt file or .promptops.toml (and, with
 // SuiteAt::each, the dataset); consecutive candidates with the same eval key are one version and
-// evaluated once. The bad side is evaluated first, then the good side (which must be good), then
-// binary search, preferring versions whose result is already in the cache or notes.
+// evaluated once. The ends are taken as given unless `verify`, `all`, a known result (cache,
+// notes) or a max_drop criterion (the good side's value) needs them evaluated: then the bad side
+// first, then the good side (which must be good). Then binary search, preferring versions whose
+// result is already in the cache or notes. It never evaluates more versions than `git bisect run`
+// with bisect-run would: at most ceil(log2(versions - 1)), plus the good side for a max_drop.
 // Evaluations are recorded in notes as `eval` does, and the finding as a "bisect" entry in the note
 // of each first bad commit.
 //
 // Throws NotFoundError when the prompt does not exist at good or bad; Error when good is not an
 // ancestor of bad on its first-parent path, when nothing the evaluation depends on changed between
-// them, when the good side is already bad, or for a metric the prompt does not have; UsageError for
-// conflicting criteria; and as run_eval does (ConfigError for the bad side, ProviderError).
+// them, when the good side (evaluated) is already bad, or for a metric the prompt does not have;
+// UsageError for conflicting criteria (the CLI rejects them first, naming its flags); and as run_eval does (ConfigError for the bad side, ProviderError).
 // An interrupt is not an exception: see `interrupted`.
 BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, EvalServices& services);
 

@@ -37,6 +37,7 @@ struct BisectCommandOptions {
   bool significant = false;
   std::string suite_at = "bad";
   bool all = false;
+  bool verify = false;
   bool no_cache = false;
   std::string format;
 };
@@ -95,7 +96,7 @@ std::vector<DropView> drop_views(git::Repository& repo, const BisectReport& repo
     git::Commit mailmapped = view.commit;
     mailmapped.author = repo.mailmap(view.commit.author);
     view.commit = std::move(mailmapped);
-    if (!drop.ambiguous) {
+    if (!drop.ambiguous) {  // an end taken as given has no result: no flips
       const std::vector<git::Oid> parents = repo.parents(bad.commit);
       if (!parents.empty()) {
         const auto before = commit_snapshot(repo, parents.front());
@@ -107,7 +108,9 @@ std::vector<DropView> drop_views(git::Repository& repo, const BisectReport& repo
           }
         }
       }
-      view.flips = flipped_cases(*good.result, *bad.result, format == "json" ? 0 : k_max_flips_shown);
+      if (good.result && bad.result) {
+        view.flips = flipped_cases(*good.result, *bad.result, format == "json" ? 0 : k_max_flips_shown);
+      }
     }
     views.push_back(std::move(view));
   }
@@ -125,7 +128,7 @@ std::size_t count_sources(const BisectReport& report, const std::string& source)
 std::size_t unevaluated(const BisectReport& report) {
   std::size_t n = 0;
   for (const BisectVersion& version : report.versions) {
-    n += !version.result && version.verdict != Verdict::untestable ? 1 : 0;
+    n += !version.result && version.verdict != Verdict::untestable && version.source != "given" ? 1 : 0;
   }
   return n;
 }
@@ -167,7 +170,7 @@ std::string versions_table(const BisectReport& report) {
                        output::Align::left});
   for (std::size_t i = 0; i < report.versions.size(); ++i) {
     const BisectVersion& version = report.versions[i];
-    if (!version.result && version.verdict != Verdict::untestable) {
+    if (!version.result && version.verdict != Verdict::untestable && version.source != "given") {
       continue;
     }
     std::string subject = version.subject;
@@ -206,8 +209,12 @@ std::string drop_text(const BisectReport& report, const DropView& view, diff::Ma
   out += "  author:   " + person_text(view.commit.author) + "\n";
   out += "  date:     " + format_iso_date(view.commit.author) + "\n";
   out += "  " + report.metric + ": " + value_text(report, good) + " at " + good.commit.short_hex() + " → " +
-         value_text(report, bad) + " (" + signed_fixed(value_of(report, bad) - value_of(report, good), 3) +
-         ")\n";
+         value_text(report, bad) +
+         (good.result && bad.result
+              ? " (" + signed_fixed(value_of(report, bad) - value_of(report, good), 3) + ")"
+              : " (" + std::string(good.result ? "the bad side" : "the good side") +
+                    " taken as given, not evaluated: --verify evaluates it)") +
+         "\n";
   if (bad.judged) {
     for (const MetricCheck& check : bad.judged->checks) {
       if (check.p_value) {
@@ -396,7 +403,24 @@ git::Oid resolve_side(Context& context, const std::string& name, const std::stri
   return *ref.commit;
 }
 
+// The criterion's flags, checked where they are parsed (CLI11 already rejects --threshold with
+// --max-drop). `run`: bisect-run, which needs a criterion, and --good for --max-drop.
+void validate_criterion(const std::optional<double>& threshold, const std::optional<double>& max_drop,
+                        bool significant, bool has_good, bool run) {
+  if (run && !threshold && !max_drop) {
+    throw UsageError("bisect-run needs one criterion: --threshold X, or --max-drop D with --good REV");
+  }
+  if (run && max_drop && !has_good) {
+    throw UsageError("--max-drop needs the good side to measure the drop from: --good REV");
+  }
+  if (significant && !max_drop) {
+    throw UsageError("--significant goes with --max-drop",
+                     run ? "" : "git promptops bisect NAME --max-drop 0.05 --significant");
+  }
+}
+
 void run_bisect_command(Context& context, const BisectCommandOptions& options) {
+  validate_criterion(options.threshold, options.max_drop, options.significant, !options.good.empty(), false);
   const std::string name = prompt_name_argument(options.name, "use --good REV and --bad REV for the range");
   git::Repository& repo = context.repo();
   BisectOptions bisect;
@@ -411,6 +435,7 @@ void run_bisect_command(Context& context, const BisectCommandOptions& options) {
   bisect.criterion.significant = options.significant;
   bisect.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
   bisect.all = options.all;
+  bisect.verify = options.verify;
   bisect.eval.provider_options = provider_options_for(repo);
   bisect.eval.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
@@ -461,6 +486,7 @@ class StopBisect : public Error {
 };
 
 void run_bisect_run(Context& context, const BisectRunOptions& options) {
+  validate_criterion(options.threshold, options.max_drop, options.significant, !options.good.empty(), true);
   try {
     const std::string name = prompt_name_argument(options.name, "bisect-run tests HEAD; give --good REV");
     git::Repository& repo = context.repo();
@@ -545,6 +571,9 @@ void add_bisect(CLI::App& app, Context& context) {
                    "whose dataset and assertions judge each version: bad (one yardstick, default) or each")
       ->check(CLI::IsMember({"bad", "each"}));
   command->add_flag("--all", options->all, "evaluate every version and list every drop");
+  command->add_flag("--verify", options->verify,
+                    "evaluate the good and the bad side before searching (default: take them as given, as git "
+                    "bisect does, unless already cached)");
   command->add_flag("--no-cache", options->no_cache, "ask the model again instead of reading cached answers");
   add_format_option(*command, options->format, {"text", "json", "markdown"});
   command->callback([&context, options] { run_bisect_command(context, *options); });

@@ -4,9 +4,10 @@
 //
 // Every version of the prompt renders prompts no other version renders (a "#N" suffix), so an
 // evaluation costs exactly one model request per case (8 cases) and the request count pins the
-// number of evaluations. The expected search paths are worked out from pick(): the bad side
-// first, then the good side, then the version nearest the middle of the open interval (on a tie
-// the lower index), preferring versions whose result is already known.
+// number of evaluations. The expected search paths are worked out from probe(): with --verify the
+// bad side first, then the good side (without it the ends are taken as given), then the version
+// nearest the middle of the open interval (on a tie the lower index), preferring versions whose
+// result is already known.
 #include <cmath>
 #include <ctime>
 #include <memory>
@@ -111,10 +112,20 @@ std::size_t seen_ending(const LlmServer& server, const std::string& suffix) {
   });
 }
 
+// `bisect ARGS --verify`: both ends evaluated before the search, the search paths below worked
+// out for it. The default (ends taken as given, as git bisect takes them) has its own tests,
+// which call bisect_given().
 RunResult bisect(const TempRepo& repo, std::vector<std::string> args,
                  const std::map<std::string, std::string>& env = {}) {
   args.insert(args.begin(), "bisect");
+  args.push_back("--verify");
   return run_promptops(repo.path(), args, env);
+}
+
+// `bisect ARGS`: the ends taken as given.
+RunResult bisect_given(const TempRepo& repo, std::vector<std::string> args) {
+  args.insert(args.begin(), "bisect");
+  return run_promptops(repo.path(), args);
 }
 
 RunResult bisect_run(const TempRepo& repo, std::vector<std::string> args,
@@ -368,6 +379,109 @@ TEST_CASE("bisect finds the commit that broke a prompt among ten versions in fiv
   CHECK(drop["flips"][0]["after"]["output"] == "Yo Cid! #6");
   CHECK(drop["diff"] ==
         json::array({"--- user ---", "  [-Hey-]{+Yo+} {{who}}! #6", "chars: 15 → 14", "tokens: 3 → 3"}));
+}
+
+// --- the ends taken as given ------------------------------------------------------------------------
+
+TEST_CASE("bisect takes the good and the bad side as given, as git bisect does: three evaluations of ten",
+          "[e2e][bisect]") {
+  TenVersions p;
+  // No end evaluated: probe(0, 9) = 4 (good), probe(4, 9) = 6 (bad), probe(4, 6) = 5 (good).
+  const RunResult r = bisect_given(p.repo, {"greet", "--threshold", "0.5"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 1);
+  CHECK(p.server.requests() == 3 * k_cases);
+  // Never more than git bisect run: ceil(log2(10 - 1)) probes between two given ends.
+  CHECK(3 <= static_cast<std::size_t>(std::ceil(std::log2(9.0))));
+  CHECK(seen_ending(p.server, "! #1") == 0);
+  CHECK(seen_ending(p.server, "! #10") == 0);
+  const std::vector<SeenRequest> seen = p.server.seen();
+  REQUIRE(seen.size() == 3 * k_cases);
+  const std::vector<std::string> order = {"Hey", "#5", "Yo", "#6", "Hey", "#6"};
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    const std::string text = LlmServer::prompt_text(seen[i].body);
+    const std::size_t evaluation = i / k_cases;
+    INFO("request " << i << ": " << text);
+    CHECK(text.rfind(order[2 * evaluation] + " ", 0) == 0);
+    CHECK(text.substr(text.rfind(' ') + 1) == order[2 * evaluation + 1]);
+  }
+  CHECK(first_line(r.out) == p.at(10) + " is the first bad commit for greet");
+  CHECK(contains(r.out, "  accuracy: " + k_all_right + " at " + p.s(9) + " → " + k_yo + " (-0.750)\n"));
+  CHECK(contains(r.out, "\n\n" + versions_table({{p.s(1), "good", "-", "given", "add greet (good side)"},
+                                                 {p.s(7), "good", k_all_right, "run", "greet: #5"},
+                                                 {p.s(9), "good", k_all_right, "run", "greet: #6"},
+                                                 {p.s(10), "bad", k_yo, "run", "greet: yo"},
+                                                 {p.s(15), "bad", "-", "given", "greet: #10 (bad side)"}})));
+  CHECK(r.err ==
+        "searched 10 versions in 15 commits (9 touched its files): 3 evaluated, 0 from the cache, 0 from "
+        "notes; 24 model calls\n"
+        "binary search assumes the prompt stays bad once it goes bad: 5 versions were not evaluated and may "
+        "hide other drops (--all evaluates every one)\n");
+
+  // --verify (bisect_json passes it) evaluates the two ends only: the probes are cached.
+  p.server.reset_counters();
+  const json verified = bisect_json(p.repo, {"greet", "--threshold", "0.5"});
+  CHECK(verified["evaluations"] == 2);
+  CHECK(p.server.requests() == 2 * k_cases);
+  // Now the ends are known: a default run takes them from the cache, at no cost.
+  const RunResult again = run_promptops(p.repo.path(), {"bisect", "greet", "--threshold", "0.5", "--format", "json"});
+  REQUIRE(again.exit_code == 1);
+  const json given = json::parse(again.out);
+  CHECK(given["evaluations"] == 0);
+  CHECK(given["versions"][0]["source"] == "cache");  // the --verify run above evaluated it
+  CHECK(given["versions"][9]["source"] == "cache");
+  CHECK(given["drops"][0]["first_bad"]["commit"] == p.at(10));
+  CHECK(given["unevaluated"] == 5);
+  CHECK(p.server.requests() == 2 * k_cases);
+}
+
+TEST_CASE("bisect --max-drop evaluates the good side it measures from, and not the bad side", "[e2e][bisect]") {
+  TenVersions p;
+  // The good side (its value), then probe(0, 9) = 4 (good), 6 (bad), 5 (good): four evaluations.
+  const json doc = [&] {
+    const RunResult r = bisect_given(p.repo, {"greet", "--max-drop", "0.5", "--format", "json"});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 1);
+    return json::parse(r.out);
+  }();
+  CHECK(p.server.requests() == 4 * k_cases);
+  CHECK(doc["evaluations"] == 4);
+  CHECK(seen_ending(p.server, "! #1") == k_cases);
+  CHECK(seen_ending(p.server, "! #10") == 0);
+  CHECK(doc["versions"][0]["source"] == "run");
+  CHECK(doc["versions"][9]["source"] == "given");
+  CHECK(doc["versions"][9]["value"].is_null());
+  CHECK(doc["versions"][9]["verdict"] == "bad");
+  CHECK(doc["drops"][0]["first_bad"]["commit"] == p.at(10));
+  CHECK(doc["drops"][0]["last_good"]["commit"] == p.at(9));
+}
+
+TEST_CASE("a first bad commit that is the bad side taken as given is named without a value", "[e2e][bisect]") {
+  LlmServer server;
+  server.set_rules(gate_rules());
+  TempRepo repo;
+  const std::vector<std::string> sha =
+      import_commits(repo, {{"add greet", project_files(server, hey(1))},
+                            {"greet: #2", {{"prompts/greet.toml", hey(2)}}},
+                            {"greet: yo", {{"prompts/greet.toml", yo(3)}}}});
+  // Versions 0..2: probe(0, 2) = 1 (good); the boundary is the bad side, never evaluated.
+  const RunResult r = bisect_given(repo, {"greet", "--threshold", "0.5"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 1);
+  CHECK(server.requests() == k_cases);
+  CHECK(first_line(r.out) == sha[2] + " is the first bad commit for greet");
+  CHECK(contains(r.out, "  accuracy: " + k_all_right + " at " + short_sha(sha[1]) +
+                            " → - (the bad side taken as given, not evaluated: --verify evaluates it)\n"));
+  CHECK(contains(r.out, "  flipped:  0 pass → fail, 0 fail → pass\n"));
+  const json note = bisect_note(repo, sha[2]);
+  CHECK(note["before"] == 1.0);
+  CHECK(note["after"].is_null());
+  CHECK(note["after_interval"].is_null());
+  // --verify evaluates the bad side: the same commit, now with its value.
+  const RunResult verified = bisect(repo, {"greet", "--threshold", "0.5"});
+  CHECK(verified.exit_code == 1);
+  CHECK(contains(verified.out, " → " + k_yo + " (-0.750)\n"));
+  CHECK(server.requests() == 3 * k_cases);
 }
 
 TEST_CASE("a second bisect is answered from the cache, and after cache clear from the notes",
