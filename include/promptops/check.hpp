@@ -78,4 +78,29 @@ struct CheckReport {
 // that cannot be rendered with the candidate's dataset is not an error (baseline_problem).
 CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalServices& services);
 
+// One ref that `git push` is about to send (a line of the pre-push hook's standard input).
+struct PushedRef {
+  std::string local_ref;            // "refs/heads/main"
+  git::Oid local;                   // what is pushed (never the zero id: a deletion is not checked)
+  std::optional<git::Oid> remote;   // the remote's tip; nullopt (or the zero id) for a new branch
+};
+
+// The baseline of a pushed ref: the remote's tip when this repository has that commit; else,
+// for a ref new on the remote (or a tip not fetched), where it leaves the remote's default branch
+// (the merge base with the first of REMOTE/HEAD, REMOTE/main, REMOTE/master that exists among
+// the remote-tracking refs); nullopt when none is known.
+std::optional<git::Oid> push_base(const git::Repository& repo, const std::string& remote, const PushedRef& ref);
+
+struct PushCheckReport {
+  // Every checked ref's report in one: labels joined by ", ", prompts and lint concatenated,
+  // counts added.
+  CheckReport combined;
+  std::vector<std::string> unchecked;  // the local refs that have no base (push_base() nullopt)
+};
+
+// pre-push: each pushed ref checked as a commit against its push_base(); `base` gives the
+// evaluation options (side, commit and against are set here). Throws as run_check does.
+PushCheckReport run_push_check(git::Repository& repo, const std::string& remote, const std::vector<PushedRef>& refs,
+                               const CheckOptions& base, EvalServices& services);
+
 }  // namespace promptops

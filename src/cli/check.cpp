@@ -98,15 +98,24 @@ void run_check_command(Context& context, const CheckCommandOptions& command) {
   finish(context, report, command.format, nullptr);
 }
 
-// The base of a pushed ref that is new on the remote: where it leaves the remote's default branch.
-std::optional<git::Oid> new_branch_base(git::Repository& repo, const std::string& remote,
-                                        const git::Oid& local) {
-  for (const std::string& name : {remote + "/HEAD", remote + "/main", remote + "/master"}) {
-    if (const std::optional<git::Oid> tip = repo.resolve("refs/remotes/" + name)) {
-      return repo.merge_base(*tip, local);
+// The pushed refs, as git gives them on the pre-push hook's stdin: "<local ref> <local sha>
+// <remote ref> <remote sha>" per line. Deletions (a zero local sha) and malformed lines are skipped.
+std::vector<PushedRef> read_pushed_refs(std::istream& in) {
+  std::vector<PushedRef> refs;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string local_ref, local_sha, remote_ref, remote_sha;
+    if (!(fields >> local_ref >> local_sha >> remote_ref >> remote_sha)) {
+      continue;
     }
+    const std::optional<git::Oid> local = git::Oid::parse(local_sha);
+    if (!local || local->is_zero()) {
+      continue;  // a deletion
+    }
+    refs.push_back(PushedRef{local_ref, *local, git::Oid::parse(remote_sha)});
   }
-  return std::nullopt;
+  return refs;
 }
 
 void run_hook(Context& context, const std::string& hook, const std::vector<std::string>& arguments) {
@@ -126,61 +135,18 @@ void run_hook(Context& context, const std::string& hook, const std::vector<std::
   if (hook != "pre-push") {
     throw UsageError("unknown hook '" + hook + "'", "the hooks are pre-commit and pre-push");
   }
-  // git gives "<local ref> <local sha> <remote ref> <remote sha>" per pushed ref on stdin.
   const std::string remote = arguments.empty() ? "origin" : arguments.front();
-  std::string line;
-  CheckReport combined;
-  bool first = true;
-  while (std::getline(std::cin, line)) {
-    std::istringstream fields(line);
-    std::string local_ref, local_sha, remote_ref, remote_sha;
-    if (!(fields >> local_ref >> local_sha >> remote_ref >> remote_sha)) {
-      continue;
-    }
-    const std::optional<git::Oid> local = git::Oid::parse(local_sha);
-    const std::optional<git::Oid> remote_id = git::Oid::parse(remote_sha);
-    if (!local || local->is_zero()) {
-      continue;  // a deletion
-    }
-    std::optional<git::Oid> base;
-    if (remote_id && !remote_id->is_zero() && repo.resolve(remote_id->hex())) {
-      base = remote_id;
-    } else {
-      base = new_branch_base(repo, remote, *local);
-    }
-    if (!base) {
-      context.warn("pre-push: no base to compare " + local_ref + " with (fetch " + remote +
-                   " first); not checked");
-      continue;
-    }
-    CheckOptions options = base_options(context);
-    options.side = CheckSide::commit;
-    options.commit = local;
-    options.against = base;
-    EvalSession session(repo, true, output::is_terminal(stderr));
-    CheckReport report = run_check(repo, options, session.services());
-    session.clear_progress();
-    if (first) {
-      combined.baseline = report.baseline;
-      combined.baseline_label = report.baseline_label;
-      combined.candidate_label = report.candidate_label;
-      first = false;
-    } else {
-      combined.baseline_label += ", " + report.baseline_label;
-      combined.candidate_label += ", " + report.candidate_label;
-    }
-    combined.lint.insert(combined.lint.end(), report.lint.begin(), report.lint.end());
-    for (PromptCheck& prompt : report.prompts) {
-      combined.prompts.push_back(std::move(prompt));
-    }
-    combined.unchanged += report.unchanged;
-    combined.real_calls += report.real_calls;
-    combined.cache_hits += report.cache_hits;
-    combined.errors += report.errors;
-    combined.interrupted = combined.interrupted || report.interrupted;
-    combined.provider_failures.insert(combined.provider_failures.end(), report.provider_failures.begin(),
-                                      report.provider_failures.end());
+  const std::vector<PushedRef> refs = read_pushed_refs(std::cin);
+  if (refs.empty()) {
+    return;  // only deletions: nothing to check
   }
+  EvalSession session(repo, true, output::is_terminal(stderr));
+  const PushCheckReport pushed = run_push_check(repo, remote, refs, base_options(context), session.services());
+  session.clear_progress();
+  for (const std::string& ref : pushed.unchecked) {
+    context.warn("pre-push: no base to compare " + ref + " with (fetch " + remote + " first); not checked");
+  }
+  const CheckReport& combined = pushed.combined;
   if (combined.prompts.empty() && combined.lint.empty()) {
     return;
   }

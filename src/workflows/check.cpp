@@ -12,6 +12,7 @@
 #include <promptops/registry.hpp>
 
 #include "util/trace.hpp"
+#include "workflows/check_phases.hpp"
 
 namespace promptops {
 
@@ -44,52 +45,6 @@ EvalTarget candidate_target(const git::Repository& repo, const CheckOptions& opt
 std::string base_name(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// The prompts a change touches: by their files, by their datasets, or all when the config changed.
-std::set<std::string> touched_prompts(const std::vector<std::string>& changed, const Snapshot& candidate,
-                                      const Config& candidate_config,
-                                      const std::optional<Config>& baseline_config) {
-  std::set<std::string> names;
-  const bool config_changed =
-      std::find(changed.begin(), changed.end(), candidate_config.path) != changed.end();
-  std::vector<std::string> datasets;  // changed files that could be datasets but are not prompts
-  for (const std::string& path : changed) {
-    std::optional<std::string> name = prompt_name_of(candidate_config, path);
-    if (!name && baseline_config) {
-      name = prompt_name_of(*baseline_config, path);
-    }
-    if (name) {
-      names.insert(*name);
-    } else if (is_dataset_path(path)) {
-      datasets.push_back(path);
-    }
-  }
-  if (!config_changed && datasets.empty()) {
-    return names;
-  }
-  // A prompt names its dataset by path, so its text contains the file name: only those are parsed.
-  for (const PromptFile& file : find_prompts(candidate, candidate_config)) {
-    if (config_changed) {
-      names.insert(file.name);
-      continue;
-    }
-    const std::optional<std::string> text = candidate.read(file.path);
-    if (!text || std::none_of(datasets.begin(), datasets.end(), [&](const std::string& path) {
-          return text->find(base_name(path)) != std::string::npos;
-        })) {
-      continue;
-    }
-    try {
-      const Prompt prompt = load_prompt(candidate, file);
-      if (std::find(datasets.begin(), datasets.end(), prompt.eval.dataset) != datasets.end()) {
-        names.insert(file.name);
-      }
-    } catch (const Error&) {
-      names.insert(file.name);  // broken: lint says how
-    }
-  }
-  return names;
 }
 
 // The note mismatches of one run, each (commit, key) once however many runs saw it.
@@ -172,9 +127,12 @@ bool CheckReport::incomplete() const {
   });
 }
 
-CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalServices& services) {
-  CheckReport report;
-  // The baseline commit.
+namespace {
+
+// --- the phases --------------------------------------------------------------------------------------
+
+// The baseline commit and both labels: --against, else the commit's first parent, else HEAD.
+void choose_baseline(const git::Repository& repo, const CheckOptions& options, CheckReport& report) {
   if (options.against) {
     report.baseline = options.against;
     report.baseline_label = options.against->short_hex();
@@ -194,248 +152,285 @@ CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalSe
   report.candidate_label = options.side == CheckSide::staged     ? "index"
                            : options.side == CheckSide::worktree ? "working tree"
                                                                  : options.commit->short_hex();
+}
 
-  // What changed. With no change at all, nothing else is read.
-  const std::vector<std::string> changed =
-      options.side == CheckSide::staged     ? repo.staged_paths(report.baseline)
-      : options.side == CheckSide::worktree ? repo.worktree_paths(report.baseline)
-                                            : repo.changed_paths(report.baseline, *options.commit);
+// The paths the candidate changed against the baseline.
+std::vector<std::string> changed_paths(const git::Repository& repo, const CheckOptions& options,
+                                       const CheckReport& report) {
+  std::vector<std::string> changed = options.side == CheckSide::staged ? repo.staged_paths(report.baseline)
+                                     : options.side == CheckSide::worktree
+                                         ? repo.worktree_paths(report.baseline)
+                                         : repo.changed_paths(report.baseline, *options.commit);
   if (util::trace_enabled()) {
     util::trace_line("check: " + std::to_string(changed.size()) + " changed paths against " +
                      report.baseline_label);
   }
-  if (changed.empty()) {
-    return report;
-  }
-  const std::unique_ptr<Snapshot> candidate = candidate_snapshot(repo, options);
-  ParsedConfig candidate_config = load_config(*candidate);
-  if (has_errors(candidate_config.diagnostics)) {
-    report.lint = std::move(candidate_config.diagnostics);
-    return report;
-  }
-  std::unique_ptr<Snapshot> baseline;
-  std::optional<Config> baseline_config;
-  if (report.baseline) {
-    baseline = commit_snapshot(repo, *report.baseline);
-    baseline_config = load_config(*baseline).config;  // an old broken config still names its roots
-  }
-  std::set<std::string> touched =
-      touched_prompts(changed, *candidate, candidate_config.config, baseline_config);
-  if (!options.names.empty()) {
-    std::set<std::string> named;
-    for (const std::string& name : options.names) {
-      if (touched.count(name) != 0) {
-        named.insert(name);
-      }
+  return changed;
+}
+
+// The state the phases of one check share.
+struct CheckRun {
+  git::Repository& repo;
+  const CheckOptions& options;
+  EvalServices& services;
+  CheckReport& report;
+  std::unique_ptr<Snapshot> candidate;
+  ParsedConfig candidate_config;
+  std::unique_ptr<Snapshot> baseline;   // null without a baseline commit
+  std::optional<Config> baseline_config;  // an old broken config still names its roots
+  std::map<std::string, PromptFile> candidate_files;  // the touched prompts at each side
+  std::map<std::string, PromptFile> baseline_files;
+  std::map<std::string, PromptCheck> checks;
+
+  std::vector<EvalTarget> targets() const {  // the baseline (when there is one), then the candidate
+    std::vector<EvalTarget> out;
+    if (report.baseline) {
+      out.push_back(EvalTarget::at_commit(*report.baseline, repo.read_commit(*report.baseline).subject()));
     }
-    touched = std::move(named);
-  }
-  if (touched.empty()) {
-    return report;
+    out.push_back(candidate_target(repo, options));
+    return out;
   }
 
-  // Lint the touched prompts that exist at the candidate.
-  std::map<std::string, PromptFile> candidate_files;
-  for (PromptFile& file : find_prompts(*candidate, candidate_config.config)) {
+  EvalOptions eval_options(std::vector<std::string> names, bool offline) const {
+    EvalOptions out = options.eval;
+    out.names = std::move(names);
+    out.offline = offline;
+    return out;
+  }
+
+  // Counts a run that made model calls, takes its results, records them in notes.
+  void take_run(const EvalReport& ran) {
+    add_counts(report, ran);
+    take_results(ran, checks);
+    record_eval_notes(repo, ran);
+  }
+};
+
+// The touched prompts (touched_prompts(), then only the named ones when names are given).
+std::set<std::string> touched_names(const CheckRun& run, const std::vector<std::string>& changed) {
+  std::set<std::string> touched =
+      check_phases::touched_prompts(changed, *run.candidate, run.candidate_config.config, run.baseline_config);
+  if (run.options.names.empty()) {
+    return touched;
+  }
+  std::set<std::string> named;
+  for (const std::string& name : run.options.names) {
+    if (touched.count(name) != 0) {
+      named.insert(name);
+    }
+  }
+  return named;
+}
+
+// The files of the `touched` prompts in `snapshot`, by name.
+std::map<std::string, PromptFile> files_of(const Snapshot& snapshot, const Config& config,
+                                           const std::set<std::string>& touched) {
+  std::map<std::string, PromptFile> files;
+  for (PromptFile& file : find_prompts(snapshot, config)) {
     if (touched.count(file.name) != 0) {
       std::string name = file.name;
-      candidate_files.emplace(std::move(name), std::move(file));
+      files.emplace(std::move(name), std::move(file));
     }
   }
+  return files;
+}
+
+// Lints the touched prompts that exist at the candidate. False when lint found errors (the check
+// stops there).
+bool lint_touched(CheckRun& run) {
   std::vector<std::string> present;
-  for (const auto& [name, file] : candidate_files) {
+  for (const auto& [name, file] : run.candidate_files) {
     present.push_back(name);
   }
-  if (!present.empty()) {
-    report.lint = lint(*candidate, present);
-    std::vector<Diagnostic> eval_findings = lint_eval(*candidate, present);
-    report.lint.insert(report.lint.end(), eval_findings.begin(), eval_findings.end());
-    if (has_errors(report.lint)) {
-      return report;
-    }
+  if (present.empty()) {
+    return true;
   }
+  run.report.lint = lint(*run.candidate, present);
+  std::vector<Diagnostic> eval_findings = lint_eval(*run.candidate, present);
+  run.report.lint.insert(run.report.lint.end(), eval_findings.begin(), eval_findings.end());
+  return !has_errors(run.report.lint);
+}
 
-  // One PromptCheck per touched prompt; deleted ones need no evaluation.
-  std::map<std::string, PromptCheck> checks;
-  std::map<std::string, PromptFile> baseline_files;
-  if (baseline) {
-    for (PromptFile& file : find_prompts(*baseline, *baseline_config)) {
-      if (touched.count(file.name) != 0) {
-        std::string name = file.name;
-        baseline_files.emplace(std::move(name), std::move(file));
-      }
-    }
-  }
+// One PromptCheck per touched prompt (deleted ones need no evaluation). Returns the names to
+// evaluate: the prompts with [eval] at the candidate.
+std::vector<std::string> prompt_checks(CheckRun& run, const std::set<std::string>& touched) {
   std::vector<std::string> eval_names;
   for (const std::string& name : touched) {
     PromptCheck check;
     check.prompt = name;
-    const auto file = candidate_files.find(name);
-    const bool at_baseline = baseline_files.count(name) != 0;
-    if (file == candidate_files.end()) {
+    const auto file = run.candidate_files.find(name);
+    const bool at_baseline = run.baseline_files.count(name) != 0;
+    if (file == run.candidate_files.end()) {
       if (!at_baseline) {
         continue;  // a file that is not a prompt under the current roots
       }
       check.change = PromptCheck::Change::deleted;
-      check.path = baseline_files.at(name).path;
-      checks.emplace(name, std::move(check));
+      check.path = run.baseline_files.at(name).path;
+      run.checks.emplace(name, std::move(check));
       continue;
     }
     check.change = at_baseline ? PromptCheck::Change::modified : PromptCheck::Change::added;
     check.path = file->second.path;
-    const Prompt prompt = load_prompt(*candidate, file->second);
+    const Prompt prompt = load_prompt(*run.candidate, file->second);
     check.has_eval = prompt.eval.present;
     if (check.has_eval) {
-      check.gate = effective_gate(prompt, candidate_config.config);
+      check.gate = effective_gate(prompt, run.candidate_config.config);
       eval_names.push_back(name);
     }
     if (!at_baseline) {
       check.baseline_problem = "new prompt: no baseline";
     }
-    checks.emplace(name, std::move(check));
+    run.checks.emplace(name, std::move(check));
   }
+  return eval_names;
+}
 
-  // A baseline version that cannot be read (a broken file or config there, fixed by this change)
-  // is no baseline: such prompts are evaluated at the candidate alone.
+// A baseline version that cannot be read (a broken file or config there, fixed by this change) is
+// no baseline. Returns those prompts (to evaluate at the candidate alone) and leaves the others in
+// `eval_names`.
+std::vector<std::string> unreadable_baselines(CheckRun& run, std::vector<std::string>& eval_names) {
   std::vector<std::string> alone;
-  if (baseline) {
-    const bool config_broken = has_errors(load_config(*baseline).diagnostics);
-    std::vector<std::string> paired;
-    for (const std::string& name : eval_names) {
-      PromptCheck& check = checks.at(name);
-      if (check.change != PromptCheck::Change::modified) {
-        paired.push_back(name);
-        continue;
-      }
-      try {
-        if (config_broken) {
-          throw ConfigError(baseline_config->path + " at the baseline has errors");
-        }
-        load_prompt(*baseline, baseline_files.at(name));
-        paired.push_back(name);
-      } catch (const ConfigError& error) {
-        check.baseline_problem =
-            "the baseline version cannot be read (" + std::string(error.what()) + "): min only";
-        alone.push_back(name);
-      }
-    }
-    eval_names = std::move(paired);
+  if (!run.baseline) {
+    return alone;
   }
-  if (!alone.empty()) {
-    EvalOptions eval_options = options.eval;
-    eval_options.names = alone;
-    eval_options.offline = true;
-    const std::vector<EvalTarget> target{candidate_target(repo, options)};
-    const EvalReport planned = run_eval(repo, target, eval_options, services);
-    take_mismatches(report, planned);
-    take_keys(planned, false, checks);
-    take_results(planned, checks);
-    if (!options.offline && !planned.missing.empty()) {
-      eval_options.offline = false;
-      const EvalReport ran = run_eval(repo, target, eval_options, services);
-      add_counts(report, ran);
-      take_results(ran, checks);
+  const bool config_broken = has_errors(load_config(*run.baseline).diagnostics);
+  std::vector<std::string> paired;
+  for (const std::string& name : eval_names) {
+    PromptCheck& check = run.checks.at(name);
+    if (check.change != PromptCheck::Change::modified) {
+      paired.push_back(name);
+      continue;
+    }
+    try {
+      if (config_broken) {
+        throw ConfigError(run.baseline_config->path + " at the baseline has errors");
+      }
+      load_prompt(*run.baseline, run.baseline_files.at(name));
+      paired.push_back(name);
+    } catch (const ConfigError& error) {
+      check.baseline_problem = "the baseline version cannot be read (" + std::string(error.what()) + "): min only";
+      alone.push_back(name);
     }
   }
+  eval_names = std::move(paired);
+  return alone;
+}
 
-  // Plan from the cache and notes; evaluate only what changed and is missing.
-  if (!eval_names.empty()) {
-    std::vector<EvalTarget> targets;
-    if (report.baseline) {
-      targets.push_back(
-          EvalTarget::at_commit(*report.baseline, repo.read_commit(*report.baseline).subject()));
-    }
-    targets.push_back(candidate_target(repo, options));
-    EvalOptions eval_options = options.eval;
-    eval_options.names = eval_names;
-    eval_options.offline = true;
-    // Unchanged: the baseline on its own suite has the candidate's key (same prompt content,
-    // model, dataset and assertions).
-    if (report.baseline) {
-      eval_options.suite_at = SuiteAt::each;
-      take_keys(run_eval(repo, targets, eval_options, services), true, checks);
-      std::vector<std::string> still;
-      for (const std::string& name : eval_names) {
-        PromptCheck& check = checks.at(name);
-        if (check.change == PromptCheck::Change::modified && check.baseline_key == check.candidate_key) {
-          ++report.unchanged;
-          checks.erase(name);
-        } else {
-          still.push_back(name);
-        }
-      }
-      eval_names = std::move(still);
-      eval_options.names = eval_names;
-      eval_options.suite_at = SuiteAt::newest;
-    }
-    std::vector<std::string> changed_names;
-    if (!eval_names.empty()) {
-      // Both sides on the candidate's suite, so that cases pair.
-      const EvalReport planned = run_eval(repo, targets, eval_options, services);
-      take_mismatches(report, planned);
-      take_keys(planned, report.baseline.has_value(), checks);
-      take_results(planned, checks);
-    }
-    for (const std::string& name : eval_names) {
-      PromptCheck& check = checks.at(name);
-      if (!check.candidate || (check.change == PromptCheck::Change::modified && !check.baseline)) {
-        changed_names.push_back(name);
-      }
-    }
-    if (!changed_names.empty() && !options.offline) {
-      eval_options.names = changed_names;
-      eval_options.offline = false;
-      try {
-        EvalReport ran = run_eval(repo, targets, eval_options, services);
-        add_counts(report, ran);
-        take_results(ran, checks);
-        record_eval_notes(repo, ran);
-      } catch (const ConfigError&) {
-        if (targets.size() < 2) {
-          throw;
-        }
-        // The candidate alone first (its own errors are real errors), then each baseline on its own:
-        // an old version may not render with the new dataset (a variable was renamed).
-        EvalReport ran = run_eval(repo, {targets.back()}, eval_options, services);
-        add_counts(report, ran);
-        take_results(ran, checks);
-        record_eval_notes(repo, ran);
-        for (const std::string& name : changed_names) {
-          PromptCheck& check = checks.at(name);
-          if (check.change != PromptCheck::Change::modified || check.baseline) {
-            continue;
-          }
-          eval_options.names = {name};
-          try {
-            EvalReport one = run_eval(repo, targets, eval_options, services);
-            add_counts(report, one);
-            take_results(one, checks);
-            record_eval_notes(repo, one);
-          } catch (const ConfigError& error) {
-            check.baseline_problem = "the baseline version cannot be judged by the candidate's dataset: " +
-                                     std::string(error.what());
-          }
-        }
-      }
+// evaluate the candidate alone: from the cache and notes, then (not offline) what is missing.
+void evaluate_alone(CheckRun& run, const std::vector<std::string>& alone) {
+  if (alone.empty()) {
+    return;
+  }
+  EvalOptions eval_options = run.eval_options(alone, true);
+  const std::vector<EvalTarget> target{candidate_target(run.repo, run.options)};
+  const EvalReport planned = run_eval(run.repo, target, eval_options, run.services);
+  take_mismatches(run.report, planned);
+  take_keys(planned, false, run.checks);
+  take_results(planned, run.checks);
+  if (!run.options.offline && !planned.missing.empty()) {
+    eval_options.offline = false;
+    const EvalReport ran = run_eval(run.repo, target, eval_options, run.services);
+    add_counts(run.report, ran);
+    take_results(ran, run.checks);
+  }
+}
+
+// Unchanged: the baseline on its own suite has the candidate's key (same prompt content, model,
+// dataset and assertions). Those are counted and dropped; returns the others.
+std::vector<std::string> drop_unchanged(CheckRun& run, const std::vector<EvalTarget>& targets,
+                                        const std::vector<std::string>& eval_names) {
+  EvalOptions eval_options = run.eval_options(eval_names, true);
+  eval_options.suite_at = SuiteAt::each;
+  take_keys(run_eval(run.repo, targets, eval_options, run.services), true, run.checks);
+  std::vector<std::string> still;
+  for (const std::string& name : eval_names) {
+    const PromptCheck& check = run.checks.at(name);
+    if (check.change == PromptCheck::Change::modified && check.baseline_key == check.candidate_key) {
+      ++run.report.unchanged;
+      run.checks.erase(name);
+    } else {
+      still.push_back(name);
     }
   }
+  return still;
+}
 
-  // Judge.
-  for (auto& [name, check] : checks) {
+// The candidate alone first (its own errors are real errors), then each baseline on its own: an
+// old version may not render with the new dataset (a variable was renamed).
+void evaluate_one_by_one(CheckRun& run, const std::vector<EvalTarget>& targets,
+                         const std::vector<std::string>& names) {
+  EvalOptions eval_options = run.eval_options(names, false);
+  run.take_run(run_eval(run.repo, {targets.back()}, eval_options, run.services));
+  for (const std::string& name : names) {
+    PromptCheck& check = run.checks.at(name);
+    if (check.change != PromptCheck::Change::modified || check.baseline) {
+      continue;
+    }
+    eval_options.names = {name};
+    try {
+      run.take_run(run_eval(run.repo, targets, eval_options, run.services));
+    } catch (const ConfigError& error) {
+      check.baseline_problem =
+          "the baseline version cannot be judged by the candidate's dataset: " + std::string(error.what());
+    }
+  }
+}
+
+// evaluate baseline and candidate of the changed prompts on the candidate's suite (so that cases
+// pair): what the cache and notes hold, then (not offline) the rest.
+void evaluate_changed(CheckRun& run, std::vector<std::string> eval_names) {
+  if (eval_names.empty()) {
+    return;
+  }
+  const std::vector<EvalTarget> targets = run.targets();
+  if (run.report.baseline) {
+    eval_names = drop_unchanged(run, targets, eval_names);
+  }
+  if (eval_names.empty()) {
+    return;
+  }
+  const EvalReport planned = run_eval(run.repo, targets, run.eval_options(eval_names, true), run.services);
+  take_mismatches(run.report, planned);
+  take_keys(planned, run.report.baseline.has_value(), run.checks);
+  take_results(planned, run.checks);
+  std::vector<std::string> missing;
+  for (const std::string& name : eval_names) {
+    const PromptCheck& check = run.checks.at(name);
+    if (!check.candidate || (check.change == PromptCheck::Change::modified && !check.baseline)) {
+      missing.push_back(name);
+    }
+  }
+  if (missing.empty() || run.options.offline) {
+    return;
+  }
+  try {
+    run.take_run(run_eval(run.repo, targets, run.eval_options(missing, false), run.services));
+  } catch (const ConfigError&) {
+    if (targets.size() < 2) {
+      throw;
+    }
+    evaluate_one_by_one(run, targets, missing);
+  }
+}
+
+// gate: why a side has no result, and each complete candidate judged against its baseline.
+void gate_prompts(CheckRun& run) {
+  const bool offline = run.options.offline;
+  for (auto& [name, check] : run.checks) {
     if (!check.has_eval || check.change == PromptCheck::Change::deleted) {
-      report.prompts.push_back(std::move(check));
+      run.report.prompts.push_back(std::move(check));
       continue;
     }
     if (!check.candidate) {
-      check.candidate_problem = options.offline ? "not in the cache or notes (--offline): not checked"
-                                                : "not evaluated (interrupted)";
+      check.candidate_problem =
+          offline ? "not in the cache or notes (--offline): not checked" : "not evaluated (interrupted)";
     } else if (check.candidate->errors > 0) {
       check.candidate_problem = std::to_string(check.candidate->errors) + " case" +
                                 (check.candidate->errors == 1 ? "" : "s") + " got no answer: not judged";
     }
     if (check.change == PromptCheck::Change::modified && !check.baseline && check.baseline_problem.empty()) {
-      check.baseline_problem = options.offline ? "baseline not in the cache or notes (--offline): min only"
-                                               : "baseline not evaluated";
+      check.baseline_problem =
+          offline ? "baseline not in the cache or notes (--offline): min only" : "baseline not evaluated";
     }
     if (check.baseline && check.baseline->errors > 0) {
       check.baseline_problem =
@@ -443,12 +438,155 @@ CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalSe
       check.baseline.reset();
     }
     if (check.candidate && check.candidate_problem.empty()) {
-      check.verdict =
-          judge(check.gate, check.baseline, *check.candidate, case_groups(*candidate, *check.candidate));
+      check.verdict = judge(check.gate, check.baseline, *check.candidate,
+                            case_groups(*run.candidate, *check.candidate));
     }
-    report.prompts.push_back(std::move(check));
+    run.report.prompts.push_back(std::move(check));
   }
+}
+
+}  // namespace
+
+std::set<std::string> check_phases::touched_prompts(const std::vector<std::string>& changed,
+                                                    const Snapshot& candidate, const Config& candidate_config,
+                                                    const std::optional<Config>& baseline_config) {
+  std::set<std::string> names;
+  const bool config_changed =
+      std::find(changed.begin(), changed.end(), candidate_config.path) != changed.end();
+  std::vector<std::string> datasets;  // changed files that could be datasets but are not prompts
+  for (const std::string& path : changed) {
+    std::optional<std::string> name = prompt_name_of(candidate_config, path);
+    if (!name && baseline_config) {
+      name = prompt_name_of(*baseline_config, path);
+    }
+    if (name) {
+      names.insert(*name);
+    } else if (is_dataset_path(path)) {
+      datasets.push_back(path);
+    }
+  }
+  if (!config_changed && datasets.empty()) {
+    return names;
+  }
+  // A prompt names its dataset by path, so its text contains the file name: only those are parsed.
+  for (const PromptFile& file : find_prompts(candidate, candidate_config)) {
+    if (config_changed) {
+      names.insert(file.name);
+      continue;
+    }
+    const std::optional<std::string> text = candidate.read(file.path);
+    if (!text || std::none_of(datasets.begin(), datasets.end(), [&](const std::string& path) {
+          return text->find(base_name(path)) != std::string::npos;
+        })) {
+      continue;
+    }
+    try {
+      const Prompt prompt = load_prompt(candidate, file);
+      if (std::find(datasets.begin(), datasets.end(), prompt.eval.dataset) != datasets.end()) {
+        names.insert(file.name);
+      }
+    } catch (const Error&) {
+      names.insert(file.name);  // broken: lint says how
+    }
+  }
+  return names;
+}
+
+
+// The baseline and what changed → the touched prompts → lint → the changed evaluations (baseline
+// and candidate) → the gate. With no change at all, nothing else is read.
+CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalServices& services) {
+  CheckReport report;
+  choose_baseline(repo, options, report);
+  const std::vector<std::string> changed = changed_paths(repo, options, report);
+  if (changed.empty()) {
+    return report;
+  }
+  CheckRun run{repo, options, services, report, candidate_snapshot(repo, options), {}, {}, {}, {}, {}, {}};
+  run.candidate_config = load_config(*run.candidate);
+  if (has_errors(run.candidate_config.diagnostics)) {
+    report.lint = std::move(run.candidate_config.diagnostics);
+    return report;
+  }
+  if (report.baseline) {
+    run.baseline = commit_snapshot(repo, *report.baseline);
+    run.baseline_config = load_config(*run.baseline).config;
+  }
+  const std::set<std::string> touched = touched_names(run, changed);
+  if (touched.empty()) {
+    return report;
+  }
+  run.candidate_files = files_of(*run.candidate, run.candidate_config.config, touched);
+  if (!lint_touched(run)) {
+    return report;
+  }
+  if (run.baseline) {
+    run.baseline_files = files_of(*run.baseline, *run.baseline_config, touched);
+  }
+  std::vector<std::string> eval_names = prompt_checks(run, touched);
+  evaluate_alone(run, unreadable_baselines(run, eval_names));
+  evaluate_changed(run, std::move(eval_names));
+  gate_prompts(run);
   return report;
+}
+
+std::optional<git::Oid> push_base(const git::Repository& repo, const std::string& remote, const PushedRef& ref) {
+  if (ref.remote && !ref.remote->is_zero() && repo.resolve(ref.remote->hex())) {
+    return ref.remote;
+  }
+  for (const std::string& name : {remote + "/HEAD", remote + "/main", remote + "/master"}) {
+    if (const std::optional<git::Oid> tip = repo.resolve("refs/remotes/" + name)) {
+      return repo.merge_base(*tip, ref.local);
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Adds one ref's report to the combined one.
+void combine(CheckReport& combined, CheckReport report, bool first) {
+  if (first) {
+    combined.baseline = report.baseline;
+    combined.baseline_label = report.baseline_label;
+    combined.candidate_label = report.candidate_label;
+  } else {
+    combined.baseline_label += ", " + report.baseline_label;
+    combined.candidate_label += ", " + report.candidate_label;
+  }
+  combined.lint.insert(combined.lint.end(), report.lint.begin(), report.lint.end());
+  for (PromptCheck& prompt : report.prompts) {
+    combined.prompts.push_back(std::move(prompt));
+  }
+  combined.unchanged += report.unchanged;
+  combined.real_calls += report.real_calls;
+  combined.cache_hits += report.cache_hits;
+  combined.errors += report.errors;
+  combined.interrupted = combined.interrupted || report.interrupted;
+  combined.provider_failures.insert(combined.provider_failures.end(), report.provider_failures.begin(),
+                                    report.provider_failures.end());
+}
+
+}  // namespace
+
+PushCheckReport run_push_check(git::Repository& repo, const std::string& remote, const std::vector<PushedRef>& refs,
+                               const CheckOptions& base, EvalServices& services) {
+  PushCheckReport out;
+  bool first = true;
+  for (const PushedRef& ref : refs) {
+    const std::optional<git::Oid> against = push_base(repo, remote, ref);
+    if (!against) {
+      out.unchecked.push_back(ref.local_ref);
+      continue;
+    }
+    CheckOptions options = base;
+    options.side = CheckSide::commit;
+    options.commit = ref.local;
+    options.against = against;
+    combine(out.combined, run_check(repo, options, services), first);
+    first = false;
+  }
+  return out;
 }
 
 }  // namespace promptops
