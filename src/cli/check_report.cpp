@@ -98,6 +98,87 @@ std::string describe_metric(const MetricCheck& check, double confidence) {
   return out + ")";
 }
 
+namespace {
+
+// The status word of a prompt in the text report: ok, FAIL, skip (not judged), lint, deleted.
+std::string status_word(const PromptCheck& prompt) {
+  if (prompt.change == PromptCheck::Change::deleted) {
+    return "deleted";
+  }
+  if (!prompt.has_eval) {
+    return "lint";
+  }
+  if (!prompt.verdict) {
+    return "skip";
+  }
+  return prompt.verdict->passed ? "ok" : "FAIL";
+}
+
+// One prompt's lines: its status and name, then its metrics, flips, sources and problems.
+std::string prompt_text(const PromptCheck& prompt) {
+  const std::string status = status_word(prompt);
+  std::string out = status + std::string(status.size() < 7 ? 7 - status.size() : 1, ' ') + prompt.prompt;
+  if (prompt.change == PromptCheck::Change::added) {
+    out += " (new)";
+  }
+  if (!prompt.has_eval && prompt.change != PromptCheck::Change::deleted) {
+    out += ": no [eval]; linted only";
+  }
+  out += "\n";
+  if (prompt.verdict) {
+    for (const MetricCheck& check : prompt.verdict->checks) {
+      out += std::string(check.failed ? "  ✗ " : "    ") + describe_metric(check, prompt.verdict->confidence) + "\n";
+    }
+    if (prompt.verdict->flips && !prompt.verdict->flips->pass_to_fail.empty()) {
+      const std::vector<std::string>& ids = prompt.verdict->flips->pass_to_fail;
+      out += "    newly failing (" + std::to_string(ids.size()) + "): " + id_list(ids) + "\n";
+    }
+    if (prompt.verdict->flips && !prompt.verdict->flips->fail_to_pass.empty() && !prompt.verdict->passed) {
+      const std::vector<std::string>& ids = prompt.verdict->flips->fail_to_pass;
+      out += "    newly passing (" + std::to_string(ids.size()) + "): " + id_list(ids) + "\n";
+    }
+  }
+  for (const auto& [side, result] : {std::pair{"baseline", &prompt.baseline}, std::pair{"candidate", &prompt.candidate}}) {
+    if (*result && (*result)->from_notes) {
+      out += std::string("    ") + side + " from notes (not recomputed)\n";
+    }
+  }
+  for (const std::string* problem : {&prompt.baseline_problem, &prompt.candidate_problem}) {
+    if (!problem->empty() && *problem != "new prompt: no baseline") {
+      out += "    " + *problem + "\n";
+    }
+  }
+  return out;
+}
+
+// The last line: the gate passed, failed (with the way to bypass a hook) or could not be judged.
+std::string gate_line(const CheckReport& report, const char* bypass) {
+  std::size_t failed = 0;
+  std::size_t judged = 0;
+  std::vector<std::string> unchecked;
+  for (const PromptCheck& prompt : report.prompts) {
+    failed += prompt.failed() ? 1 : 0;
+    judged += prompt.verdict ? 1 : 0;
+    if (status_word(prompt) == "skip") {
+      unchecked.push_back(prompt.prompt);
+    }
+  }
+  if (failed == 0 && (report.errors > 0 || report.interrupted)) {
+    return "gate not judged: " +
+           std::string(report.interrupted ? "interrupted" : "the model gave no answer for some cases (see the error below)") +
+           "\n";
+  }
+  if (failed > 0) {
+    return "gate failed: " + std::to_string(failed) + " of " + std::to_string(judged) + " changed prompt" +
+           (judged == 1 ? "" : "s") + " regressed" +
+           (bypass != nullptr ? std::string(" (to bypass once: ") + bypass + ")\n" : "\n");
+  }
+  return "gate passed: " + std::to_string(judged) + " changed prompt" + (judged == 1 ? "" : "s") + " judged" +
+         (!unchecked.empty() ? "; not checked: " + util::join(unchecked, ", ") : "") + "\n";
+}
+
+}  // namespace
+
 std::string check_text(const CheckReport& report, const char* bypass) {
   std::string out;
   for (const Diagnostic& d : report.lint) {
@@ -107,85 +188,19 @@ std::string check_text(const CheckReport& report, const char* bypass) {
     }
   }
   if (report.lint_failed()) {
-    out += "check failed: fix the lint errors above (git promptops lint shows them all)\n";
-    return out;
+    return out + "check failed: fix the lint errors above (git promptops lint shows them all)\n";
   }
   if (report.prompts.empty()) {
-    out += "nothing to check: no prompt's content, dataset, model or assertions changed in the " +
+    return out + "nothing to check: no prompt's content, dataset, model or assertions changed in the " +
            report.candidate_label + " against " + report.baseline_label +
-           (report.unchanged > 0 ? " (" + std::to_string(report.unchanged) + " touched, evaluation unchanged)"
-                                 : "") +
+           (report.unchanged > 0 ? " (" + std::to_string(report.unchanged) + " touched, evaluation unchanged)" : "") +
            "\n";
-    return out;
   }
   out += "check: " + report.candidate_label + " against " + report.baseline_label + "\n";
-  std::size_t failed = 0;
-  std::size_t judged = 0;
-  std::vector<std::string> unchecked;
   for (const PromptCheck& prompt : report.prompts) {
-    std::string status = "ok";
-    if (prompt.change == PromptCheck::Change::deleted) {
-      status = "deleted";
-    } else if (!prompt.has_eval) {
-      status = "lint";
-    } else if (!prompt.verdict) {
-      status = "skip";
-      unchecked.push_back(prompt.prompt);
-    } else if (!prompt.verdict->passed) {
-      status = "FAIL";
-      ++failed;
-    }
-    judged += prompt.verdict ? 1 : 0;
-    out += status + std::string(status.size() < 7 ? 7 - status.size() : 1, ' ') + prompt.prompt;
-    if (prompt.change == PromptCheck::Change::added) {
-      out += " (new)";
-    }
-    if (!prompt.has_eval && prompt.change != PromptCheck::Change::deleted) {
-      out += ": no [eval]; linted only";
-    }
-    out += "\n";
-    if (prompt.verdict) {
-      for (const MetricCheck& check : prompt.verdict->checks) {
-        out += std::string(check.failed ? "  ✗ " : "    ") +
-               describe_metric(check, prompt.verdict->confidence) + "\n";
-      }
-      if (prompt.verdict->flips && !prompt.verdict->flips->pass_to_fail.empty()) {
-        const std::vector<std::string>& ids = prompt.verdict->flips->pass_to_fail;
-        out += "    newly failing (" + std::to_string(ids.size()) + "): " + id_list(ids) + "\n";
-      }
-      if (prompt.verdict->flips && !prompt.verdict->flips->fail_to_pass.empty() && !prompt.verdict->passed) {
-        const std::vector<std::string>& ids = prompt.verdict->flips->fail_to_pass;
-        out += "    newly passing (" + std::to_string(ids.size()) + "): " + id_list(ids) + "\n";
-      }
-    }
-    for (const auto& [side, result] : {std::pair{"baseline", &prompt.baseline}, std::pair{"candidate", &prompt.candidate}}) {
-      if (*result && (*result)->from_notes) {
-        out += std::string("    ") + side + " from notes (not recomputed)\n";
-      }
-    }
-    for (const std::string* problem : {&prompt.baseline_problem, &prompt.candidate_problem}) {
-      if (!problem->empty() && *problem != "new prompt: no baseline") {
-        out += "    " + *problem + "\n";
-      }
-    }
+    out += prompt_text(prompt);
   }
-  if (failed == 0 && (report.errors > 0 || report.interrupted)) {
-    out += "gate not judged: " +
-           std::string(report.interrupted ? "interrupted" : "the model gave no answer for some cases (see the error below)") +
-           "\n";
-  } else if (failed > 0) {
-    out += "gate failed: " + std::to_string(failed) + " of " + std::to_string(judged) + " changed prompt" +
-           (judged == 1 ? "" : "s") + " regressed";
-    out += bypass != nullptr ? std::string(" (to bypass once: ") + bypass + ")\n" : "\n";
-  } else {
-    out +=
-        "gate passed: " + std::to_string(judged) + " changed prompt" + (judged == 1 ? "" : "s") + " judged";
-    if (!unchecked.empty()) {
-      out += "; not checked: " + util::join(unchecked, ", ");
-    }
-    out += "\n";
-  }
-  return out;
+  return out + gate_line(report, bypass);
 }
 
 json verdict_json(const GateVerdict& verdict) {
