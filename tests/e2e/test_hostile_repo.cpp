@@ -511,7 +511,8 @@ std::vector<Reader> readers(const Target& t) {
       {"diff", {"diff", "HEAD~1", "HEAD"}},
       {"diff worktree", {"diff", "HEAD~1"}},
       {"textconv", {"textconv", t.file}},
-      {"bisect", {"bisect", t.prompt, "--good", "HEAD~1", "--bad", "HEAD"}},
+      // --verify: the bad side, the hostile one, is evaluated (by default it is taken as given).
+      {"bisect", {"bisect", t.prompt, "--good", "HEAD~1", "--bad", "HEAD", "--verify"}},
       {"export", {"export", "HEAD"}},
       {"export --worktree", {"export", "--worktree"}},
       {"log", {"log", t.prompt}},
