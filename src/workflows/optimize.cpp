@@ -16,6 +16,7 @@
 
 #include <promptops/error.hpp>
 #include <promptops/prompt_edit.hpp>
+#include <promptops/registry.hpp>
 #include <promptops/template.hpp>
 #include <promptops/trials.hpp>
 
@@ -127,15 +128,6 @@ json interval_json(const std::optional<Interval>& interval) {
   return interval ? json::array({interval->low, interval->high}) : json(nullptr);
 }
 
-std::string metric_with_interval(const std::string& metric, double value,
-                                 const std::optional<Interval>& interval) {
-  std::string out = metric + " " + util::fixed(value, 3);
-  if (interval) {
-    out += " [" + util::fixed(interval->low, 3) + ", " + util::fixed(interval->high, 3) + "]";
-  }
-  return out;
-}
-
 }  // namespace
 
 std::size_t optimized_message(const Prompt& prompt) {
@@ -236,378 +228,587 @@ std::string check_proposal(const Prompt& prompt, std::size_t index, const std::s
   return {};
 }
 
-OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const OptimizeOptions& options,
-                        EvalServices& services, const OptimizeCallbacks& callbacks) {
+namespace {
+
+// The options' ranges, which the CLI checks first where it parses them (naming its flags).
+void check_search_options(const OptimizeOptions& options) {
   if (options.minibatch == 0) {
-    throw UsageError("--minibatch must be at least 1");
+    throw UsageError("the minibatch must hold at least 1 case");
   }
   if (!(options.train_fraction > 0.0 && options.train_fraction < 1.0)) {
-    throw UsageError("--train must be a fraction between 0 and 1, such as 0.5");
+    throw UsageError("the training fraction must be between 0 and 1, such as 0.5");
   }
   if (!options.reference_model.empty() && options.target_model.empty()) {
-    throw UsageError(
-        "--reference-model needs --target-model: the reference's outputs label the cases for the target");
+    throw UsageError("a reference model needs a target model: its outputs label the cases for the target");
   }
+}
+
+TrialOptions trial_options_for(const OptimizeOptions& options) {
   TrialOptions trial_options;
   trial_options.repeat = options.repeat;
   trial_options.provider_options = options.provider_options;
   if (options.train_set && options.val_set) {
     trial_options.datasets = {*options.train_set, *options.val_set};
   }
-  Trials trials(repo, base, options.name, trial_options, services);
-  const std::vector<DatasetCase>& cases = trials.cases();
-  const std::string& metric = trials.metric();
+  return trial_options;
+}
 
-  OptimizeResult result;
-  result.base = base;
-  result.prompt = trials.prompt();
-  result.message = optimized_message(result.prompt);
-  result.metric = metric;
-  result.dataset = trials.dataset();
-  result.budget = options.budget;
-  const ModelSpec target = trials.resolve_model(options.target_model);
-  ModelSpec reflection = trials.resolve_model(options.reflection_model);
-  reflection.params = json::object();  // the prompt's (a low max_tokens, a stop) would cut proposals short
-  result.model = label(target);
-  result.prompt_provider = trials.resolve_model("").provider;
-  if (result.prompt.messages.empty()) {
-    throw ConfigError(result.prompt.path + ": prompt '" + options.name + "' has no message to optimize");
+double score_of(const std::vector<TrialCase>& cases, const std::string& metric) {
+  double total = 0.0;
+  for (const TrialCase& c : cases) {
+    total += case_value(c, metric);
   }
-  SplitMix64 random(options.seed);
-  const std::optional<git::TreeEntry> entry = repo.entry_at(base, result.prompt.path);
+  return total;
+}
+
+// A proposal on its way through an iteration.
+struct Proposal {
+  std::size_t id = 0;
+  std::size_t parent = 0;  // the parent's candidate id
+  std::size_t iteration = 0;
+  std::string text;
+  std::vector<std::size_t> minibatch;
+  double parent_score = 0.0;
+  json record;  // its --log line so far
+};
+
+// One run of the search: the trials it asks, the result it fills, and what it remembers between
+// iterations. Each public member is a phase of optimize(); a phase that returns false was
+// interrupted (result.interrupted is set).
+class Search {
+ public:
+  Search(const git::Repository& repo, const git::Oid& base, const OptimizeOptions& options, EvalServices& services,
+         const OptimizeCallbacks& callbacks);
+
+  void split_cases();
+  void plan_budget();
+  bool label_unlabeled_cases();
+  bool score_seed();
+  bool affords_iteration() const;
+  bool converged() const;
+  bool iterate();
+
+  OptimizeResult take_result() { return std::move(m_result); }
+
+ private:
+  std::size_t cost(const std::vector<std::size_t>& indices) const;
+  TrialResult run(const Prompt& prompt, const std::vector<std::size_t>& indices, std::size_t counted);
+  Prompt prompt_with(const std::string& text) const;
+  void add_to_pool(Candidate candidate, const TrialResult& val);
+  std::optional<TrialResult> run_parent(std::size_t parent, const std::vector<std::size_t>& minibatch);
+  std::optional<std::string> propose(const std::string& parent_text, const TrialResult& parent_run);
+  bool probe(Proposal& proposal);
+  void reject(Proposal& proposal, const std::string& why);
+  void say(const std::string& line) const;
+  void log_candidate(json record) const;
+  std::vector<std::string> ids_of(const std::vector<std::size_t>& indices) const;
+
+  const OptimizeOptions& m_options;
+  const OptimizeCallbacks& m_callbacks;
+  const TrialOptions m_trial_options;
+  Trials m_trials;
+  OptimizeResult m_result;
+  ModelSpec m_target;
+  ModelSpec m_reflection;
+  SplitMix64 m_random;
+  BudgetPlan m_plan;
+  std::vector<std::size_t> m_unlabeled;
+  std::size_t m_batch = 0;
+  std::optional<TrainingPasses> m_passes;
+  // Per candidate: the training cases it has run on in this search (not counted twice).
+  std::vector<std::map<std::size_t, TrialCase>> m_trained;
+  std::size_t m_perfect_in_a_row = 0;
+  std::set<std::string> m_texts;
+  std::map<std::string, int> m_asked;  // reflection questions asked so far, for their sample index
+};
+
+Search::Search(const git::Repository& repo, const git::Oid& base, const OptimizeOptions& options,
+               EvalServices& services, const OptimizeCallbacks& callbacks)
+    : m_options(options),
+      m_callbacks(callbacks),
+      m_trial_options(trial_options_for(options)),
+      m_trials(repo, base, options.name, m_trial_options, services),
+      m_random(options.seed) {
+  m_result.base = base;
+  m_result.prompt = m_trials.prompt();
+  m_result.message = optimized_message(m_result.prompt);
+  m_result.metric = m_trials.metric();
+  m_result.dataset = m_trials.dataset();
+  m_result.budget = options.budget;
+  m_target = m_trials.resolve_model(options.target_model);
+  m_reflection = m_trials.resolve_model(options.reflection_model);
+  m_reflection.params = json::object();  // the prompt's (a low max_tokens, a stop) would cut proposals short
+  m_result.model = label(m_target);
+  m_result.prompt_provider = m_trials.resolve_model("").provider;
+  if (m_result.prompt.messages.empty()) {
+    throw ConfigError(m_result.prompt.path + ": prompt '" + options.name + "' has no message to optimize");
+  }
+  const std::optional<git::TreeEntry> entry = repo.entry_at(base, m_result.prompt.path);
   if (!entry || !entry->is_blob()) {
-    throw NotFoundError(result.prompt.path + " is not a file at " + base.short_hex());
+    throw NotFoundError(m_result.prompt.path + " is not a file at " + base.short_hex());
   }
-  const std::string file_text = repo.read_blob(entry->id);
+  m_result.file_text = repo.read_blob(entry->id);
+}
 
-  // Train and validation cases.
-  if (!trial_options.datasets.empty()) {
-    const std::size_t split = trials.dataset_ends().front();
+// Train and validation cases: the given datasets, else whole groups by the seeded fraction.
+void Search::split_cases() {
+  const std::vector<DatasetCase>& cases = m_trials.cases();
+  if (!m_trial_options.datasets.empty()) {
+    const std::size_t split = m_trials.dataset_ends().front();
     for (std::size_t i = 0; i < cases.size(); ++i) {
-      (i < split ? result.train : result.val).push_back(i);
+      (i < split ? m_result.train : m_result.val).push_back(i);
     }
   } else {
     std::vector<std::string> groups;
     for (const DatasetCase& c : cases) {
       groups.push_back(c.group);
     }
-    std::tie(result.train, result.val) = split_by_group(groups, options.train_fraction, random);
-    if (result.train.empty() || result.val.empty()) {
-      throw UsageError("--train " + util::shortest(options.train_fraction) + " of " +
-                           std::to_string(cases.size()) + " cases in " + trials.dataset() + " leaves no " +
-                           (result.train.empty() ? "training" : "validation") + " case",
-                       "add cases, or give --train-set FILE --val-set FILE");
+    std::tie(m_result.train, m_result.val) = split_by_group(groups, m_options.train_fraction, m_random);
+    if (m_result.train.empty() || m_result.val.empty()) {
+      throw EmptySplitError(m_options.train_fraction, cases.size(), m_trials.dataset(), m_result.train.empty());
     }
   }
-  for (const std::size_t i : result.val) {
-    result.val_ids.push_back(cases[i].id);
-  }
+  m_result.val_ids = ids_of(m_result.val);
+  m_batch = std::min(m_options.minibatch, m_result.train.size());
+  m_passes.emplace(m_result.train);
+}
 
-  // What calls cost.
+// What calls cost, and whether the budget pays for the least search.
+void Search::plan_budget() {
+  const std::vector<DatasetCase>& cases = m_trials.cases();
+  if (!m_options.reference_model.empty()) {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      if (cases[i].expected.is_null()) {
+        m_unlabeled.push_back(i);
+      }
+    }
+  }
+  std::vector<std::size_t> case_calls;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    case_calls.push_back(cost({i}));
+  }
+  m_plan = promptops::plan_budget(case_calls, m_result.train, m_result.val, m_unlabeled, m_batch,
+                                  m_trials.own_dataset_calls(), m_trial_options.datasets.empty());
+  m_result.reserved = m_plan.reserved;
+  if (m_options.budget < m_plan.minimum()) {
+    throw BudgetTooSmallError(m_options.budget, m_plan);
+  }
+}
+
+// Reference outputs label the unlabeled cases.
+bool Search::label_unlabeled_cases() {
+  if (m_unlabeled.empty()) {
+    return true;
+  }
+  const ModelSpec reference = m_trials.resolve_model(m_options.reference_model);
+  TrialResult labels = m_trials.run(m_result.prompt, reference, m_unlabeled);
+  m_result.calls += m_plan.reference;
+  m_result.real_calls += labels.real_calls;
+  if (labels.interrupted) {
+    m_result.interrupted = true;
+    return false;
+  }
+  for (const TrialCase& c : labels.cases) {
+    if (!c.error.empty()) {
+      throw ProviderError("reference model " + label(reference) + " gave no answer for case '" +
+                              m_trials.cases()[c.index].id + "': " + c.error,
+                          "answers received so far are cached; rerun to resume");
+    }
+    m_trials.set_expected(c.index, std::string(util::trim(c.output)));
+  }
+  say("labelled " + std::to_string(m_unlabeled.size()) + " cases with " + label(reference) + "'s answers");
+  return true;
+}
+
+// The baseline: the current version, candidate 0, on the validation cases.
+bool Search::score_seed() {
+  Candidate seed;
+  seed.text = m_result.prompt.messages[m_result.message].content;
+  const TrialResult val = run(m_result.prompt, m_result.val, m_plan.validation);
+  if (m_result.interrupted) {
+    return false;
+  }
+  m_texts.insert(seed.text);
+  add_to_pool(std::move(seed), val);
+  const Candidate& c = m_result.pool.back();
+  say("candidate 0 (current version): validation " + metric_with_interval(m_result.metric, c.value, c.interval));
+  log_candidate({{"id", 0},
+                 {"parent", nullptr},
+                 {"iteration", 0},
+                 {"status", "seed"},
+                 {"train", ids_of(m_result.train)},
+                 {"val", m_result.val_ids},
+                 {"validation", c.value},
+                 {"interval", interval_json(c.interval)},
+                 {"val_scores", c.val_scores},
+                 {"text", c.text}});
+  return true;
+}
+
+bool Search::affords_iteration() const {
+  return m_result.calls + m_plan.iteration + m_result.reserved <= m_options.budget;
+}
+
+// Every parent drawn passed its whole minibatch more often than a pass over the training set has
+// minibatches: nothing is left to reflect on.
+bool Search::converged() const { return m_perfect_in_a_row > m_result.train.size() / m_batch + 1; }
+
+// One iteration: draw a parent and a minibatch, reflect on the parent's failures, vet the proposal,
+// probe it on the minibatch, and judge it on validation when it beat its parent there.
+bool Search::iterate() {
+  const std::size_t parent = draw_parent(m_result.pool, m_random);
+  Proposal proposal;
+  proposal.minibatch = m_passes->next_minibatch(m_batch, m_random);
+  const Candidate parent_candidate = m_result.pool[parent];  // a copy: the pool grows below
+  const std::optional<TrialResult> parent_run = run_parent(parent, proposal.minibatch);
+  if (!parent_run) {
+    return false;
+  }
+  proposal.parent = parent_candidate.id;
+  proposal.parent_score = score_of(parent_run->cases, m_result.metric);
+  if (proposal.parent_score >= static_cast<double>(proposal.minibatch.size())) {
+    ++m_perfect_in_a_row;
+    say("candidate " + std::to_string(parent_candidate.id) +
+        " passes every case of its minibatch; nothing to reflect on");
+    return true;
+  }
+  m_perfect_in_a_row = 0;
+  proposal.iteration = ++m_result.iterations;
+  const std::optional<std::string> text = propose(parent_candidate.text, *parent_run);
+  if (!text) {
+    return false;
+  }
+  proposal.id = m_result.proposed;
+  proposal.text = *text;
+  proposal.record = {{"id", proposal.id},
+                     {"parent", proposal.parent},
+                     {"iteration", proposal.iteration},
+                     {"parent_minibatch", proposal.parent_score},
+                     {"text", proposal.text}};
+  proposal.record["minibatch"] = ids_of(proposal.minibatch);
+  const std::string why = proposal_problem(m_result, m_texts, proposal.text);
+  if (!why.empty()) {
+    reject(proposal, why);
+    return true;
+  }
+  m_texts.insert(proposal.text);
+  return probe(proposal);
+}
+
+// The parent runs (and pays for) only the cases it has no answer for; the others are taken from
+// its record. The result holds the minibatch's cases in its order.
+std::optional<TrialResult> Search::run_parent(std::size_t parent, const std::vector<std::size_t>& minibatch) {
+  std::vector<std::size_t> unseen;
+  for (const std::size_t i : minibatch) {
+    const auto known = m_trained[parent].find(i);
+    if (known == m_trained[parent].end() || !known->second.error.empty()) {
+      unseen.push_back(i);
+    }
+  }
+  TrialResult parent_run;
+  if (!unseen.empty()) {
+    parent_run = run(prompt_with(m_result.pool[parent].text), unseen, cost(unseen));
+    if (m_result.interrupted) {
+      return std::nullopt;
+    }
+    for (const TrialCase& c : parent_run.cases) {
+      m_trained[parent][c.index] = c;
+    }
+  }
+  parent_run.cases.clear();
+  for (const std::size_t i : minibatch) {
+    parent_run.cases.push_back(m_trained[parent].at(i));
+  }
+  return parent_run;
+}
+
+// Reflection: the reflection model rewrites the parent's text from its minibatch; nullopt when
+// interrupted.
+std::optional<std::string> Search::propose(const std::string& parent_text, const TrialResult& parent_run) {
+  std::vector<Message> question = reflection_messages(m_result.prompt, m_result.message, parent_text,
+                                                      m_trials.cases(), parent_run, m_result.metric);
+  std::string asked_before;  // the same question again (same parent, same minibatch) is another sample
+  for (const Message& message : question) {
+    asked_before += message.role + '\0' + message.content + '\0';
+  }
+  const AskResult answer = m_trials.ask(m_reflection, std::move(question), m_asked[asked_before]++);
+  ++m_result.calls;
+  if (!answer.response) {
+    m_result.interrupted = true;
+    return std::nullopt;
+  }
+  m_result.real_calls += answer.cached ? 0 : 1;
+  ++m_result.proposed;
+  return extract_proposal(answer.response->text);
+}
+
+void Search::reject(Proposal& proposal, const std::string& why) {
+  ++m_result.rejected;
+  proposal.record["status"] = "rejected";
+  proposal.record["reason"] = why;
+  say("iteration " + std::to_string(proposal.iteration) + ": proposal " + std::to_string(proposal.id) +
+      " from candidate " + std::to_string(proposal.parent) + " rejected: " + why);
+  log_candidate(proposal.record);
+}
+
+// The proposal on the minibatch; when it beats its parent there, on validation, and into the pool.
+bool Search::probe(Proposal& proposal) {
+  const Prompt prompt = prompt_with(proposal.text);
+  const TrialResult minibatch_run = run(prompt, proposal.minibatch, cost(proposal.minibatch));
+  if (m_result.interrupted) {
+    return false;
+  }
+  const double score = score_of(minibatch_run.cases, m_result.metric);
+  proposal.record["minibatch_score"] = score;
+  const std::string of_batch = "/" + std::to_string(proposal.minibatch.size());
+  const std::string step = "iteration " + std::to_string(proposal.iteration) + ": proposal " +
+                           std::to_string(proposal.id) + " from candidate " + std::to_string(proposal.parent) +
+                           ": minibatch " + util::shortest(proposal.parent_score) + of_batch + " -> " +
+                           util::shortest(score) + of_batch;
+  if (score <= proposal.parent_score) {
+    ++m_result.not_better;
+    proposal.record["status"] = "not-better";
+    say(step + ", not better");
+    log_candidate(proposal.record);
+    return true;
+  }
+  const TrialResult val = run(prompt, m_result.val, m_plan.validation);
+  if (m_result.interrupted) {
+    return false;
+  }
+  Candidate candidate;
+  candidate.id = proposal.id;
+  candidate.parent = proposal.parent;
+  candidate.text = proposal.text;
+  add_to_pool(std::move(candidate), val);
+  for (const TrialCase& c : minibatch_run.cases) {
+    m_trained.back()[c.index] = c;
+  }
+  const Candidate& added = m_result.pool.back();
+  if (added.value > m_result.pool[m_result.best].value) {
+    m_result.best = m_result.pool.size() - 1;
+  }
+  proposal.record["status"] = "accepted";
+  proposal.record["validation"] = added.value;
+  proposal.record["interval"] = interval_json(added.interval);
+  proposal.record["val_scores"] = added.val_scores;
+  say(step + ", validation " + metric_with_interval(m_result.metric, added.value, added.interval) + " (best " +
+      util::fixed(m_result.pool[m_result.best].value, 3) + ")");
+  log_candidate(proposal.record);
+  return true;
+}
+
+std::size_t Search::cost(const std::vector<std::size_t>& indices) const {
+  std::size_t total = 0;
+  for (const std::size_t i : indices) {
+    total += m_trials.calls_per_sample(i) * static_cast<std::size_t>(m_trials.repeat());
+  }
+  return total;
+}
+
+TrialResult Search::run(const Prompt& prompt, const std::vector<std::size_t>& indices, std::size_t counted) {
+  TrialResult trial = m_trials.run(prompt, m_target, indices);
+  m_result.calls += counted;
+  m_result.real_calls += trial.real_calls;
+  if (trial.interrupted) {
+    m_result.interrupted = true;
+  }
+  return trial;
+}
+
+Prompt Search::prompt_with(const std::string& text) const {
+  Prompt prompt = m_result.prompt;
+  prompt.messages[m_result.message].content = text;
+  return prompt;
+}
+
+void Search::add_to_pool(Candidate candidate, const TrialResult& val) {
+  for (const TrialCase& c : val.cases) {
+    candidate.val_scores.push_back(case_value(c, m_result.metric));
+  }
+  candidate.value = val.result.value;
+  candidate.interval = val.result.interval;
+  m_result.pool.push_back(std::move(candidate));
+  m_trained.emplace_back();
+}
+
+void Search::say(const std::string& line) const {
+  if (m_callbacks.progress) {
+    m_callbacks.progress("optimize: [" + std::to_string(m_result.calls) + "/" + std::to_string(m_options.budget) +
+                         " calls] " + line);
+  }
+}
+
+void Search::log_candidate(json record) const {
+  if (m_callbacks.log) {
+    record["calls"] = m_result.calls;
+    m_callbacks.log(record);
+  }
+}
+
+std::vector<std::string> Search::ids_of(const std::vector<std::size_t>& indices) const {
+  std::vector<std::string> ids;
+  for (const std::size_t i : indices) {
+    ids.push_back(m_trials.cases()[i].id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const OptimizeOptions& options,
+                        EvalServices& services, const OptimizeCallbacks& callbacks) {
+  check_search_options(options);
+  Search search(repo, base, options, services, callbacks);  // the prompt at base and its suite
+  search.split_cases();
+  search.plan_budget();
+  if (!search.label_unlabeled_cases() || !search.score_seed()) {
+    return search.take_result();
+  }
+  while (search.affords_iteration() && !search.converged()) {
+    if (!search.iterate()) {
+      break;
+    }
+  }
+  return search.take_result();
+}
+
+BudgetPlan plan_budget(const std::vector<std::size_t>& case_calls, const std::vector<std::size_t>& train,
+                       const std::vector<std::size_t>& val, const std::vector<std::size_t>& unlabeled,
+                       std::size_t minibatch, std::size_t own_dataset_calls, bool validation_in_own_dataset) {
   const auto cost = [&](const std::vector<std::size_t>& indices) {
     std::size_t total = 0;
     for (const std::size_t i : indices) {
-      total += trials.calls_per_sample(i) * static_cast<std::size_t>(trials.repeat());
+      total += case_calls[i];
     }
     return total;
   };
-  std::vector<std::size_t> unlabeled;
-  if (!options.reference_model.empty()) {
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      if (cases[i].expected.is_null()) {
-        unlabeled.push_back(i);
-      }
-    }
+  BudgetPlan plan;
+  plan.val_cases = val.size();
+  plan.validation = cost(val);
+  std::vector<std::size_t> costs;
+  for (const std::size_t i : train) {
+    costs.push_back(case_calls[i]);
   }
-  const std::size_t val_cost = cost(result.val);
-  const std::size_t batch = std::min(options.minibatch, result.train.size());
-  std::size_t batch_cost = 0;  // the dearest minibatch
-  {
-    std::vector<std::size_t> costs;
-    for (const std::size_t i : result.train) {
-      costs.push_back(cost({i}));
-    }
-    std::sort(costs.rbegin(), costs.rend());
-    batch_cost =
-        std::accumulate(costs.begin(), costs.begin() + static_cast<std::ptrdiff_t>(batch), std::size_t{0});
-  }
-  const std::size_t iteration_cost = 1 + 2 * batch_cost + val_cost;
+  std::sort(costs.rbegin(), costs.rend());
+  const std::size_t batch = std::min(minibatch, costs.size());
+  const std::size_t batch_cost =  // the dearest minibatch
+      std::accumulate(costs.begin(), costs.begin() + static_cast<std::ptrdiff_t>(batch), std::size_t{0});
+  plan.iteration = 1 + 2 * batch_cost + plan.validation;
   // The winner's evaluation on the prompt's own dataset at the new commit: its validation answers
   // are cached when validation is part of that dataset.
-  result.reserved = trials.own_dataset_calls() - (trial_options.datasets.empty() ? val_cost : 0);
-  const std::size_t reference_cost = cost(unlabeled);  // the reference runs the cases as the target does
-  const std::size_t minimum = reference_cost + val_cost + iteration_cost + result.reserved;
-  if (options.budget < minimum) {
-    throw UsageError("--budget " + std::to_string(options.budget) + " is too small: " +
-                         (reference_cost > 0 ? std::to_string(reference_cost) + " reference calls, " : "") +
-                         std::to_string(val_cost) + " calls score the current version on " +
-                         std::to_string(result.val.size()) + " validation cases, one iteration takes up to " +
-                         std::to_string(iteration_cost) +
-                         " and the winner's evaluation on the whole dataset " +
-                         std::to_string(result.reserved),
-                     "use --budget " + std::to_string(minimum) + " or more (a few times that finds more)");
-  }
-  const auto say = [&](const std::string& line) {
-    if (callbacks.progress) {
-      callbacks.progress("optimize: [" + std::to_string(result.calls) + "/" + std::to_string(options.budget) +
-                         " calls] " + line);
-    }
-  };
-  const auto run = [&](const Prompt& prompt, const std::vector<std::size_t>& indices, std::size_t counted) {
-    TrialResult trial = trials.run(prompt, target, indices);
-    result.calls += counted;
-    result.real_calls += trial.real_calls;
-    if (trial.interrupted) {
-      result.interrupted = true;
-    }
-    return trial;
-  };
+  plan.reserved = own_dataset_calls - (validation_in_own_dataset ? plan.validation : 0);
+  plan.reference = cost(unlabeled);  // the reference runs the cases as the target does
+  return plan;
+}
 
-  // Reference outputs label the unlabeled cases.
-  if (!unlabeled.empty()) {
-    const ModelSpec reference = trials.resolve_model(options.reference_model);
-    TrialResult labels = trials.run(result.prompt, reference, unlabeled);
-    result.calls += reference_cost;
-    result.real_calls += labels.real_calls;
-    if (labels.interrupted) {
-      result.interrupted = true;
-      return result;
-    }
-    for (const TrialCase& c : labels.cases) {
-      if (!c.error.empty()) {
-        throw ProviderError("reference model " + label(reference) + " gave no answer for case '" +
-                                cases[c.index].id + "': " + c.error,
-                            "answers received so far are cached; rerun to resume");
-      }
-      trials.set_expected(c.index, std::string(util::trim(c.output)));
-    }
-    say("labelled " + std::to_string(unlabeled.size()) + " cases with " + label(reference) + "'s answers");
-  }
+std::string budget_breakdown(const BudgetPlan& plan) {
+  return (plan.reference > 0 ? std::to_string(plan.reference) + " reference calls, " : "") +
+         std::to_string(plan.validation) + " calls score the current version on " + std::to_string(plan.val_cases) +
+         " validation cases, one iteration takes up to " + std::to_string(plan.iteration) +
+         " and the winner's evaluation on the whole dataset " + std::to_string(plan.reserved);
+}
 
-  // Per candidate: the training cases it has run on in this search (not counted twice).
-  std::vector<std::map<std::size_t, TrialCase>> trained;
-  const auto log_candidate = [&](json record) {
-    if (callbacks.log) {
-      record["calls"] = result.calls;
-      callbacks.log(record);
-    }
-  };
-  const auto ids_of = [&](const std::vector<std::size_t>& indices) {
-    std::vector<std::string> ids;
-    for (const std::size_t i : indices) {
-      ids.push_back(cases[i].id);
-    }
-    return ids;
-  };
-  const auto add_to_pool = [&](Candidate candidate, const TrialResult& val) {
-    for (const TrialCase& c : val.cases) {
-      candidate.val_scores.push_back(case_value(c, metric));
-    }
-    candidate.value = val.result.value;
-    candidate.interval = val.result.interval;
-    result.pool.push_back(std::move(candidate));
-    trained.emplace_back();
-  };
-  const auto prompt_with = [&](const std::string& text) {
-    Prompt prompt = result.prompt;
-    prompt.messages[result.message].content = text;
-    return prompt;
-  };
+BudgetTooSmallError::BudgetTooSmallError(std::size_t budget_, const BudgetPlan& plan_)
+    : UsageError("a budget of " + std::to_string(budget_) + " model calls is too small: " + budget_breakdown(plan_),
+                 "give a budget of " + std::to_string(plan_.minimum()) + " or more"),
+      budget(budget_),
+      plan(plan_) {}
 
-  // The seed.
-  {
-    Candidate seed;
-    seed.text = result.prompt.messages[result.message].content;
-    const TrialResult val = run(result.prompt, result.val, val_cost);
-    if (result.interrupted) {
-      return result;
-    }
-    add_to_pool(std::move(seed), val);
-    const Candidate& c = result.pool.back();
-    say("candidate 0 (current version): validation " + metric_with_interval(metric, c.value, c.interval));
-    log_candidate({{"id", 0},
-                   {"parent", nullptr},
-                   {"iteration", 0},
-                   {"status", "seed"},
-                   {"train", ids_of(result.train)},
-                   {"val", result.val_ids},
-                   {"validation", c.value},
-                   {"interval", interval_json(c.interval)},
-                   {"val_scores", c.val_scores},
-                   {"text", c.text}});
-  }
+EmptySplitError::EmptySplitError(double fraction_, std::size_t cases_, std::string dataset_, bool no_training_)
+    : UsageError("a training fraction of " + util::shortest(fraction_) + " leaves no " +
+                 (no_training_ ? "training" : "validation") + " case"),
+      fraction(fraction_),
+      cases(cases_),
+      dataset(std::move(dataset_)),
+      no_training(no_training_) {}
 
-  std::vector<std::size_t> train_order = result.train;
-  std::size_t next_case = train_order.size();  // reshuffled at the start of each pass
-  std::size_t perfect_in_a_row = 0;
-  std::set<std::string> texts{result.pool.front().text};
-  std::map<std::string, int> asked;  // reflection questions asked so far, for their sample index
-  for (;;) {
-    if (result.calls + iteration_cost + result.reserved > options.budget) {
-      break;
-    }
-    if (perfect_in_a_row > result.train.size() / batch + 1) {
-      break;
-    }
-    // The parent: from the Pareto front, more wins, more chance.
-    std::vector<std::vector<double>> scores;
-    for (const Candidate& c : result.pool) {
-      scores.push_back(c.val_scores);
-    }
-    const auto front = pareto_front(scores);
-    std::size_t total_wins = 0;
-    for (const auto& [index, wins] : front) {
-      total_wins += wins;
-    }
-    std::size_t draw = random.below(total_wins);
-    std::size_t parent = front.front().first;
-    for (const auto& [index, wins] : front) {
-      if (draw < wins) {
-        parent = index;
-        break;
-      }
-      draw -= wins;
-    }
-    // The minibatch: the next cases of a shuffled pass over the training set.
-    std::vector<std::size_t> minibatch;
-    while (minibatch.size() < batch) {
-      if (next_case >= train_order.size()) {
-        random.shuffle(train_order);
-        next_case = 0;
-      }
-      const std::size_t candidate_case = train_order[next_case++];
-      if (std::find(minibatch.begin(), minibatch.end(), candidate_case) == minibatch.end()) {
-        minibatch.push_back(candidate_case);
-      }
-    }
-    // The parent runs (and pays for) only the cases it has no answer for; the others are taken from
-    // its record.
-    std::vector<std::size_t> unseen;
-    for (const std::size_t i : minibatch) {
-      const auto known = trained[parent].find(i);
-      if (known == trained[parent].end() || !known->second.error.empty()) {
-        unseen.push_back(i);
-      }
-    }
-    const Candidate parent_candidate = result.pool[parent];  // a copy: the pool grows below
-    const Prompt parent_prompt = prompt_with(parent_candidate.text);
-    TrialResult parent_run;
-    if (!unseen.empty()) {
-      parent_run = run(parent_prompt, unseen, cost(unseen));
-      if (result.interrupted) {
-        break;
-      }
-      for (const TrialCase& c : parent_run.cases) {
-        trained[parent][c.index] = c;
-      }
-    }
-    parent_run.cases.clear();
-    double parent_score = 0.0;
-    for (const std::size_t i : minibatch) {
-      parent_run.cases.push_back(trained[parent].at(i));
-      parent_score += case_value(parent_run.cases.back(), metric);
-    }
-    const std::string of_batch = "/" + std::to_string(minibatch.size());
-    const std::string mb_label = "minibatch " + util::shortest(parent_score) + of_batch;
-    if (parent_score >= static_cast<double>(minibatch.size())) {
-      ++perfect_in_a_row;
-      say("candidate " + std::to_string(parent_candidate.id) +
-          " passes every case of its minibatch; nothing to reflect on");
-      continue;
-    }
-    perfect_in_a_row = 0;
-    ++result.iterations;
-    const std::size_t iteration = result.iterations;
-    // Reflection.
-    std::vector<Message> question =
-        reflection_messages(result.prompt, result.message, parent_candidate.text, cases, parent_run, metric);
-    std::string asked_before;  // the same question again (same parent, same minibatch) is another sample
-    for (const Message& message : question) {
-      asked_before += message.role + '\0' + message.content + '\0';
-    }
-    const AskResult answer = trials.ask(reflection, std::move(question), asked[asked_before]++);
-    ++result.calls;
-    if (!answer.response) {
-      result.interrupted = true;
-      break;
-    }
-    result.real_calls += answer.cached ? 0 : 1;
-    ++result.proposed;
-    const std::string text = extract_proposal(answer.response->text);
-    const std::size_t proposal_id = result.proposed;
-    json record = {{"id", proposal_id},
-                   {"parent", parent_candidate.id},
-                   {"iteration", iteration},
-                   {"parent_minibatch", parent_score},
-                   {"text", text}};
-    record["minibatch"] = ids_of(minibatch);
-    std::string why = texts.count(text) != 0 ? "the same text as an earlier candidate"
-                                             : check_proposal(result.prompt, result.message, text);
-    if (why.empty()) {
-      try {  // exactly what would be committed must parse as cleanly as the current file
-        (void)replace_message_content(file_text, result.prompt, result.message, text);
-      } catch (const Error& e) {
-        why = e.what();
-      }
-    }
-    if (!why.empty()) {
-      ++result.rejected;
-      record["status"] = "rejected";
-      record["reason"] = why;
-      say("iteration " + std::to_string(iteration) + ": proposal " + std::to_string(proposal_id) +
-          " from candidate " + std::to_string(parent_candidate.id) + " rejected: " + why);
-      log_candidate(record);
-      continue;
-    }
-    texts.insert(text);
-    const Prompt proposal = prompt_with(text);
-    TrialResult proposal_run = run(proposal, minibatch, cost(minibatch));
-    if (result.interrupted) {
-      break;
-    }
-    double proposal_score = 0.0;
-    for (const TrialCase& c : proposal_run.cases) {
-      proposal_score += case_value(c, metric);
-    }
-    record["minibatch_score"] = proposal_score;
-    if (proposal_score <= parent_score) {
-      ++result.not_better;
-      record["status"] = "not-better";
-      say("iteration " + std::to_string(iteration) + ": proposal " + std::to_string(proposal_id) +
-          " from candidate " + std::to_string(parent_candidate.id) + ": " + mb_label + " -> " +
-          util::shortest(proposal_score) + of_batch + ", not better");
-      log_candidate(record);
-      continue;
-    }
-    const TrialResult val = run(proposal, result.val, val_cost);
-    if (result.interrupted) {
-      break;
-    }
-    Candidate candidate;
-    candidate.id = proposal_id;
-    candidate.parent = parent_candidate.id;
-    candidate.text = text;
-    add_to_pool(std::move(candidate), val);
-    std::map<std::size_t, TrialCase>& seen = trained.back();
-    for (const TrialCase& c : proposal_run.cases) {
-      seen[c.index] = c;
-    }
-    const Candidate& added = result.pool.back();
-    if (added.value > result.pool[result.best].value) {
-      result.best = result.pool.size() - 1;
-    }
-    record["status"] = "accepted";
-    record["validation"] = added.value;
-    record["interval"] = interval_json(added.interval);
-    record["val_scores"] = added.val_scores;
-    say("iteration " + std::to_string(iteration) + ": proposal " + std::to_string(proposal_id) +
-        " from candidate " + std::to_string(parent_candidate.id) + ": " + mb_label + " -> " +
-        util::shortest(proposal_score) + of_batch + ", validation " +
-        metric_with_interval(metric, added.value, added.interval) + " (best " +
-        util::fixed(result.pool[result.best].value, 3) + ")");
-    log_candidate(record);
+LocalChangesError::LocalChangesError(const std::string& path_)
+    : Error(path_ + " has local changes, which the commit would overwrite", "commit or stash them first"),
+      path(path_) {}
+
+std::size_t draw_parent(const std::vector<Candidate>& pool, SplitMix64& random) {
+  std::vector<std::vector<double>> scores;
+  for (const Candidate& c : pool) {
+    scores.push_back(c.val_scores);
   }
-  return result;
+  const auto front = pareto_front(scores);
+  std::size_t total_wins = 0;
+  for (const auto& [index, wins] : front) {
+    total_wins += wins;
+  }
+  std::size_t draw = random.below(total_wins);
+  for (const auto& [index, wins] : front) {
+    if (draw < wins) {
+      return index;
+    }
+    draw -= wins;
+  }
+  return front.front().first;
+}
+
+std::vector<std::size_t> TrainingPasses::next_minibatch(std::size_t size, SplitMix64& random) {
+  std::vector<std::size_t> minibatch;
+  while (minibatch.size() < size) {
+    if (m_next >= m_order.size()) {
+      random.shuffle(m_order);
+      m_next = 0;
+    }
+    const std::size_t candidate_case = m_order[m_next++];
+    if (std::find(minibatch.begin(), minibatch.end(), candidate_case) == minibatch.end()) {
+      minibatch.push_back(candidate_case);
+    }
+  }
+  return minibatch;
+}
+
+std::string proposal_problem(const OptimizeResult& result, const std::set<std::string>& texts,
+                             const std::string& text) {
+  if (texts.count(text) != 0) {
+    return "the same text as an earlier candidate";
+  }
+  std::string why = check_proposal(result.prompt, result.message, text);
+  if (why.empty()) {
+    try {  // exactly what would be committed must parse as cleanly as the current file
+      (void)replace_message_content(result.file_text, result.prompt, result.message, text);
+    } catch (const Error& e) {
+      why = e.what();
+    }
+  }
+  return why;
+}
+
+std::string lineage(const OptimizeResult& result) {
+  std::vector<std::string> ids;
+  for (std::optional<std::size_t> id = result.pool[result.best].id; id;) {
+    ids.insert(ids.begin(), std::to_string(*id));
+    const auto it =
+        std::find_if(result.pool.begin(), result.pool.end(), [&](const Candidate& c) { return c.id == *id; });
+    id = it == result.pool.end() ? std::nullopt : it->parent;
+  }
+  return util::join(ids, " -> ");
+}
+
+std::string metric_with_interval(const std::string& metric, double value, const std::optional<Interval>& interval) {
+  std::string out = metric + " " + util::fixed(value, 3);
+  if (interval) {
+    out += " [" + util::fixed(interval->low, 3) + ", " + util::fixed(interval->high, 3) + "]";
+  }
+  return out;
+}
+
+void refuse_local_changes(const git::Repository& repo, const git::Oid& head, const std::string& name) {
+  const std::unique_ptr<Snapshot> at_head = commit_snapshot(repo, head);
+  const ParsedConfig config = load_config(*at_head);
+  std::string path;
+  for (const PromptFile& file : find_prompts(*at_head, config.config)) {
+    if (file.name == name) {
+      path = file.path;
+    }
+  }
+  if (!path.empty() && repo.has_local_changes(path)) {
+    throw LocalChangesError(path);
+  }
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> pareto_front(
@@ -690,13 +891,6 @@ std::string optimize_branch_name(const std::string& prompt, std::int64_t now) {
 std::string optimize_commit_message(const OptimizeResult& result) {
   const Candidate& before = result.pool.front();
   const Candidate& after = result.pool[result.best];
-  std::vector<std::string> lineage;
-  for (std::optional<std::size_t> id = after.id; id;) {
-    lineage.insert(lineage.begin(), std::to_string(*id));
-    const auto it =
-        std::find_if(result.pool.begin(), result.pool.end(), [&](const Candidate& c) { return c.id == *id; });
-    id = it == result.pool.end() ? std::nullopt : it->parent;
-  }
   const Message& message = result.prompt.messages[result.message];
   const std::string what = result.prompt.has_template_key ? "template" : message.role + " message";
   std::string text = "optimize " + result.prompt.name + ": " + result.metric + " " +
@@ -708,7 +902,7 @@ std::string optimize_commit_message(const OptimizeResult& result) {
   text += "  before: " + metric_with_interval(result.metric, before.value, before.interval) +
           " (the version at " + result.base.short_hex() + ")\n";
   text += "  after:  " + metric_with_interval(result.metric, after.value, after.interval) + " (candidate " +
-          util::join(lineage, " -> ") + ")\n\n";
+          lineage(result) + ")\n\n";
   text += "The search used " + std::to_string(result.calls) + " of " + std::to_string(result.budget) +
           " model calls (" + std::to_string(result.reserved) +
           " more kept for the evaluation on the whole dataset, in this commit's notes) in " +
@@ -722,41 +916,59 @@ std::string optimize_commit_message(const OptimizeResult& result) {
   return text;
 }
 
-WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, const OptimizeOptions& options,
-                       const WriteBack& how, EvalServices& services) {
+std::string rewritten_file(const OptimizeResult& result, const OptimizeOptions& options) {
   const Prompt& prompt = result.prompt;
-  std::string text =
-      replace_message_content(how.file_text, prompt, result.message, result.pool[result.best].text);
-  if (!options.target_model.empty()) {
-    ParsedPrompt reparsed = parse_prompt(text, prompt.path, prompt.name);
-    if (!reparsed.prompt) {
-      throw Error("internal: the rewritten " + prompt.path + " does not parse");
-    }
-    const std::size_t slash = result.model.find('/');
-    const std::string provider = result.model.substr(0, slash);
-    const std::string name = result.model.substr(slash + 1);
-    // The provider is written only when it differs from the one the prompt already gets (from its
-    // own [model] or the config's defaults).
-    text = replace_model(text, *reparsed.prompt, provider == result.prompt_provider ? "" : provider, name);
+  std::string text = replace_message_content(result.file_text, prompt, result.message, result.pool[result.best].text);
+  if (options.target_model.empty()) {
+    return text;
   }
+  ParsedPrompt reparsed = parse_prompt(text, prompt.path, prompt.name);
+  if (!reparsed.prompt) {
+    throw Error("internal: the rewritten " + prompt.path + " does not parse");
+  }
+  const std::size_t slash = result.model.find('/');
+  const std::string provider = result.model.substr(0, slash);
+  const std::string name = result.model.substr(slash + 1);
+  // The provider is written only when it differs from the one the prompt already gets (from its
+  // own [model] or the config's defaults).
+  return replace_model(text, *reparsed.prompt, provider == result.prompt_provider ? "" : provider, name);
+}
+
+namespace {
+
+// The winner's commit, on the current branch or on a new one named by the time.
+WrittenBack commit_winner(git::Repository& repo, const OptimizeResult& result, const std::string& text,
+                          const WriteBack& how) {
+  const Prompt& prompt = result.prompt;
   WrittenBack out;
   out.message = optimize_commit_message(result);
   if (how.on_head && repo.has_local_changes(prompt.path)) {
-    throw Error(prompt.path + " has local changes, which --commit would overwrite",
-                "commit or stash them first, or leave out --commit to get a new branch");
+    throw LocalChangesError(prompt.path);
   }
   out.commit = repo.create_file_commit(result.base, prompt.path, text, out.message);
   if (how.on_head) {
     repo.advance_head(out.commit, result.base, prompt.path);
-  } else {
-    // A second run within the same second gets "-2", and so on, rather than an error.
-    const std::string stamped = optimize_branch_name(prompt.name, how.now);
-    out.branch = stamped;
-    for (int n = 2; repo.resolve("refs/heads/" + out.branch); ++n) {
-      out.branch = stamped + "-" + std::to_string(n);
+    out.branch = repo.head_ref();
+    if (out.branch.rfind("refs/heads/", 0) == 0) {
+      out.branch = out.branch.substr(11);
     }
-    repo.create_branch(out.branch, out.commit);
+    return out;
   }
+  // A second run within the same second gets "-2", and so on, rather than an error.
+  const std::string stamped = optimize_branch_name(prompt.name, how.now);
+  out.branch = stamped;
+  for (int n = 2; repo.resolve("refs/heads/" + out.branch); ++n) {
+    out.branch = stamped + "-" + std::to_string(n);
+  }
+  repo.create_branch(out.branch, out.commit);
+  out.new_branch = true;
+  return out;
+}
+
+// The winner's evaluation on the prompt's own dataset at its commit, recorded in the notes.
+void evaluate_winner(git::Repository& repo, const OptimizeResult& result, const OptimizeOptions& options,
+                     WrittenBack& out, EvalServices& services) {
+  const Prompt& prompt = result.prompt;
   EvalOptions eval;
   eval.names = {prompt.name};
   eval.repeat = options.repeat;
@@ -785,6 +997,15 @@ WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, cons
                            eval_hint);
   }
   record_eval_notes(repo, report);
+}
+
+}  // namespace
+
+WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, const OptimizeOptions& options,
+                       const WriteBack& how, EvalServices& services) {
+  const std::string text = rewritten_file(result, options);
+  WrittenBack out = commit_winner(repo, result, text, how);
+  evaluate_winner(repo, result, options, out, services);
   return out;
 }
 
