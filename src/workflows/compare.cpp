@@ -12,7 +12,6 @@
 #include <promptops/gate.hpp>
 #include <promptops/registry.hpp>
 
-#include "util/strings.hpp"
 
 namespace promptops {
 
