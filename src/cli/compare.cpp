@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: MIT
 // `git promptops compare A B [-- NAME...] [--model MODEL]`: two references evaluated on the same
 // cases (B's dataset and assertions judge both), with paired statistics and the cases that differ.
+// The comparison is the compare workflow's; this file parses, calls it and renders the report.
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
-#include <set>
+#include <utility>
 
 #include <promptops/case_records.hpp>
 #include <promptops/compare.hpp>
-#include <promptops/config.hpp>
-#include <promptops/dataset.hpp>
 #include <promptops/error.hpp>
 #include <promptops/eval.hpp>
-#include <promptops/gate.hpp>
-#include <promptops/registry.hpp>
 #include <promptops/statistics.hpp>
 
 #include "cli/common.hpp"

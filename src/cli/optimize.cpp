@@ -8,7 +8,6 @@
 
 #include <promptops/error.hpp>
 #include <promptops/optimize.hpp>
-#include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
 #include "cli/evaluation.hpp"

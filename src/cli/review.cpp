@@ -2,21 +2,15 @@
 // `git promptops review [BASE..HEAD]`: one report for a pull request: per changed prompt the
 // semantic diff, each metric before → after with its interval and p-value, the flipped cases with
 // their outputs, cost and latency, and the gate's verdict. Text, Markdown (a PR comment) or JSON.
-#include <algorithm>
+// The report is the review workflow's; this file parses the range, calls it and renders.
 #include <cmath>
-#include <cstdio>
-#include <map>
-#include <set>
 #include <tuple>
 #include <utility>
 
-#include <promptops/case_records.hpp>
 #include <promptops/check.hpp>
-#include <promptops/dataset.hpp>
 #include <promptops/error.hpp>
 #include <promptops/prompt_diff.hpp>
 #include <promptops/review.hpp>
-#include <promptops/statistics.hpp>
 
 #include "cli/check_report.hpp"
 #include "cli/common.hpp"
