@@ -56,12 +56,9 @@ std::string value_text(const json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
-// The reflection model's request: the current text, how it did on the minibatch, and the rules.
-std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index, const std::string& text,
-                                         const std::vector<DatasetCase>& cases, const TrialResult& run,
-                                         const std::string& metric) {
+// "{{a}}, {{b}}": every variable the prompt declares or uses outside a section, or "(none)".
+std::string allowed_variables(const Prompt& prompt) {
   std::set<std::string> names;
-  std::vector<std::string> required;
   for (const Message& message : prompt.messages) {
     for (const TemplateVariable& variable : analyze_template(message.content).variables) {
       if (!variable.in_section) {
@@ -76,6 +73,41 @@ std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index
   for (const std::string& name : names) {
     variables += (variables.empty() ? "" : ", ") + std::string("{{") + name + "}}";
   }
+  return variables.empty() ? "(none)" : variables;
+}
+
+// The minibatch as the reflection model sees it: per case its inputs, output, expected value and
+// whether it was right (and why not).
+std::string examples_text(const std::vector<DatasetCase>& cases, const TrialResult& run) {
+  std::string out;
+  std::size_t number = 0;
+  for (const TrialCase& c : run.cases) {
+    const DatasetCase& row = cases[c.index];
+    out += "\n### Example " + std::to_string(++number) + "\nInputs:\n";
+    if (row.vars.is_object()) {
+      for (const auto& [key, value] : row.vars.items()) {
+        out += "- " + key + ": " + value_text(value) + "\n";
+      }
+    }
+    out += "Output: " + (c.error.empty() ? c.output : "(no answer: " + c.error + ")") + "\n";
+    out += "Expected: " + value_text(row.expected) + "\n";
+    if (c.error.empty() && c.pass) {
+      out += "Feedback: correct\n";
+    } else {
+      out += "Feedback: wrong";
+      if (!c.reasons.empty()) {
+        out += ": " + util::join(c.reasons, "; ");
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+// The reflection model's request: the current text, how it did on the minibatch, and the rules.
+std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index, const std::string& text,
+                                         const std::vector<DatasetCase>& cases, const TrialResult& run,
+                                         const std::string& metric) {
   const std::string what =
       prompt.messages.size() == 1 ? "prompt template" : prompt.messages[index].role + " message";
   std::string system =
@@ -84,7 +116,7 @@ std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index
       "output and what went wrong. Write a better version that fixes the failures and keeps what works. "
       "It is a Mustache template: keep the {{variable}} placeholders that carry the inputs, and use no "
       "other variables than these: " +
-      (variables.empty() ? "(none)" : variables) +
+      allowed_variables(prompt) +
       ". Answer with the complete new text in one fenced code block and nothing else in the block.";
   const std::string fence = fence_for(text);
   std::string user = "Current " + what + ":\n" + fence + "\n" + text + "\n" + fence + "\n";
@@ -98,28 +130,7 @@ std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index
       }
     }
   }
-  user += "\nExamples (judged by " + metric + "):\n";
-  std::size_t number = 0;
-  for (const TrialCase& c : run.cases) {
-    const DatasetCase& row = cases[c.index];
-    user += "\n### Example " + std::to_string(++number) + "\nInputs:\n";
-    if (row.vars.is_object()) {
-      for (const auto& [key, value] : row.vars.items()) {
-        user += "- " + key + ": " + value_text(value) + "\n";
-      }
-    }
-    user += "Output: " + (c.error.empty() ? c.output : "(no answer: " + c.error + ")") + "\n";
-    user += "Expected: " + value_text(row.expected) + "\n";
-    if (c.error.empty() && c.pass) {
-      user += "Feedback: correct\n";
-    } else {
-      user += "Feedback: wrong";
-      if (!c.reasons.empty()) {
-        user += ": " + util::join(c.reasons, "; ");
-      }
-      user += "\n";
-    }
-  }
+  user += "\nExamples (judged by " + metric + "):\n" + examples_text(cases, run);
   user += "\nWrite the improved " + what + " in one fenced code block.";
   return {Message{"system", system, {}}, Message{"user", user, {}}};
 }
