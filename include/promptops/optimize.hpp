@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include <promptops/error.hpp>
 #include <promptops/eval.hpp>
 #include <promptops/git.hpp>
 #include <promptops/metrics.hpp>
@@ -49,6 +51,7 @@ struct Candidate {
 struct OptimizeResult {
   git::Oid base;
   Prompt prompt;                // the version at base
+  std::string file_text;        // its file as committed at base: what the write-back edits
   std::size_t message = 0;      // index of the optimized message in prompt.messages
   std::string model;            // "provider/name" the candidates ran on
   std::string prompt_provider;  // the provider of the prompt's own model (its [model] or the defaults)
@@ -134,22 +137,104 @@ std::string extract_proposal(const std::string& answer);
 // Empty when it can.
 std::string check_proposal(const Prompt& prompt, std::size_t index, const std::string& text);
 
-// Runs the search on the prompt as committed at `base`. Throws UsageError when the budget cannot
-// pay for the seed's validation, one iteration and the final evaluation (saying how much would),
-// ConfigError/NotFoundError/ProviderError as the engine does.
+// What the search must be able to pay for, in model calls counted against the budget.
+struct BudgetPlan {
+  std::size_t reference = 0;   // the reference model answers the cases without an expected value
+  std::size_t validation = 0;  // one candidate on every validation case
+  std::size_t iteration = 0;   // the dearest iteration: a reflection, parent and proposal on the
+                               // dearest minibatch, and the proposal's validation
+  std::size_t reserved = 0;    // the winner's evaluation on the prompt's own dataset
+  std::size_t val_cases = 0;
+
+  // The seed's validation, one iteration and the winner's evaluation (and the reference's labels).
+  std::size_t minimum() const { return reference + validation + iteration + reserved; }
+};
+
+// The plan for cases that cost case_calls[i] calls each (samples included): `train` and `val`
+// index them, `unlabeled` are the cases the reference model labels, `own_dataset_calls` is what an
+// evaluation of the prompt's own dataset costs, of which the validation cases' answers are already
+// cached when `validation_in_own_dataset`.
+BudgetPlan plan_budget(const std::vector<std::size_t>& case_calls, const std::vector<std::size_t>& train,
+                       const std::vector<std::size_t>& val, const std::vector<std::size_t>& unlabeled,
+                       std::size_t minibatch, std::size_t own_dataset_calls, bool validation_in_own_dataset);
+
+// "4 calls score the current version on 4 validation cases, one iteration takes up to 17 and the
+// winner's evaluation on the whole dataset 0" (the reference's calls first when there are any).
+std::string budget_breakdown(const BudgetPlan& plan);
+
+// The budget cannot pay for plan.minimum(). The CLI names its flag in the message it shows.
+class BudgetTooSmallError : public UsageError {
+ public:
+  BudgetTooSmallError(std::size_t budget, const BudgetPlan& plan);
+  std::size_t budget;
+  BudgetPlan plan;
+};
+
+// A split by fraction left one side without a case.
+class EmptySplitError : public UsageError {
+ public:
+  EmptySplitError(double fraction, std::size_t cases, std::string dataset, bool no_training);
+  double fraction;
+  std::size_t cases;
+  std::string dataset;  // the judging dataset, for messages
+  bool no_training;     // else no validation case
+};
+
+// The file the write-back would commit has local changes in the working tree.
+class LocalChangesError : public Error {
+ public:
+  explicit LocalChangesError(const std::string& path);
+  std::string path;
+};
+
+// The parent of the next proposal: a candidate of the Pareto front of `pool` by validation scores,
+// drawn with a chance proportional to the cases it is best on.
+std::size_t draw_parent(const std::vector<Candidate>& pool, SplitMix64& random);
+
+// Passes over the training cases, each in a newly shuffled order: minibatches are their next cases.
+class TrainingPasses {
+ public:
+  explicit TrainingPasses(std::vector<std::size_t> train) : m_order(std::move(train)), m_next(m_order.size()) {}
+  // The next `size` distinct cases (size <= the training cases); a pass that runs out is reshuffled.
+  std::vector<std::size_t> next_minibatch(std::size_t size, SplitMix64& random);
+
+ private:
+  std::vector<std::size_t> m_order;
+  std::size_t m_next;
+};
+
+// Why a proposal does not get evaluated: the same text as an earlier candidate (`texts`), what
+// check_proposal() says, or the rewritten file (result.file_text) not parsing. Empty when it does.
+std::string proposal_problem(const OptimizeResult& result, const std::set<std::string>& texts,
+                             const std::string& text);
+
+// The ids of the winner's ancestry, seed first: "0 -> 2 -> 5".
+std::string lineage(const OptimizeResult& result);
+
+// "accuracy 0.750 [0.409, 0.935]": the metric, its value and interval, three decimals.
+std::string metric_with_interval(const std::string& metric, double value, const std::optional<Interval>& interval);
+
+// Runs the search on the prompt as committed at `base`. Throws BudgetTooSmallError when the budget
+// cannot pay for the seed's validation, one iteration and the final evaluation, EmptySplitError
+// when a split by fraction leaves a side empty, UsageError for options out of range (which the CLI
+// checks first), ConfigError/NotFoundError/ProviderError as the engine does.
 OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const OptimizeOptions& options,
                         EvalServices& services, const OptimizeCallbacks& callbacks);
 
+// Refuses, before any model call, to optimize onto a file with local changes (LocalChangesError):
+// the prompt `name`'s file at `head`, when such a prompt exists there.
+void refuse_local_changes(const git::Repository& repo, const git::Oid& head, const std::string& name);
+
 // Where and how the winner is written back.
 struct WriteBack {
-  bool on_head = false;   // --commit: on the current branch, working tree and index updated
-  std::string file_text;  // the prompt file as committed at base
-  std::int64_t now = 0;   // seconds since the epoch, for the branch name
+  bool on_head = false;  // on the current branch, working tree and index updated
+  std::int64_t now = 0;  // seconds since the epoch, for the branch name
 };
 
 struct WrittenBack {
   git::Oid commit;
-  std::string branch;           // refs/heads/... name without the prefix; empty with --commit
+  std::string branch;           // the branch it is on, without refs/heads/
+  bool new_branch = false;      // `branch` was made for it (else it is the current branch)
   std::string message;          // the commit message
   std::size_t final_calls = 0;  // model answers the winner's evaluation on the whole dataset needed
 };
@@ -160,9 +245,12 @@ std::string optimize_commit_message(const OptimizeResult& result);
 // "promptops/optimize/<name>-<UTC yyyymmdd-hhmmss>" (write_back adds "-2", "-3"... when it exists)
 std::string optimize_branch_name(const std::string& prompt, std::int64_t now);
 
+// The prompt file with the winner's text (and, with a target model, that model): what is committed.
+std::string rewritten_file(const OptimizeResult& result, const OptimizeOptions& options);
+
 // Commits the winner, then evaluates it on the prompt's own dataset at the new commit and records
 // the evaluation in the commit's notes (run_eval + record_eval_notes). Throws GitError (the branch
-// exists, HEAD moved, local changes) without having changed anything the user had.
+// exists, HEAD moved) or LocalChangesError without having changed anything the user had.
 WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, const OptimizeOptions& options,
                        const WriteBack& how, EvalServices& services);
 

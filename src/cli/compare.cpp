@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: MIT
 // `git promptops compare A B [-- NAME...] [--model MODEL]`: two references evaluated on the same
 // cases (B's dataset and assertions judge both), with paired statistics and the cases that differ.
+// The comparison is the compare workflow's; this file parses, calls it and renders the report.
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
-#include <set>
+#include <utility>
 
 #include <promptops/case_records.hpp>
-#include <promptops/config.hpp>
-#include <promptops/dataset.hpp>
+#include <promptops/compare.hpp>
 #include <promptops/error.hpp>
 #include <promptops/eval.hpp>
-#include <promptops/gate.hpp>
-#include <promptops/registry.hpp>
 #include <promptops/statistics.hpp>
 
 #include "cli/common.hpp"
@@ -27,9 +25,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::size_t k_resamples = 10000;
-constexpr std::uint64_t k_seed = 1;
-constexpr double k_confidence = 0.95;
 constexpr std::size_t k_excerpt = 80;
 
 struct CompareCommandOptions {
@@ -42,199 +37,7 @@ struct CompareCommandOptions {
   std::string format;
 };
 
-// One side as the user named it and where it is evaluated.
-struct Side {
-  std::string text;                   // as written
-  std::optional<std::string> prompt;  // NAME and NAME@REV name one prompt; a revision names none
-  EvalTarget target;
-  std::string label;  // "greet@v1 (1a2b3c4)", "greet (working tree)", "main (1a2b3c4)"
-};
-
-bool is_pass_metric(const std::string& metric) { return metric == "pass_rate" || metric == "accuracy"; }
-
-Side commit_side(git::Repository& repo, const std::string& text, const git::Oid& id) {
-  Side side;
-  side.text = text;
-  side.target = EvalTarget::at_commit(id, repo.read_commit(id).subject());
-  side.label = text + " (" + id.short_hex() + ")";
-  return side;
-}
-
-// NAME@REV, NAME (a prompt of the working tree; HEAD in a bare repository) or a revision. A word
-// that is both a prompt and a revision is the prompt (NAME@REV or refs/heads/NAME say otherwise).
-Side resolve_side(Context& context, const std::string& text) {
-  git::Repository& repo = context.repo();
-  const bool revision_syntax = text.empty() || text.front() == '@' || text.find("@{") != std::string::npos;
-  if (!revision_syntax && text.find('@') != std::string::npos) {
-    const ResolvedReference ref = resolve_reference(repo, Reference::parse(text));
-    Side side =
-        ref.commit ? commit_side(repo, text, *ref.commit) : Side{text, {}, EvalTarget::worktree(), ""};
-    if (!ref.commit) {
-      side.label = text + " (working tree)";
-    }
-    side.prompt = ref.name;
-    return side;
-  }
-  std::vector<std::string> candidates;
-  if (!revision_syntax) {
-    const Reference ref = Reference::parse(text);
-    const std::optional<git::Oid> head = repo.is_bare() ? repo.head() : std::nullopt;
-    if (!repo.is_bare() || head) {
-      const std::unique_ptr<Snapshot> current = head ? commit_snapshot(repo, *head) : worktree_snapshot(repo);
-      for (const PromptFile& file : find_prompts(*current, load_config(*current).config)) {
-        if (file.name == ref.name) {
-          Side side = head ? commit_side(repo, text, *head) : Side{text, {}, EvalTarget::worktree(), ""};
-          if (!head) {
-            side.label = text + " (working tree)";
-          }
-          side.prompt = ref.name;
-          return side;
-        }
-        candidates.push_back(file.name);
-      }
-    }
-  }
-  if (const std::optional<git::Oid> id = repo.resolve(text)) {
-    return commit_side(repo, text, *id);
-  }
-  for (std::string& name : repo.ref_names()) {
-    candidates.push_back(std::move(name));
-  }
-  const std::string close = did_you_mean(text, candidates);
-  throw NotFoundError("no prompt or revision named '" + text + "'",
-                      close.empty() ? "A and B are NAME (the working tree), NAME@REV or a revision; "
-                                      "git promptops list shows the prompts"
-                                    : "did you mean '" + close + "'?");
-}
-
-bool same_point(const EvalTarget& a, const EvalTarget& b) {
-  return a.commit == b.commit && a.index == b.index;
-}
-
-std::unique_ptr<Snapshot> snapshot_of(const git::Repository& repo, const EvalTarget& target) {
-  return target.commit ? commit_snapshot(repo, *target.commit) : worktree_snapshot(repo);
-}
-
-// Which prompts two revisions compare: those named, else every prompt at both with [eval] at B.
-struct Selection {
-  std::vector<std::string> names;
-  std::vector<std::string> only_in_a;
-  std::vector<std::string> only_in_b;
-  std::vector<std::string> skipped;  // at both, without [eval] at B
-};
-
-Selection select_prompts(const git::Repository& repo, const Side& a, const Side& b,
-                         const std::vector<std::string>& named) {
-  const std::unique_ptr<Snapshot> snapshot_a = snapshot_of(repo, a.target);
-  const std::unique_ptr<Snapshot> snapshot_b = snapshot_of(repo, b.target);
-  std::map<std::string, PromptFile> files_a;
-  std::map<std::string, PromptFile> files_b;
-  for (PromptFile& file : find_prompts(*snapshot_a, load_config(*snapshot_a).config)) {
-    std::string name = file.name;
-    files_a.emplace(std::move(name), std::move(file));
-  }
-  for (PromptFile& file : find_prompts(*snapshot_b, load_config(*snapshot_b).config)) {
-    std::string name = file.name;
-    files_b.emplace(std::move(name), std::move(file));
-  }
-  Selection out;
-  if (!named.empty()) {
-    for (const std::string& name : named) {
-      for (const auto* side : {&a, &b}) {
-        const auto& files = side == &a ? files_a : files_b;
-        if (files.count(name) == 0) {
-          std::vector<std::string> known;
-          for (const auto& [known_name, file] : files) {
-            known.push_back(known_name);
-          }
-          const std::string close = did_you_mean(name, known);
-          throw NotFoundError("no prompt named '" + name + "' at " + side->label,
-                              close.empty() ? "" : "did you mean '" + close + "'?");
-        }
-      }
-      if (std::find(out.names.begin(), out.names.end(), name) == out.names.end()) {
-        out.names.push_back(name);
-      }
-    }
-    return out;
-  }
-  for (const auto& [name, file] : files_a) {
-    if (files_b.count(name) == 0) {
-      out.only_in_a.push_back(name);
-    }
-  }
-  for (const auto& [name, file] : files_b) {
-    if (files_a.count(name) == 0) {
-      out.only_in_b.push_back(name);
-    } else if (load_prompt(*snapshot_b, file).eval.present) {
-      out.names.push_back(name);
-    } else {
-      out.skipped.push_back(name);
-    }
-  }
-  return out;
-}
-
-struct Difference {
-  std::string id;
-  char a = 'e';
-  char b = 'e';
-};
-
-// One prompt at A and at B.
-struct Comparison {
-  std::string prompt;
-  const EvalResult* a = nullptr;  // null: missing (--offline) or unfinished (interrupted)
-  const EvalResult* b = nullptr;
-  std::string problem;
-  std::optional<Flips> flips;
-  std::optional<McNemar> mcnemar;  // pass/fail metrics only
-  BootstrapResult bootstrap;       // of the mean case scores: their interval
-  SignFlipResult sign_flip;        // of the mean case scores: their p-value
-  bool too_few_cases = false;      // the headline dropped, but no outcome of the changed cases is significant
-  bool grouped = false;
-  std::size_t paired = 0;
-  std::vector<Difference> differences;  // in B's case order
-  std::map<std::string, CaseRecord> records_a;
-  std::map<std::string, CaseRecord> records_b;
-
-  bool complete() const { return a != nullptr && b != nullptr; }
-};
-
-void analyse(Comparison& comparison, const Snapshot& snapshot_b) {
-  const EvalResult& a = *comparison.a;
-  const EvalResult& b = *comparison.b;
-  comparison.flips = flips(a.case_ids, a.outcomes, b.case_ids, b.outcomes);
-  if (is_pass_metric(b.metric)) {
-    comparison.mcnemar =
-        mcnemar_exact(comparison.flips->pass_to_fail.size(), comparison.flips->fail_to_pass.size());
-  }
-  std::map<std::string, std::size_t> index_a;
-  for (std::size_t i = 0; i < a.case_ids.size(); ++i) {
-    index_a.emplace(a.case_ids[i], i);
-  }
-  for (std::size_t i = 0; i < b.case_ids.size() && i < b.outcomes.size(); ++i) {
-    const auto it = index_a.find(b.case_ids[i]);
-    if (it != index_a.end() && it->second < a.outcomes.size() && a.outcomes[it->second] != b.outcomes[i]) {
-      comparison.differences.push_back({b.case_ids[i], a.outcomes[it->second], b.outcomes[i]});
-    }
-  }
-  const PairedCases paired = paired_cases(a, b, case_groups(snapshot_b, b), false);
-  comparison.paired = paired.a.size();
-  comparison.grouped = !paired.groups.empty();
-  const std::vector<double>& scores_a = paired.a;
-  const std::vector<double>& scores_b = paired.b;
-  const std::vector<std::string>& paired_groups = paired.groups;
-  comparison.bootstrap = paired_bootstrap(scores_a, scores_b, paired_groups, k_resamples, k_seed);
-  comparison.sign_flip = paired_sign_flip(scores_a, scores_b, paired_groups, k_resamples, k_seed);
-  const double smallest = comparison.mcnemar ? smallest_p_value(comparison.mcnemar->b + comparison.mcnemar->c)
-                                             : comparison.sign_flip.min_p_value;
-  comparison.too_few_cases = b.value < a.value && smallest >= 1.0 - k_confidence;
-  if (!comparison.differences.empty()) {
-    comparison.records_a = read_case_records(a);
-    comparison.records_b = read_case_records(b);
-  }
-}
+using Side = CompareSide;
 
 // --- formatting ---------------------------------------------------------------------------------
 
@@ -314,7 +117,7 @@ std::string comparison_text(const Comparison& c, const Side& a, const Side& b) {
   }
   out += row("mean score", bootstrap_value_text(c));
   if (c.too_few_cases) {
-    out += row("", too_few_cases_text(k_confidence));
+    out += row("", too_few_cases_text(k_compare_confidence));
   }
   out += row("cost", money(c.a->metrics.cost) + " → " + money(c.b->metrics.cost));
   out += row("p50 latency", latency_text(*c.a) + " → " + latency_text(*c.b));
@@ -385,7 +188,7 @@ std::string comparison_markdown(const Comparison& c, const Side& a, const Side& 
                   std::string(c.grouped ? " (groups flipped together)" : "") +
                   ": p = " + p_value_text(c.sign_flip.p_value));
   if (c.too_few_cases) {
-    tests.push_back(too_few_cases_text(k_confidence));
+    tests.push_back(too_few_cases_text(k_compare_confidence));
   }
   out += util::join(tests, " · ") + "\n\n";
   if (c.differences.empty()) {
@@ -411,8 +214,8 @@ std::string comparison_markdown(const Comparison& c, const Side& a, const Side& 
   return out;
 }
 
-json result_json(const EvalResult* result) {
-  if (result == nullptr) {
+json result_json(const std::optional<EvalResult>& result) {
+  if (!result) {
     return nullptr;
   }
   return {{"key", result->key},
@@ -447,11 +250,25 @@ json record_json(const std::map<std::string, CaseRecord>& records, const std::st
           {"cost", r.cost}};
 }
 
+// Why a comparison is incomplete: "A not in the cache or notes (--offline); B unfinished (interrupted)".
+std::string problem_text(const Comparison& c) {
+  std::vector<std::string> problems;
+  for (const auto& [side, state] : {std::pair{"A", c.a_state}, std::pair{"B", c.b_state}}) {
+    if (state == Comparison::Side::missing) {
+      problems.push_back(std::string(side) + " not in the cache or notes (--offline)");
+    } else if (state == Comparison::Side::unfinished) {
+      problems.push_back(std::string(side) + " unfinished (interrupted)");
+    }
+  }
+  return util::join(problems, "; ");
+}
+
 json comparison_json(const Comparison& c) {
+  const std::string problem = problem_text(c);
   json out = {{"prompt", c.prompt},
               {"a", result_json(c.a)},
               {"b", result_json(c.b)},
-              {"problem", c.problem.empty() ? json(nullptr) : json(c.problem)}};
+              {"problem", problem.empty() ? json(nullptr) : json(problem)}};
   if (!c.complete()) {
     out["metric"] = nullptr;
     return out;
@@ -470,7 +287,7 @@ json comparison_json(const Comparison& c) {
                       {"high", c.bootstrap.high},
                       {"p_value", c.bootstrap.p_value},
                       {"resamples", c.bootstrap.resamples},
-                      {"seed", k_seed},
+                      {"seed", k_compare_seed},
                       {"grouped", c.grouped}};
   out["sign_flip"] = {{"metric", "mean_score"},           {"p_value", c.sign_flip.p_value},
                       {"clusters", c.sign_flip.clusters}, {"discordant", c.sign_flip.discordant},
@@ -511,29 +328,48 @@ json side_json(const Side& side) {
 
 // --- the command --------------------------------------------------------------------------------
 
-void run_compare(Context& context, const CompareCommandOptions& options) {
-  // Arguments after "--" are prompt names; before it, exactly A and B.
+// A and B before "--", prompt names after it.
+CompareRequest compare_request(Context& context, const CompareCommandOptions& options) {
   const Positionals split = split_positionals(context, {&options.a, &options.b}, options.names);
   const std::vector<std::string>& positionals = split.words;
-  const std::size_t before = split.before;
-  if (before < 2) {
+  if (split.before < 2) {
     throw UsageError("compare takes two references, A and B",
                      "git promptops compare NAME@v1 NAME@v2, git promptops compare main feature, or "
                      "git promptops compare NAME NAME --model MODEL");
   }
-  if (before > 2) {
+  if (split.before > 2) {
     throw UsageError("compare takes two references, got '" + positionals[2] + "' too",
                      "put prompt names after --: git promptops compare " + positionals[0] + " " +
                          positionals[1] + " -- " + positionals[2]);
   }
-  const std::vector<std::string> named(positionals.begin() + 2, positionals.end());
+  CompareRequest request;
+  request.a = positionals[0];
+  request.b = positionals[1];
+  request.names.assign(positionals.begin() + 2, positionals.end());
+  request.model = options.model;
+  request.offline = options.offline;
+  request.provider_options = provider_options_for(context.repo());
+  request.notes = notes_policy(context.repo(), false);
+  if (options.format == "text") {
+    request.selected = [&context](const Side&, const Side&, const PromptSelection& selection) {
+      for (const auto& [what, list] :
+           {std::pair{"only in A", &selection.only_in_a}, std::pair{"only in B", &selection.only_in_b},
+            std::pair{"no [eval] at B", &selection.skipped}}) {
+        if (!list->empty()) {
+          context.warn(std::string("not compared (") + what + "): " + util::join(*list, ", "));
+        }
+      }
+    };
+  }
+  return request;
+}
 
-  git::Repository& repo = context.repo();
-  const Side a = resolve_side(context, positionals[0]);
-  Side b = resolve_side(context, positionals[1]);
-  b.target.model = options.model;
-  if (a.prompt || b.prompt) {
-    if (!a.prompt || !b.prompt) {
+// The sides' problem in this command's syntax, with the fix.
+[[noreturn]] void throw_sides_usage(const CompareSidesError& e) {
+  const Side& a = e.a;
+  const Side& b = e.b;
+  switch (e.kind) {
+    case CompareSidesError::Kind::one_prompt: {
       const Side& with = a.prompt ? a : b;
       const Side& without = a.prompt ? b : a;
       throw UsageError(
@@ -542,136 +378,88 @@ void run_compare(Context& context, const CompareCommandOptions& options) {
           "name it on both sides: git promptops compare " +
               (a.prompt ? a.text + " " + *a.prompt + "@" + b.text : *b.prompt + "@" + a.text + " " + b.text));
     }
-    if (*a.prompt != *b.prompt) {
+    case CompareSidesError::Kind::different_prompts:
       throw UsageError("A and B name different prompts ('" + *a.prompt + "' and '" + *b.prompt + "')",
                        "compare two versions of one prompt (git promptops compare " + *b.prompt + "@v1 " +
                            *b.prompt + "@v2) or one prompt on another model (--model)");
-    }
-    if (!named.empty()) {
+    case CompareSidesError::Kind::names_with_prompt:
       throw UsageError("prompt names after -- go with two revisions, not with " + a.text + " and " + b.text,
                        "git promptops compare " + a.text + " " + b.text);
-    }
+    case CompareSidesError::Kind::same:
+      break;
   }
-  if (same_point(a.target, b.target) && options.model.empty()) {
-    throw UsageError("A and B are the same (" + a.label + ")",
-                     "compare two versions (NAME@v1 NAME@v2), two revisions, or add --model MODEL to run B "
-                     "on another model");
-  }
+  throw UsageError("A and B are the same (" + a.label + ")",
+                   "compare two versions (NAME@v1 NAME@v2), two revisions, or add --model MODEL to run B "
+                   "on another model");
+}
 
-  Selection selection;
-  if (a.prompt) {
-    selection.names = {*a.prompt};
-  } else {
-    selection = select_prompts(repo, a, b, named);
+json report_json(const CompareReport& report) {
+  json prompts = json::array();
+  for (const Comparison& comparison : report.comparisons) {
+    prompts.push_back(comparison_json(comparison));
   }
-  for (const auto& [what, list] :
-       {std::pair{"only in A", &selection.only_in_a}, std::pair{"only in B", &selection.only_in_b},
-        std::pair{"no [eval] at B", &selection.skipped}}) {
-    if (!list->empty() && options.format == "text") {
-      context.warn(std::string("not compared (") + what + "): " + util::join(*list, ", "));
+  return {{"a", side_json(report.a)},
+          {"b", side_json(report.b)},
+          {"prompts", std::move(prompts)},
+          {"only_in_a", report.selection.only_in_a},
+          {"only_in_b", report.selection.only_in_b},
+          {"skipped", report.selection.skipped},
+          {"missing", report.missing},
+          {"summary",
+           {{"real_calls", report.real_calls},
+            {"cache_hits", report.cache_hits},
+            {"errors", report.errors},
+            {"interrupted", report.interrupted}}}};
+}
+
+void print_report(Context& context, const CompareReport& report, const std::string& format) {
+  if (format == "json") {
+    context.out_json(report_json(report));
+    return;
+  }
+  std::vector<std::string> blocks;
+  for (const Comparison& comparison : report.comparisons) {
+    if (comparison.complete()) {
+      blocks.push_back(format == "markdown" ? comparison_markdown(comparison, report.a, report.b)
+                                            : comparison_text(comparison, report.a, report.b));
     }
   }
-  if (selection.names.empty()) {
+  context.out(util::join(blocks, "\n"));
+  if (format == "text") {
+    std::fflush(stdout);  // the report first, then the summary, also when both go to one pipe
+    std::fprintf(stderr, "%zu model call%s, %zu cached answer%s\n", report.real_calls,
+                 report.real_calls == 1 ? "" : "s", report.cache_hits, report.cache_hits == 1 ? "" : "s");
+  }
+}
+
+void run_compare(Context& context, const CompareCommandOptions& options) {
+  const CompareRequest request = compare_request(context, options);
+  git::Repository& repo = context.repo();
+  EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
+  CompareReport report;
+  try {
+    report = promptops::run_compare(repo, request, session.services());
+  } catch (const CompareSidesError& e) {
+    throw_sides_usage(e);
+  }
+  session.clear_progress();
+  if (report.selection.names.empty()) {
     if (options.format == "json") {
-      context.out_json(
-          {{"a", side_json(a)},
-           {"b", side_json(b)},
-           {"prompts", json::array()},
-           {"only_in_a", selection.only_in_a},
-           {"only_in_b", selection.only_in_b},
-           {"skipped", selection.skipped},
-           {"missing", json::array()},
-           {"summary", {{"real_calls", 0}, {"cache_hits", 0}, {"errors", 0}, {"interrupted", false}}}});
+      context.out_json(report_json(report));
     } else {
-      context.warn("no prompt with an [eval] section at both " + a.label + " and " + b.label +
+      context.warn("no prompt with an [eval] section at both " + report.a.label + " and " + report.b.label +
                    ": nothing to compare");
     }
     return;
   }
-
-  EvalOptions eval_options;
-  eval_options.names = selection.names;
-  eval_options.suite_at = SuiteAt::newest;  // B is last: its dataset and assertions judge both
-  eval_options.offline = options.offline;
-  eval_options.provider_options = provider_options_for(repo);
-  eval_options.notes = notes_policy(repo, false);
-  EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
-  const EvalReport report = run_eval(repo, {a.target, b.target}, eval_options, session.services());
-  session.clear_progress();
-  if (!options.offline) {
-    record_eval_notes(repo, report);
-  }
-
-  const std::set<std::string> missing(report.missing.begin(), report.missing.end());
-  const std::unique_ptr<Snapshot> snapshot_b = snapshot_of(repo, b.target);
-  std::vector<Comparison> comparisons;
-  std::vector<std::string> not_found;  // "greet at A (greet@v1 (1a2b3c4))"
-  for (const std::string& name : selection.names) {
-    Comparison comparison;
-    comparison.prompt = name;
-    std::vector<std::string> problems;
-    for (const EvalRow& row : report.rows) {
-      if (row.prompt != name) {
-        continue;
-      }
-      const bool is_a = row.target == 0;
-      const Side& side = is_a ? a : b;
-      const auto it = report.results.find(row.key);
-      if (it != report.results.end()) {
-        (is_a ? comparison.a : comparison.b) = &it->second;
-      } else if (missing.count(row.key) != 0) {
-        not_found.push_back(name + " at " + std::string(is_a ? "A" : "B") + " (" + side.label + ")");
-        problems.push_back(std::string(is_a ? "A" : "B") + " not in the cache or notes (--offline)");
-      } else {
-        problems.push_back(std::string(is_a ? "A" : "B") + " unfinished (interrupted)");
-      }
-    }
-    comparison.problem = util::join(problems, "; ");
-    if (comparison.complete()) {
-      analyse(comparison, *snapshot_b);
-    }
-    comparisons.push_back(std::move(comparison));
-  }
-
-  if (options.format == "json") {
-    json prompts = json::array();
-    for (const Comparison& comparison : comparisons) {
-      prompts.push_back(comparison_json(comparison));
-    }
-    context.out_json({{"a", side_json(a)},
-                      {"b", side_json(b)},
-                      {"prompts", std::move(prompts)},
-                      {"only_in_a", selection.only_in_a},
-                      {"only_in_b", selection.only_in_b},
-                      {"skipped", selection.skipped},
-                      {"missing", not_found},
-                      {"summary",
-                       {{"real_calls", report.real_calls},
-                        {"cache_hits", report.cache_hits},
-                        {"errors", report.errors},
-                        {"interrupted", report.interrupted}}}});
-  } else {
-    std::vector<std::string> blocks;
-    for (const Comparison& comparison : comparisons) {
-      if (comparison.complete()) {
-        blocks.push_back(options.format == "markdown" ? comparison_markdown(comparison, a, b)
-                                                      : comparison_text(comparison, a, b));
-      }
-    }
-    context.out(util::join(blocks, "\n"));
-    if (options.format == "text") {
-      std::fflush(stdout);  // the report first, then the summary, also when both go to one pipe
-      std::fprintf(stderr, "%zu model call%s, %zu cached answer%s\n", report.real_calls,
-                   report.real_calls == 1 ? "" : "s", report.cache_hits, report.cache_hits == 1 ? "" : "s");
-    }
-  }
+  print_report(context, report, options.format);
   if (report.interrupted) {
     throw InterruptedError("interrupted: " + std::to_string(report.real_calls) + " answer" +
                            (report.real_calls == 1 ? "" : "s") +
                            " received in this run kept in the cache; run the same command to resume");
   }
-  if (!not_found.empty()) {
-    throw Error("not in the cache or notes (--offline): " + util::join(not_found, ", "),
+  if (!report.missing.empty()) {
+    throw Error("not in the cache or notes (--offline): " + util::join(report.missing, ", "),
                 "run the same command without --offline to evaluate them");
   }
   if (report.errors > 0) {

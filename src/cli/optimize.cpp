@@ -8,7 +8,6 @@
 
 #include <promptops/error.hpp>
 #include <promptops/optimize.hpp>
-#include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
 #include "cli/evaluation.hpp"
@@ -45,27 +44,116 @@ std::pair<std::string, std::string> read_dataset_option(const char* flag, const 
   return {path, *text};
 }
 
-std::string with_interval(const std::string& metric, const Candidate& c) {
-  std::string out = metric + " " + fixed(c.value, 3);
-  if (c.interval) {
-    out += " [" + fixed(c.interval->low, 3) + ", " + fixed(c.interval->high, 3) + "]";
+// The options' ranges, checked where the flags are known (the workflow checks them too, flag-free).
+void check_search_flags(const OptimizeCommandOptions& options) {
+  if (options.minibatch == 0) {
+    throw UsageError("--minibatch must be at least 1");
   }
-  return out;
+  if (options.train && !(*options.train > 0.0 && *options.train < 1.0)) {
+    throw UsageError("--train must be a fraction between 0 and 1, such as 0.5");
+  }
+  if (!options.reference_model.empty() && options.target_model.empty()) {
+    throw UsageError(
+        "--reference-model needs --target-model: the reference's outputs label the cases for the target");
+  }
 }
 
-std::string lineage(const OptimizeResult& result, const Candidate& winner) {
-  std::vector<std::string> ids;
-  for (std::optional<std::size_t> id = winner.id; id;) {
-    ids.insert(ids.begin(), std::to_string(*id));
-    std::optional<std::size_t> parent;
-    for (const Candidate& c : result.pool) {
-      if (c.id == *id) {
-        parent = c.parent;
-      }
-    }
-    id = parent;
+OptimizeOptions workflow_options(git::Repository& repo, const std::string& name,
+                                 const OptimizeCommandOptions& options) {
+  OptimizeOptions run;
+  run.name = name;
+  run.budget = options.budget;
+  run.reflection_model = options.reflection_model;
+  run.target_model = options.target_model;
+  run.reference_model = options.reference_model;
+  run.train_fraction = options.train.value_or(0.5);
+  if (!options.train_set.empty()) {
+    run.train_set = read_dataset_option("--train-set", options.train_set);
+    run.val_set = read_dataset_option("--val-set", options.val_set);
   }
-  return util::join(ids, " -> ");
+  run.minibatch = options.minibatch;
+  run.seed = options.seed;
+  run.provider_options = provider_options_for(repo);
+  return run;
+}
+
+// Runs `step`, naming this command's flags in the workflow's errors about what they set.
+template <typename Step>
+auto naming_flags(Step&& step) {
+  try {
+    return step();
+  } catch (const BudgetTooSmallError& e) {
+    throw UsageError("--budget " + std::to_string(e.budget) + " is too small: " + budget_breakdown(e.plan),
+                     "use --budget " + std::to_string(e.plan.minimum()) + " or more (a few times that finds more)");
+  } catch (const EmptySplitError& e) {
+    throw UsageError("--train " + util::shortest(e.fraction) + " of " + std::to_string(e.cases) + " cases in " +
+                         e.dataset + " leaves no " + (e.no_training ? "training" : "validation") + " case",
+                     "add cases, or give --train-set FILE --val-set FILE");
+  } catch (const LocalChangesError& e) {
+    throw Error(e.path + " has local changes, which --commit would overwrite",
+                "commit or stash them first, or leave out --commit to get a new branch");
+  }
+}
+
+// The --log sink: one JSON line per candidate, flushed as it comes.
+using LogFile = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+LogFile open_log(const std::string& path) {
+  if (path.empty()) {
+    return {nullptr, &std::fclose};
+  }
+  std::FILE* log = std::fopen(path.c_str(), "w");
+  if (log == nullptr) {
+    throw UsageError("cannot write --log " + path, "give a path in a directory that exists");
+  }
+  return {log, &std::fclose};
+}
+
+OptimizeCallbacks callbacks_for(std::FILE* log) {
+  OptimizeCallbacks callbacks;
+  callbacks.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  if (log != nullptr) {
+    callbacks.log = [log](const json& record) {
+      const std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      std::fwrite(line.data(), 1, line.size(), log);
+      std::fflush(log);
+    };
+  }
+  return callbacks;
+}
+
+// The report up to its calls line: the headline, before, after and the search.
+std::string search_text(const OptimizeResult& result) {
+  const Candidate& before = result.pool.front();
+  const Candidate& after = result.pool[result.best];
+  std::string text = result.prompt.name + ": " + result.metric + " " + fixed(before.value, 3) + " -> " +
+                     fixed(after.value, 3) + " on " + std::to_string(result.val.size()) + " validation cases";
+  text += result.improved() ? " (" + signed_fixed(after.value - before.value, 3) + ")\n" : "\n";
+  text += "  before  " + metric_with_interval(result.metric, before.value, before.interval) +
+          "  the version at " + result.base.short_hex() + "\n";
+  if (result.improved()) {
+    text += "  after   " + metric_with_interval(result.metric, after.value, after.interval) + "  candidate " +
+            lineage(result) + "\n";
+  }
+  text += "  search  " + std::to_string(result.iterations) + " iterations, " +
+          std::to_string(result.proposed) + " proposed: " + std::to_string(result.rejected) + " rejected, " +
+          std::to_string(result.not_better) + " not better, " + std::to_string(result.pool.size() - 1) +
+          " kept\n";
+  return text;
+}
+
+std::string written_text(const OptimizeResult& result, const WrittenBack& written) {
+  std::string text = "  calls   " + std::to_string(result.calls + written.final_calls) + " of " +
+                     std::to_string(result.budget) + " (" +
+                     std::to_string(result.real_calls + written.final_calls) + " sent); " +
+                     std::to_string(written.final_calls) + " of them evaluated the winner on the whole dataset\n";
+  if (!written.new_branch) {
+    return text + "committed " + written.commit.short_hex() + " on " + written.branch + "\n";
+  }
+  text += "committed " + written.commit.short_hex() + " on new branch " + written.branch + "\n";
+  text += "  review: git promptops diff HEAD " + written.branch + "\n";
+  text += "  take:   git merge " + written.branch + "\n";
+  return text;
 }
 
 void run_optimize(Context& context, const OptimizeCommandOptions& options) {
@@ -82,75 +170,22 @@ void run_optimize(Context& context, const OptimizeCommandOptions& options) {
                      "leave out --commit: the result goes on a new branch");
   }
   const git::Oid head = context.head();
-
-  OptimizeOptions run;
-  run.name = name;
-  run.budget = options.budget;
-  run.reflection_model = options.reflection_model;
-  run.target_model = options.target_model;
-  run.reference_model = options.reference_model;
-  run.train_fraction = options.train.value_or(0.5);
-  if (!options.train_set.empty()) {
-    run.train_set = read_dataset_option("--train-set", options.train_set);
-    run.val_set = read_dataset_option("--val-set", options.val_set);
+  const OptimizeOptions run = workflow_options(repo, name, options);
+  if (options.commit) {  // before any model call
+    naming_flags([&] { refuse_local_changes(repo, head, name); });
   }
-  run.minibatch = options.minibatch;
-  run.seed = options.seed;
-  run.provider_options = provider_options_for(repo);
-
-  // --commit refuses before any model call when the file has local changes.
-  const std::unique_ptr<Snapshot> at_head = commit_snapshot(repo, head);
-  std::string path;
-  const ParsedConfig config = load_config(*at_head);
-  for (const PromptFile& file : find_prompts(*at_head, config.config)) {
-    if (file.name == name) {
-      path = file.path;
-    }
-  }
-  if (options.commit && !path.empty() && repo.has_local_changes(path)) {
-    throw Error(path + " has local changes, which --commit would overwrite",
-                "commit or stash them first, or leave out --commit to get a new branch");
-  }
-
-  std::FILE* log = nullptr;
-  if (!options.log.empty()) {
-    log = std::fopen(options.log.c_str(), "w");
-    if (log == nullptr) {
-      throw UsageError("cannot write --log " + options.log, "give a path in a directory that exists");
-    }
-  }
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_closer(log, &std::fclose);
-  OptimizeCallbacks callbacks;
-  callbacks.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-  if (log != nullptr) {
-    callbacks.log = [log](const json& record) {
-      const std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-      std::fwrite(line.data(), 1, line.size(), log);
-      std::fflush(log);
-    };
-  }
+  const LogFile log = open_log(options.log);
+  check_search_flags(options);
 
   EvalSession session(repo, true, false);
-  const OptimizeResult result = optimize(repo, head, run, session.services(), callbacks);
+  const OptimizeResult result =
+      naming_flags([&] { return optimize(repo, head, run, session.services(), callbacks_for(log.get())); });
   if (result.interrupted) {
     throw InterruptedError(
         "interrupted after " + std::to_string(result.calls) + " model calls: no commit was made",
         "every answer received is cached; run the same command to resume where it stopped");
   }
-  const Candidate& before = result.pool.front();
-  const Candidate& after = result.pool[result.best];
-  std::string text = name + ": " + result.metric + " " + fixed(before.value, 3) + " -> " +
-                     fixed(after.value, 3) + " on " + std::to_string(result.val.size()) + " validation cases";
-  text += result.improved() ? " (" + signed_fixed(after.value - before.value, 3) + ")\n" : "\n";
-  text += "  before  " + with_interval(result.metric, before) + "  the version at " + head.short_hex() + "\n";
-  if (result.improved()) {
-    text +=
-        "  after   " + with_interval(result.metric, after) + "  candidate " + lineage(result, after) + "\n";
-  }
-  text += "  search  " + std::to_string(result.iterations) + " iterations, " +
-          std::to_string(result.proposed) + " proposed: " + std::to_string(result.rejected) + " rejected, " +
-          std::to_string(result.not_better) + " not better, " + std::to_string(result.pool.size() - 1) +
-          " kept\n";
+  std::string text = search_text(result);
   if (!result.improved()) {
     text += "  calls   " + std::to_string(result.calls) + " of " + std::to_string(result.budget) + " (" +
             std::to_string(result.real_calls) + " sent)\n";
@@ -161,27 +196,11 @@ void run_optimize(Context& context, const OptimizeCommandOptions& options) {
   }
   WriteBack how;
   how.on_head = options.commit;
-  how.file_text = repo.read_blob(repo.entry_at(head, result.prompt.path)->id);
   how.now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  const WrittenBack written = write_back(repo, result, run, how, session.services());
-  text += "  calls   " + std::to_string(result.calls + written.final_calls) + " of " +
-          std::to_string(result.budget) + " (" + std::to_string(result.real_calls + written.final_calls) +
-          " sent); " + std::to_string(written.final_calls) +
-          " of them evaluated the winner on the whole dataset\n";
-  if (options.commit) {
-    std::string branch = repo.head_ref();
-    if (branch.rfind("refs/heads/", 0) == 0) {
-      branch = branch.substr(11);
-    }
-    text += "committed " + written.commit.short_hex() + " on " + branch + "\n";
-  } else {
-    text += "committed " + written.commit.short_hex() + " on new branch " + written.branch + "\n";
-    text += "  review: git promptops diff HEAD " + written.branch + "\n";
-    text += "  take:   git merge " + written.branch + "\n";
-  }
-  context.out(text);
+  const WrittenBack written = naming_flags([&] { return write_back(repo, result, run, how, session.services()); });
+  context.out(text + written_text(result, written));
 }
 
 }  // namespace

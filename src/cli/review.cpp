@@ -2,18 +2,15 @@
 // `git promptops review [BASE..HEAD]`: one report for a pull request: per changed prompt the
 // semantic diff, each metric before → after with its interval and p-value, the flipped cases with
 // their outputs, cost and latency, and the gate's verdict. Text, Markdown (a PR comment) or JSON.
-#include <algorithm>
+// The report is the review workflow's; this file parses the range, calls it and renders.
 #include <cmath>
-#include <cstdio>
-#include <map>
-#include <set>
+#include <tuple>
+#include <utility>
 
-#include <promptops/case_records.hpp>
 #include <promptops/check.hpp>
-#include <promptops/dataset.hpp>
 #include <promptops/error.hpp>
 #include <promptops/prompt_diff.hpp>
-#include <promptops/statistics.hpp>
+#include <promptops/review.hpp>
 
 #include "cli/check_report.hpp"
 #include "cli/common.hpp"
@@ -37,44 +34,6 @@ struct ReviewOptions {
   bool no_cache = false;
   std::string format;
 };
-
-// One row of the metrics table.
-struct MetricRow {
-  std::string name;
-  std::optional<double> base;
-  std::optional<double> head;
-  std::optional<Interval> base_interval;
-  std::optional<Interval> head_interval;
-  std::optional<double> p_value;
-  std::string test;
-  double smallest_p = 1.0;  // of the paired test, with the cases that changed
-  bool too_few = false;     // it dropped, and no outcome of the changed cases could be significant
-  bool money = false;   // cost: "$0.0123"
-  bool millis = false;  // latency: "412 ms"
-};
-
-struct PromptReview {
-  std::string name;
-  std::string status;  // modified | added | deleted | renamed
-  std::optional<PromptChange> change;
-  const PromptCheck* check = nullptr;  // null when its evaluation did not change
-  std::vector<MetricRow> metrics;
-  FlippedCases flips;
-};
-
-// The default base: where HEAD leaves the remote's default branch (or the local main/master).
-git::Oid default_base(git::Repository& repo, const git::Oid& head) {
-  for (const char* name : {"refs/remotes/origin/HEAD", "refs/remotes/origin/main",
-                           "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master"}) {
-    if (const std::optional<git::Oid> tip = repo.resolve(name)) {
-      if (const std::optional<git::Oid> base = repo.merge_base(*tip, head)) {
-        return *base;
-      }
-    }
-  }
-  throw UsageError("cannot tell which branch this change goes into (no origin/HEAD, main or master)",
-                   "name the base: git promptops review main..HEAD");
-}
 
 std::string number(double value, const MetricRow& row) {
   if (row.money) {
@@ -112,94 +71,12 @@ std::string p_text(const MetricRow& row) {
   return std::string(text) + (row.test == "mcnemar" ? " (McNemar)" : " (sign-flip)");
 }
 
-std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<std::string>& groups) {
-  std::vector<MetricRow> rows;
-  const std::optional<EvalResult>& base = check.baseline;
-  const std::optional<EvalResult>& head = check.candidate;
-  if (!head) {
-    return rows;
-  }
-  std::vector<std::string> names = {head->metric};
-  for (const char* extra : {"pass_rate", "mean_score"}) {
-    if (std::find(names.begin(), names.end(), extra) == names.end()) {
-      names.emplace_back(extra);
-    }
-  }
-  std::optional<Flips> flips;
-  if (base) {
-    flips = promptops::flips(base->case_ids, base->outcomes, head->case_ids, head->outcomes);
-  }
-  for (const std::string& name : names) {
-    MetricRow row;
-    row.name = name;
-    row.head = metric_value(head->metrics, name, &row.head_interval);
-    if (base) {
-      row.base = metric_value(base->metrics, name, &row.base_interval);
-      if (name == "mean_score") {
-        const PairedCases paired = paired_cases(*base, *head, groups, false);
-        const SignFlipResult test = paired_sign_flip(paired.a, paired.b, paired.groups);
-        row.p_value = test.p_value;
-        row.test = "sign_flip";
-        row.smallest_p = test.min_p_value;
-      } else if (name == "pass_rate" || name == "accuracy") {
-        const McNemar test = mcnemar_exact(flips->pass_to_fail.size(), flips->fail_to_pass.size());
-        row.p_value = test.p_value;
-        row.test = "mcnemar";
-        row.smallest_p = smallest_p_value(test.b + test.c);
-      }
-    }
-    const double confidence = check.verdict ? check.verdict->confidence : 0.95;
-    row.too_few = row.p_value && *row.head < *row.base && row.smallest_p >= 1.0 - confidence;
-    // The gate's own test wins where it judged the metric.
-    if (check.verdict) {
-      for (const MetricCheck& gated : check.verdict->checks) {
-        if (gated.metric == name && gated.p_value) {
-          row.p_value = gated.p_value;
-          row.test = gated.test;
-          row.too_few = gated.too_few_cases;
-        }
-      }
-    }
-    if (name == "macro_f1") {
-      row.head_interval.reset();
-      row.base_interval.reset();
-    }
-    // pass_rate says nothing new when the headline (accuracy) equals it on both sides.
-    if (name == "pass_rate" && !rows.empty() && rows.front().head == row.head &&
-        rows.front().base == row.base) {
-      continue;
-    }
-    rows.push_back(std::move(row));
-  }
-  MetricRow cost;
-  cost.name = "cost";
-  cost.money = true;
-  cost.head = head->metrics.cost;
-  if (base) {
-    cost.base = base->metrics.cost;
-  }
-  if (cost.head != 0.0 || cost.base.value_or(0.0) != 0.0) {
-    rows.push_back(cost);
-  }
-  if (head->metrics.latency) {
-    MetricRow latency;
-    latency.name = "latency p50";
-    latency.millis = true;
-    latency.head = head->metrics.latency->p50_ms;
-    if (base && base->metrics.latency) {
-      latency.base = base->metrics.latency->p50_ms;
-    }
-    rows.push_back(latency);
-  }
-  return rows;
-}
-
 double confidence_of(const PromptReview& review) {
-  return review.check != nullptr && review.check->verdict ? review.check->verdict->confidence : 0.95;
+  return review.check && review.check->verdict ? review.check->verdict->confidence : 0.95;
 }
 
 std::string gate_word(const PromptReview& review) {
-  if (review.check == nullptr) {
+  if (!review.check) {
     return review.status == "deleted" ? "deleted" : "evaluation unchanged";
   }
   if (!review.check->has_eval) {
@@ -244,14 +121,14 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
         out += "| " + row.name + " | " + before + " | " + after + " | " + change + " | " + p + " |\n";
       }
     }
-    if (review.check != nullptr && review.check->verdict) {
+    if (review.check && review.check->verdict) {
       out += "\nGate:\n";
       for (const MetricCheck& check : review.check->verdict->checks) {
         out += std::string("- ") + (check.failed ? "❌ " : "✅ ") +
                md_cell(describe_metric(check, review.check->verdict->confidence)) + "\n";
       }
     }
-    if (review.check != nullptr) {
+    if (review.check) {
       for (const std::string* problem : {&review.check->baseline_problem, &review.check->candidate_problem}) {
         if (!problem->empty()) {
           out += "\n> " + *problem + "\n";
@@ -295,13 +172,13 @@ std::string render_text(const std::string& title, const CheckReport& report,
       out += p.empty() ? "" : ", p " + (p.starts_with("<") ? p : "= " + p);
       out += (row.too_few ? "; " + too_few_cases_text(confidence_of(review)) : std::string()) + "\n";
     }
-    if (review.check != nullptr && review.check->verdict) {
+    if (review.check && review.check->verdict) {
       for (const MetricCheck& check : review.check->verdict->checks) {
         out += std::string(check.failed ? "  ✗ gate: " : "  gate: ") +
                describe_metric(check, review.check->verdict->confidence) + "\n";
       }
     }
-    if (review.check != nullptr) {
+    if (review.check) {
       for (const std::string* problem : {&review.check->baseline_problem, &review.check->candidate_problem}) {
         if (!problem->empty()) {
           out += "  " + *problem + "\n";
@@ -352,7 +229,7 @@ json render_json(const std::optional<git::Oid>& base, const git::Oid& head, cons
         {{"prompt", review.name},
          {"status", review.status},
          {"gate", gate_word(review)},
-         {"verdict", review.check != nullptr && review.check->verdict ? verdict_json(*review.check->verdict)
+         {"verdict", review.check && review.check->verdict ? verdict_json(*review.check->verdict)
                                                                       : json(nullptr)},
          {"metrics", metrics},
          {"flips", flips},
@@ -366,90 +243,66 @@ json render_json(const std::optional<git::Oid>& base, const git::Oid& head, cons
           {"cache_hits", report.cache_hits}};
 }
 
+// BASE..HEAD, HEAD.. or ..HEAD (either end defaults to HEAD), a revision (its merge base with
+// HEAD), or nothing (where HEAD leaves the default branch): the two commits reviewed.
+std::pair<git::Oid, git::Oid> review_range(Context& context, const std::string& range) {
+  git::Repository& repo = context.repo();
+  const std::size_t dots = range.find("..");
+  if (range.empty()) {
+    const git::Oid head = context.head();
+    const std::optional<git::Oid> base = default_base(repo, head);
+    if (!base) {
+      throw UsageError("cannot tell which branch this change goes into (no origin/HEAD, main or master)",
+                       "name the base: git promptops review main..HEAD");
+    }
+    return {*base, head};
+  }
+  if (dots == std::string::npos) {
+    const git::Oid head = context.head();
+    const std::optional<git::Oid> base = repo.merge_base(resolve_commit(context, range), head);
+    if (!base) {
+      throw UsageError("'" + range + "' and 'HEAD' share no history", "review a branch against the one it came from");
+    }
+    return {*base, head};
+  }
+  const std::string left = range.substr(0, dots);
+  const std::string right = range.substr(dots + 2);
+  if (right.starts_with(".")) {
+    throw UsageError("review takes BASE..HEAD, not '" + range + "'", "git promptops review main..HEAD");
+  }
+  const git::Oid head = resolve_commit(context, right.empty() ? "HEAD" : right);
+  const git::Oid left_id = resolve_commit(context, left.empty() ? "HEAD" : left);
+  const std::optional<git::Oid> base = repo.merge_base(left_id, head);
+  if (!base) {
+    throw UsageError("'" + left + "' and '" + right + "' share no history",
+                     "review a branch against the one it came from");
+  }
+  return {*base, head};
+}
+
 void run_review(Context& context, const ReviewOptions& options) {
   git::Repository& repo = context.repo();
-  git::Oid head;
-  std::optional<git::Oid> base;
-  const std::size_t dots = options.range.find("..");
-  if (options.range.empty()) {
-    head = context.head();
-    base = default_base(repo, head);
-  } else if (dots == std::string::npos) {
-    head = context.head();
-    base = repo.merge_base(resolve_commit(context, options.range), head);
-  } else {
-    const std::string left = options.range.substr(0, dots);
-    const std::string right = options.range.substr(dots + 2);
-    if (right.starts_with(".")) {
-      throw UsageError("review takes BASE..HEAD, not '" + options.range + "'",
-                       "git promptops review main..HEAD");
-    }
-    head = resolve_commit(context, right.empty() ? "HEAD" : right);
-    const git::Oid left_id = resolve_commit(context, left.empty() ? "HEAD" : left);
-    base = repo.merge_base(left_id, head);
-    if (!base) {
-      throw UsageError("'" + left + "' and '" + right + "' share no history",
-                       "review a branch against the one it came from");
-    }
-  }
-
-  CheckOptions check_options;
-  check_options.side = CheckSide::commit;
-  check_options.commit = head;
-  check_options.against = base;
-  check_options.offline = options.offline;
-  check_options.eval.provider_options = provider_options_for(repo);
-  check_options.eval.notes = notes_policy(repo, false);
+  ReviewRequest request;
+  std::tie(request.base, request.head) = review_range(context, options.range);
+  request.offline = options.offline;
+  request.flips_shown = options.format == "json" ? 0 : k_max_flips_shown;
+  request.eval.provider_options = provider_options_for(repo);
+  request.eval.notes = notes_policy(repo, false);
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
-  const CheckReport report = run_check(repo, check_options, session.services());
+  const ReviewReport review = promptops::run_review(repo, request, session.services());
   session.clear_progress();
-
-  const auto base_snapshot = commit_snapshot(repo, *base);
-  const auto head_snapshot = commit_snapshot(repo, head);
-  std::vector<std::string> skipped;
-  std::vector<PromptChange> changes = diff_prompts(*base_snapshot, *head_snapshot, {}, &skipped);
-  for (const std::string& message : skipped) {
+  for (const std::string& message : review.skipped) {
     context.warn(message);
   }
 
-  std::map<std::string, PromptReview> by_name;
-  for (PromptChange& change : changes) {
-    PromptReview review;
-    review.name = change.name;
-    review.status = change.status;
-    review.change = std::move(change);
-    by_name.emplace(review.name, std::move(review));
-  }
-  for (const PromptCheck& check : report.prompts) {
-    PromptReview& review = by_name[check.prompt];
-    review.name = check.prompt;
-    if (review.status.empty()) {
-      review.status = check.change == PromptCheck::Change::added     ? "added"
-                      : check.change == PromptCheck::Change::deleted ? "deleted"
-                                                                     : "modified";
-    }
-    review.check = &check;
-    if (!check.candidate) {
-      continue;
-    }
-    review.metrics = metric_rows(check, case_groups(*head_snapshot, *check.candidate));
-    if (check.baseline) {
-      review.flips =
-          flipped_cases(*check.baseline, *check.candidate, options.format == "json" ? 0 : k_max_flips_shown);
-    }
-  }
-  std::vector<PromptReview> reviews;
-  for (auto& [name, review] : by_name) {
-    reviews.push_back(std::move(review));
-  }
-
-  const std::string title = "Prompt review: " + base->short_hex() + ".." + head.short_hex();
+  const CheckReport& report = review.check;
+  const std::string title = "Prompt review: " + review.base.short_hex() + ".." + review.head.short_hex();
   if (options.format == "json") {
-    context.out_json(render_json(base, head, report, reviews));
+    context.out_json(render_json(review.base, review.head, report, review.prompts));
   } else if (options.format == "markdown") {
-    context.out(render_markdown(title, report, reviews));
+    context.out(render_markdown(title, report, review.prompts));
   } else {
-    context.out(render_text(title, report, reviews,
+    context.out(render_text(title, report, review.prompts,
                             context.stdout_color() ? diff::Markers::color : diff::Markers::plain));
   }
   if (report.interrupted) {

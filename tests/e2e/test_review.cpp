@@ -140,3 +140,17 @@ TEST_CASE("review of a neutral change, an unchanged evaluation, and bad ranges",
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err == "git-promptops: error: unknown revision 'nope'\n");
 }
+
+TEST_CASE("review of a revision that shares no history with HEAD is a usage error, not a crash",
+          "[e2e][review]") {
+  ReviewProject project;
+  project.repo.git({"checkout", "-q", "--orphan", "elsewhere"});
+  project.repo.commit("unrelated root");
+  project.repo.git({"checkout", "-q", "feature"});
+  const RunResult r = run_promptops(project.repo.path(), {"review", "elsewhere"});
+  CHECK(r.exit_code == 129);
+  CHECK(r.out.empty());
+  CHECK(r.err ==
+        "git-promptops: error: 'elsewhere' and 'HEAD' share no history\n"
+        "hint: review a branch against the one it came from\n");
+}

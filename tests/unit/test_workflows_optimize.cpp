@@ -2,6 +2,8 @@
 // optimize's pure parts: taking the proposal out of an answer, checking its variables, the message
 // it rewrites, the branch name, the Pareto front, the split and the generator behind it.
 #include <algorithm>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -121,4 +123,171 @@ TEST_CASE("SplitMix64 draws the reference sequence", "[optimize]") {
   CHECK(random.next() == 0xE220A8397B1DCDAFULL);
   CHECK(random.next() == 0x6E789E6AA1B965F4ULL);
   CHECK(random.next() == 0x06C45D188009454FULL);
+}
+
+// --- the search's phases, on plain values -------------------------------------------------------
+
+namespace {
+
+Candidate candidate(std::size_t id, std::optional<std::size_t> parent, std::vector<double> scores) {
+  Candidate c;
+  c.id = id;
+  c.parent = parent;
+  c.val_scores = std::move(scores);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("plan_budget prices the seed, the dearest iteration, the reference and the final evaluation",
+          "[optimize]") {
+  // Cases 0-2 train (1, 1, 2 calls), 3-5 validate (1, 3, 1); case 1 has no expected value.
+  const std::vector<std::size_t> calls = {1, 1, 2, 1, 3, 1};
+  SECTION("validation is part of the prompt's own dataset: its answers are cached for the final one") {
+    const BudgetPlan plan = plan_budget(calls, {0, 1, 2}, {3, 4, 5}, {1}, 2, 9, true);
+    CHECK(plan.reference == 1);
+    CHECK(plan.validation == 5);
+    CHECK(plan.iteration == 1 + 2 * (2 + 1) + 5);  // a reflection, parent and proposal on 2+1, validation
+    CHECK(plan.reserved == 4);
+    CHECK(plan.val_cases == 3);
+    CHECK(plan.minimum() == 22);
+    CHECK(budget_breakdown(plan) ==
+          "1 reference calls, 5 calls score the current version on 3 validation cases, one iteration takes "
+          "up to 12 and the winner's evaluation on the whole dataset 4");
+  }
+  SECTION("other datasets judge: the final evaluation pays for every case; a minibatch wider than "
+          "training takes all of it") {
+    const BudgetPlan plan = plan_budget(calls, {0, 1, 2}, {3, 4, 5}, {}, 5, 9, false);
+    CHECK(plan.reference == 0);
+    CHECK(plan.iteration == 1 + 2 * 4 + 5);
+    CHECK(plan.reserved == 9);
+    CHECK(plan.minimum() == 28);
+    CHECK(budget_breakdown(plan) ==
+          "5 calls score the current version on 3 validation cases, one iteration takes up to 14 and the "
+          "winner's evaluation on the whole dataset 9");
+  }
+}
+
+TEST_CASE("the budget and split errors carry their values and name no flag", "[optimize]") {
+  BudgetPlan plan;
+  plan.validation = 4;
+  plan.val_cases = 4;
+  plan.iteration = 17;
+  plan.reserved = 1;
+  const BudgetTooSmallError budget(21, plan);
+  CHECK(budget.budget == 21);
+  CHECK(budget.plan.minimum() == 22);
+  CHECK(std::string(budget.what()) ==
+        "a budget of 21 model calls is too small: 4 calls score the current version on 4 validation cases, "
+        "one iteration takes up to 17 and the winner's evaluation on the whole dataset 1");
+  CHECK(budget.hint() == "give a budget of 22 or more");
+  CHECK(budget.exit_code() == ExitCode::usage);
+  const EmptySplitError split(0.9, 3, "data.jsonl", false);
+  CHECK(std::string(split.what()) == "a training fraction of 0.9 leaves no validation case");
+  CHECK(split.cases == 3);
+  CHECK(split.dataset == "data.jsonl");
+}
+
+TEST_CASE("draw_parent draws from the Pareto front only, by wins", "[optimize]") {
+  SECTION("one candidate best everywhere is always the parent") {
+    const std::vector<Candidate> pool = {candidate(0, {}, {0, 0, 1}), candidate(3, 0, {1, 1, 1})};
+    SplitMix64 random(5);
+    for (int i = 0; i < 20; ++i) {
+      CHECK(draw_parent(pool, random) == 1);
+    }
+  }
+  SECTION("two candidates best on one case each; a dominated one is never drawn") {
+    const std::vector<Candidate> pool = {candidate(0, {}, {1, 0}), candidate(1, 0, {0, 1}),
+                                         candidate(2, 0, {0, 0})};
+    SplitMix64 random(11);
+    SplitMix64 reference(11);
+    std::vector<std::size_t> drawn;
+    for (int i = 0; i < 20; ++i) {
+      const std::size_t parent = draw_parent(pool, random);
+      CHECK(parent == reference.below(2));  // one win each: index 0 for draw 0, index 1 for draw 1
+      drawn.push_back(parent);
+    }
+    CHECK(std::count(drawn.begin(), drawn.end(), 0) > 0);
+    CHECK(std::count(drawn.begin(), drawn.end(), 1) > 0);
+  }
+}
+
+TEST_CASE("TrainingPasses: every pass holds each training case once, reshuffled per pass", "[optimize]") {
+  SplitMix64 random(3);
+  TrainingPasses passes({4, 5, 6});
+  const auto sorted = [](std::vector<std::size_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(sorted(passes.next_minibatch(3, random)) == std::vector<std::size_t>{4, 5, 6});
+  std::vector<std::size_t> pass;
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<std::size_t> one = passes.next_minibatch(1, random);
+    REQUIRE(one.size() == 1);
+    pass.push_back(one.front());
+  }
+  CHECK(sorted(pass) == std::vector<std::size_t>{4, 5, 6});
+  // A minibatch across the end of a pass has no case twice.
+  const std::vector<std::size_t> across = passes.next_minibatch(2, random);
+  CHECK(across.size() == 2);
+  const std::vector<std::size_t> next = passes.next_minibatch(2, random);
+  CHECK(sorted(next).front() != sorted(next).back());
+  // The same seed draws the same minibatches.
+  SplitMix64 again(3);
+  TrainingPasses replay({4, 5, 6});
+  SplitMix64 first(3);
+  TrainingPasses original({4, 5, 6});
+  for (int i = 0; i < 5; ++i) {
+    CHECK(replay.next_minibatch(2, again) == original.next_minibatch(2, first));
+  }
+}
+
+TEST_CASE("proposal_problem refuses duplicates, bad variables and files that would not parse", "[optimize]") {
+  OptimizeResult result;
+  result.file_text = "template = \"Hi {{who}}\"\n[vars]\nwho = { required = true }\n";
+  result.prompt = parsed(result.file_text);
+  result.message = 0;
+  const std::set<std::string> texts = {"Hi {{who}}", "Hello {{who}}"};
+  CHECK(proposal_problem(result, texts, "Hello {{who}}") == "the same text as an earlier candidate");
+  CHECK(proposal_problem(result, texts, "Hello there") == "it drops required variable 'who'");
+  CHECK(proposal_problem(result, texts, "Hello {{who}} from {{town}}") ==
+        "it uses variable 'town', which the prompt does not declare");
+  CHECK(proposal_problem(result, texts, "Good day, {{who}}.").empty());
+}
+
+TEST_CASE("lineage and metric_with_interval word the winner as the commit and report show it", "[optimize]") {
+  OptimizeResult result;
+  result.pool = {candidate(0, {}, {}), candidate(2, 0, {}), candidate(4, 0, {}), candidate(5, 2, {})};
+  result.best = 3;
+  CHECK(lineage(result) == "0 -> 2 -> 5");
+  result.best = 0;
+  CHECK(lineage(result) == "0");
+  CHECK(metric_with_interval("accuracy", 0.75, Interval{0.40912, 0.93551}) == "accuracy 0.750 [0.409, 0.936]");
+  CHECK(metric_with_interval("mean_score", 0.5, std::nullopt) == "mean_score 0.500");
+}
+
+TEST_CASE("rewritten_file: the winner's text, and the target model when one was given", "[optimize]") {
+  OptimizeResult result;
+  result.file_text = "# greeting\ntemplate = \"Hi {{who}}\"\n[vars]\nwho = { required = true }\n";
+  result.prompt = parsed(result.file_text);
+  result.message = 0;
+  result.pool = {candidate(0, {}, {}), candidate(1, 0, {})};
+  result.pool[0].text = "Hi {{who}}";
+  result.pool[1].text = "Good day, {{who}}.";
+  result.best = 1;
+  result.model = "local/small";
+  result.prompt_provider = "local";
+  OptimizeOptions options;
+  CHECK(rewritten_file(result, options) ==
+        "# greeting\ntemplate = \"Good day, {{who}}.\"\n[vars]\nwho = { required = true }\n");
+  options.target_model = "small";
+  const std::string with_model = rewritten_file(result, options);
+  const Prompt again = parsed(with_model);
+  CHECK(again.messages.front().content == "Good day, {{who}}.");
+  CHECK(again.model.name == "small");
+  CHECK(with_model.find("provider") == std::string::npos);  // the prompt already gets "local"
+  result.model = "remote/small";
+  const Prompt moved = parsed(rewritten_file(result, options));
+  CHECK(moved.model.provider == "remote");
+  CHECK(moved.model.name == "small");
 }
