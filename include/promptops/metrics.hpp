@@ -26,6 +26,11 @@ struct Interval {
 // [0, 1]. n == 0 gives [0, 1] (nothing is known). Requires k <= n.
 Interval wilson_interval(std::size_t k, std::size_t n, double z = k_z95);
 
+// An interval as JSON, the one spelling in every output and note: [low, high], or null when
+// there is none.
+nlohmann::json interval_json(const Interval& interval);
+nlohmann::json interval_json(const std::optional<Interval>& interval);
+
 // The p-th percentile (0..100) with linear interpolation between the closest ranks (numpy's
 // default). Empty input gives nullopt.
 std::optional<double> percentile(std::vector<double> values, double p);

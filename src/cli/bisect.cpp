@@ -14,6 +14,7 @@
 #include "cli/diff_text.hpp"
 #include "cli/evaluation.hpp"
 #include "cli/flip_cases.hpp"
+#include "output/markdown.hpp"
 #include "output/table.hpp"
 #include "output/terminal.hpp"
 #include "util/strings.hpp"
@@ -265,10 +266,10 @@ std::string render_text(const BisectReport& report, const std::vector<DropView>&
 }
 
 std::string render_markdown(const BisectReport& report, const std::vector<DropView>& views) {
-  std::string out = "## Bisect: `" + md_cell(report.prompt) + "` (" + report.metric + ")\n\n";
+  std::string out = "## Bisect: `" + output::md_cell(report.prompt) + "` (" + report.metric + ")\n\n";
   if (!report.regression) {
     return out + "Not bad at `" + report.bad.short_hex() + "`: " + report.metric + " " +
-           value_text(report, report.versions.back()) + " (bad means " + md_cell(describe_criterion(report)) +
+           value_text(report, report.versions.back()) + " (bad means " + output::md_cell(describe_criterion(report)) +
            ").\n";
   }
   for (const DropView& view : views) {
@@ -279,19 +280,19 @@ std::string render_markdown(const BisectReport& report, const std::vector<DropVi
       out += "The first bad commit is one of these (the ones between could not be evaluated):\n\n";
       for (std::size_t i = drop.last_good + 1; i <= drop.first_bad; ++i) {
         const BisectVersion& version = report.versions[i];
-        out += "- `" + version.commit.short_hex() + "` " + md_cell(version.subject) + " (" +
+        out += "- `" + version.commit.short_hex() + "` " + output::md_cell(version.subject) + " (" +
                verdict_word(version.verdict) + ")\n";
       }
       out += "\n";
       continue;
     }
-    out += "**First bad commit:** `" + bad.commit.short_hex() + "` " + md_cell(view.commit.subject()) +
-           " — " + md_cell(view.commit.author.name) + ", " + format_iso_date(view.commit.author) + "\n\n";
+    out += "**First bad commit:** `" + bad.commit.short_hex() + "` " + output::md_cell(view.commit.subject()) +
+           " — " + output::md_cell(view.commit.author.name) + ", " + format_iso_date(view.commit.author) + "\n\n";
     out += "| | commit | " + report.metric + " |\n|---|---|---:|\n";
     out += "| last good | `" + good.commit.short_hex() + "` | " + value_text(report, good) + " |\n";
     out += "| first bad | `" + bad.commit.short_hex() + "` | " + value_text(report, bad) + " |\n\n";
     if (!drop.changed.empty()) {
-      out += "Changed: " + md_cell(util::join(drop.changed, ", ")) + "\n\n";
+      out += "Changed: " + output::md_cell(util::join(drop.changed, ", ")) + "\n\n";
     }
     const std::string flips = flips_markdown(view.flips);
     if (!flips.empty()) {
@@ -305,16 +306,12 @@ std::string render_markdown(const BisectReport& report, const std::vector<DropVi
       out += "```\n\n</details>\n\n";
     }
   }
-  out += "Bad means " + md_cell(describe_criterion(report)) + ". " + md_cell(summary_line(report)) + ".\n";
+  out += "Bad means " + output::md_cell(describe_criterion(report)) + ". " + output::md_cell(summary_line(report)) + ".\n";
   const std::string note = caveat(report);
   if (!note.empty()) {
-    out += "\n> " + md_cell(note) + "\n";
+    out += "\n> " + output::md_cell(note) + "\n";
   }
   return out;
-}
-
-json interval_json(const std::optional<Interval>& interval) {
-  return interval ? json::array({interval->low, interval->high}) : json(nullptr);
 }
 
 json version_json(const BisectReport& report, const BisectVersion& version) {

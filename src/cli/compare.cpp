@@ -16,6 +16,7 @@
 
 #include "cli/common.hpp"
 #include "cli/evaluation.hpp"
+#include "output/markdown.hpp"
 #include "output/terminal.hpp"
 #include "util/strings.hpp"
 
@@ -164,20 +165,14 @@ std::string comparison_text(const Comparison& c, const Side& a, const Side& b) {
   return out;
 }
 
-std::string md_cell(const std::string& text) { return util::replace_all(text, "|", "\\|"); }
-
-std::string md_code(const std::string& text) {
-  return text.empty() ? "" : "`" + util::replace_all(md_cell(text), "`", "'") + "`";
-}
-
 std::string comparison_markdown(const Comparison& c, const Side& a, const Side& b) {
-  std::string out = "### " + md_code(c.prompt) + ": " + md_cell(a.label) + " → " + md_cell(b.label) + "\n\n";
+  std::string out = "### " + output::md_code(c.prompt) + ": " + output::md_cell(a.label) + " → " + output::md_cell(b.label) + "\n\n";
   out += "| | A | B | Δ |\n| --- | ---: | ---: | ---: |\n";
   out += "| " + c.b->metric + " | " + value_text(*c.a) + " | " + value_text(*c.b) + " | " +
          signed_fixed(c.b->value - c.a->value, 3) + " |\n";
   out += "| mean score | " + fixed(c.bootstrap.mean_a, 3) + " | " + fixed(c.bootstrap.mean_b, 3) + " | " +
          signed_fixed(c.bootstrap.delta, 3) + " " + bootstrap_interval(c.bootstrap) + " |\n";
-  out += "| model | " + md_code(c.a->model) + " | " + md_code(c.b->model) + " | |\n";
+  out += "| model | " + output::md_code(c.a->model) + " | " + output::md_code(c.b->model) + " | |\n";
   out += "| cost | " + money(c.a->metrics.cost) + " | " + money(c.b->metrics.cost) + " | |\n";
   out += "| p50 latency | " + latency_text(*c.a) + " | " + latency_text(*c.b) + " | |\n\n";
   std::vector<std::string> tests;
@@ -204,11 +199,11 @@ std::string comparison_markdown(const Comparison& c, const Side& a, const Side& 
     const CaseRecord* any = record_b != c.records_b.end()   ? &record_b->second
                             : record_a != c.records_a.end() ? &record_a->second
                                                             : nullptr;
-    std::vector<std::string> cells = {md_code(d.id), outcome_word(d.a), outcome_word(d.b)};
-    cells.push_back(any != nullptr ? md_code(json_excerpt(any->vars)) : "");
-    cells.push_back(any != nullptr && !any->expected.is_null() ? md_code(json_excerpt(any->expected)) : "");
-    cells.push_back(record_a != c.records_a.end() ? md_cell(output_excerpt(record_a->second)) : "");
-    cells.push_back(record_b != c.records_b.end() ? md_cell(output_excerpt(record_b->second)) : "");
+    std::vector<std::string> cells = {output::md_code(d.id), outcome_word(d.a), outcome_word(d.b)};
+    cells.push_back(any != nullptr ? output::md_code(json_excerpt(any->vars)) : "");
+    cells.push_back(any != nullptr && !any->expected.is_null() ? output::md_code(json_excerpt(any->expected)) : "");
+    cells.push_back(record_a != c.records_a.end() ? output::md_cell(output_excerpt(record_a->second)) : "");
+    cells.push_back(record_b != c.records_b.end() ? output::md_cell(output_excerpt(record_b->second)) : "");
     out += "| " + util::join(cells, " | ") + " |\n";
   }
   return out;

@@ -2,6 +2,7 @@
 // Flipped cases in text, Markdown and JSON.
 #include "cli/flip_cases.hpp"
 
+#include "output/markdown.hpp"
 #include "util/strings.hpp"
 
 namespace promptops::cli {
@@ -73,10 +74,6 @@ std::string flip_text(const FlipCase& flip, const std::string& indent) {
          "  after:  " + output_excerpt(flip.after) + "\n";
 }
 
-std::string md_cell(std::string text) {
-  return util::replace_all(util::replace_all(text, "|", "\\|"), "`", "'");
-}
-
 std::string flips_markdown(const FlippedCases& flips) {
   if (flips.cases.empty()) {
     return "";
@@ -86,10 +83,10 @@ std::string flips_markdown(const FlippedCases& flips) {
   out += "| case | flip | input | expected | before | after |\n|---|---|---|---|---|---|\n";
   for (const FlipCase& flip : flips.cases) {
     const CaseRecord* any = any_record(flip);
-    out += "| `" + md_cell(flip.id) + "` | " + (flip.now_passing ? "fail → pass" : "pass → fail") + " | " +
-           md_cell(any ? input_excerpt(*any) : "") + " | " +
-           md_cell(any ? expected_excerpt(any->expected) : "") + " | " +
-           md_cell(output_excerpt(flip.before)) + " | " + md_cell(output_excerpt(flip.after)) + " |\n";
+    out += "| `" + output::md_cell(flip.id) + "` | " + (flip.now_passing ? "fail → pass" : "pass → fail") + " | " +
+           output::md_cell(any ? input_excerpt(*any) : "") + " | " +
+           output::md_cell(any ? expected_excerpt(any->expected) : "") + " | " +
+           output::md_cell(output_excerpt(flip.before)) + " | " + output::md_cell(output_excerpt(flip.after)) + " |\n";
   }
   if (flips.total() > flips.cases.size()) {
     out += "\n(" + std::to_string(flips.total() - flips.cases.size()) +

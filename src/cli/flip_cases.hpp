@@ -27,7 +27,4 @@ std::string flips_markdown(const FlippedCases& flips);
 // {"id", "flip": "pass_to_fail" | "fail_to_pass", "before": record | null, "after": record | null}.
 nlohmann::json flip_json(const FlipCase& flip);
 
-// A Markdown table cell: "|" escaped, backquotes made quotes.
-std::string md_cell(std::string text);
-
 }  // namespace promptops::cli

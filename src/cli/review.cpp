@@ -17,6 +17,7 @@
 #include "cli/diff_text.hpp"
 #include "cli/evaluation.hpp"
 #include "cli/flip_cases.hpp"
+#include "output/markdown.hpp"
 #include "output/terminal.hpp"
 #include "util/strings.hpp"
 
@@ -99,7 +100,7 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
   if (report.lint_failed()) {
     out += "\n**Lint errors:**\n\n";
     for (const Diagnostic& d : report.lint) {
-      out += "- `" + md_cell(d.format()) + "`\n";
+      out += "- `" + output::md_cell(d.format()) + "`\n";
     }
   }
   for (const PromptReview& review : reviews) {
@@ -125,7 +126,7 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
       out += "\nGate:\n";
       for (const MetricCheck& check : review.check->verdict->checks) {
         out += std::string("- ") + (check.failed ? "❌ " : "✅ ") +
-               md_cell(describe_metric(check, review.check->verdict->confidence)) + "\n";
+               output::md_cell(describe_metric(check, review.check->verdict->confidence)) + "\n";
       }
     }
     if (review.check) {

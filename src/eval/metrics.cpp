@@ -17,7 +17,6 @@ double ratio(std::size_t numerator, std::size_t denominator) {
   return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
 }
 
-json interval_json(const Interval& interval) { return json::array({interval.low, interval.high}); }
 
 json label_json(const LabelMetrics& labels) {
   json per_label = json::array();
@@ -39,6 +38,12 @@ json label_json(const LabelMetrics& labels) {
 }
 
 }  // namespace
+
+json interval_json(const Interval& interval) { return json::array({interval.low, interval.high}); }
+
+json interval_json(const std::optional<Interval>& interval) {
+  return interval ? interval_json(*interval) : json(nullptr);
+}
 
 Interval wilson_interval(std::size_t k, std::size_t n, double z) {
   if (n == 0) {

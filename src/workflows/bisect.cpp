@@ -691,10 +691,6 @@ bool search_every_drop(Search& search) {
 
 // --- the explanation -----------------------------------------------------------------------------
 
-json interval_json(const std::optional<Interval>& interval) {
-  return interval ? json::array({interval->low, interval->high}) : json(nullptr);
-}
-
 // The metric of a version with its interval, as a note has it; null for an end taken as given.
 std::pair<json, json> value_json(const BisectVersion& version, const std::string& metric) {
   if (!version.result) {

@@ -130,10 +130,6 @@ std::vector<Message> reflection_messages(const Prompt& prompt, std::size_t index
   return {Message{"system", system, {}}, Message{"user", user, {}}};
 }
 
-json interval_json(const std::optional<Interval>& interval) {
-  return interval ? json::array({interval->low, interval->high}) : json(nullptr);
-}
-
 // The options' ranges, which the CLI checks first where it parses them (naming its flags).
 void check_search_options(const OptimizeOptions& options) {
   if (options.minibatch == 0) {

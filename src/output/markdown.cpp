@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+// Markdown escaping for reports.
+#include "output/markdown.hpp"
+
+#include "util/strings.hpp"
+
+namespace promptops::output {
+
+std::string md_cell(std::string_view text) {
+  return util::replace_all(util::replace_all(std::string(text), "|", "\\|"), "`", "'");
+}
+
+std::string md_code(std::string_view text) { return text.empty() ? "" : "`" + md_cell(text) + "`"; }
+
+}  // namespace promptops::output
