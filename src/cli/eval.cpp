@@ -421,7 +421,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.provider_options = provider_options_for(repo);
   eval_options.notes = notes_policy(repo, options.verify_notes);
 
-  EvalSession session(repo, !options.no_cache, options.format == "table" && output::is_terminal(stderr));
+  EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
   session.clear_progress();
 
@@ -476,8 +476,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     }
     for (const auto& [key, result] : report.results) {
       if (!result.flaky.empty()) {
-        context.warn("prompt '" + result.prompt + "': " + std::to_string(result.flaky.size()) +
-                     " flaky case" + (result.flaky.size() == 1 ? "" : "s") +
+        context.warn("prompt '" + result.prompt + "': " + util::plural(result.flaky.size(), "flaky case") +
                      " (outcomes differ across repeats): " + util::join(result.flaky, ", "));
       }
     }
@@ -488,34 +487,30 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     }
     const std::string from_notes =
         report.from_notes > 0 ? ", " + std::to_string(report.from_notes) + " from notes" : std::string();
-    std::fprintf(stderr, "%zu evaluation%s (%zu from the cache%s), %zu model call%s, %zu cached answer%s\n",
-                 report.results.size(), report.results.size() == 1 ? "" : "s", reused - report.from_notes,
-                 from_notes.c_str(), report.real_calls, report.real_calls == 1 ? "" : "s", report.cache_hits,
-                 report.cache_hits == 1 ? "" : "s");
+    std::fprintf(stderr, "%s (%zu from the cache%s), %s, %s\n",
+                 util::plural(report.results.size(), "evaluation").c_str(), reused - report.from_notes,
+                 from_notes.c_str(), util::plural(report.real_calls, "model call").c_str(),
+                 util::plural(report.cache_hits, "cached answer").c_str());
   }
-  if (report.interrupted) {
-    throw InterruptedError("interrupted: " + std::to_string(report.real_calls) + " answer" +
-                           (report.real_calls == 1 ? "" : "s") +
-                           " received in this run kept in the cache; run the same command to resume");
-  }
-  if (report.unjudged > 0 && report.unjudged == report.errors) {
-    throw Error(std::to_string(report.unjudged) + " case" + (report.unjudged == 1 ? "" : "s") +
-                    " could not be judged: " + report.unjudged_reason + " (see the per-case results)",
-                "fix the assertion; a regular expression that reaches a limit needs less backtracking");
-  }
-  if (report.errors > 0) {
-    std::vector<std::string> files;
-    for (const auto& [key, result] : report.results) {
-      if (result.errors > 0 && !result.results_file.empty()) {
-        files.push_back(result.results_file);
-      }
+  RunEnd end;
+  end.interrupted = report.interrupted;
+  end.answers = report.real_calls;
+  end.unanswered = report.errors > report.unjudged ? report.errors - report.unjudged : 0;
+  end.failures = report.provider_failures;
+  for (const auto& [key, result] : report.results) {
+    if (result.errors > 0 && !result.results_file.empty()) {
+      end.results_files.push_back(result.results_file);
     }
-    throw_unanswered(report.provider_failures, report.errors - report.unjudged, files, "");
   }
-  if (!report.note_mismatches.empty()) {
-    report_note_mismatches(report.note_mismatches);
-    context.exit_status = ExitCode::negative;
-  }
+  const ExitCode verdict = report.note_mismatches.empty() ? ExitCode::ok : ExitCode::negative;
+  context.exit_status = run_exit(end, verdict, [&report] {
+    if (report.unjudged > 0 && report.unjudged == report.errors) {
+      throw Error(util::plural(report.unjudged, "case") + " could not be judged: " + report.unjudged_reason +
+                      " (see the per-case results)",
+                  "fix the assertion; a regular expression that reaches a limit needs less backtracking");
+    }
+  });
+  report_note_mismatches(report.note_mismatches);
 }
 
 }  // namespace
@@ -541,7 +536,7 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_flag("--verify-notes", options->verify_notes,
                     "do not take results from notes: evaluate for real, and exit 1 naming each note whose "
                     "figures differ");
-  add_format_option(*command, options->format, {"table", "json", "junit", "markdown", "csv"});
+  add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }
 
