@@ -106,7 +106,7 @@ void add_alias(CLI::App& app, Context& context) {
   auto list_options = std::make_shared<AliasOptions>();
   CLI::App* list = command->add_subcommand("list", "list aliases, of one prompt or of all");
   list->add_option("name", list_options->name, "only this prompt's aliases");
-  add_format_option(*list, list_options->format, {"table", "json"});
+  add_format_option(*list, list_options->format, {"text", "json"});
   list->callback([&context, list_options] { run_list(context, *list_options); });
 
   auto rm_options = std::make_shared<AliasOptions>();

@@ -10,6 +10,7 @@
 
 #include <promptops/error.hpp>
 
+#include "cli/evaluation.hpp"
 #include "util/strings.hpp"
 
 namespace promptops::cli {
@@ -89,8 +90,24 @@ void warn_note_problems(const git::Oid& commit, const std::vector<std::string>& 
   if (problems.size() > shown) {
     reasons += "; ...";
   }
-  std::fprintf(stderr, "git-promptops: warning: ignoring %zu malformed line%s in the promptops note of %s (%s)\n",
-               problems.size(), problems.size() == 1 ? "" : "s", commit.short_hex().c_str(), reasons.c_str());
+  std::fprintf(stderr, "git-promptops: warning: ignoring %s in the promptops note of %s (%s)\n",
+               util::plural(problems.size(), "malformed line").c_str(), commit.short_hex().c_str(), reasons.c_str());
+}
+
+ExitCode run_exit(const RunEnd& end, ExitCode verdict, const std::function<void()>& own_errors) {
+  if (end.interrupted) {
+    throw InterruptedError("interrupted: " +
+                           (end.answers ? util::plural(*end.answers, "answer") + " received in this run kept in the cache"
+                                        : std::string("answers received so far are cached")) +
+                           "; run the same command to resume");
+  }
+  if (own_errors) {
+    own_errors();
+  }
+  if (end.unanswered > 0) {
+    throw_unanswered(end.failures, end.unanswered, end.results_files, end.consequence);
+  }
+  return verdict;
 }
 
 void report_note_mismatches(const std::vector<NoteMismatch>& mismatches) {

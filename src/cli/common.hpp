@@ -2,8 +2,10 @@
 // Helpers shared by the subcommands: dates, snapshots at a revision, JSON of git objects.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +47,25 @@ NotesPolicy notes_policy(const git::Repository& repo, bool verify);
 void warn_note_problems(const git::Oid& commit, const std::vector<std::string>& problems);
 // The note mismatches of --verify-notes as "git-promptops: error: ..." lines on stderr.
 void report_note_mismatches(const std::vector<NoteMismatch>& mismatches);
+// How a command that ran evaluations ended, for run_exit().
+struct RunEnd {
+  bool interrupted = false;
+  // The answers received in this run (all kept in the cache): the interrupt message counts them
+  // when known, else it says "answers received so far are cached".
+  std::optional<std::size_t> answers;
+  std::size_t unanswered = 0;              // cases that got no answer from a provider
+  std::vector<ProviderFailure> failures;   // why, per provider (throw_unanswered names each)
+  std::vector<std::string> results_files;  // the per-case results of the evaluations that left some
+  std::string consequence;                 // after the error, e.g. ", so the gate could not be judged"
+};
+
+// The exit of a command that ran evaluations, decided in the same order everywhere: interrupted
+// -> throws InterruptedError (130); then `own_errors` runs (a command's own exit-2 errors, such
+// as eval's cases that could not be judged; may be empty); then unanswered cases -> throws
+// ProviderError (2) through throw_unanswered; otherwise returns `verdict` (ok, or negative for
+// a "no"), which the caller stores in Context::exit_status.
+ExitCode run_exit(const RunEnd& end, ExitCode verdict, const std::function<void()>& own_errors = {});
+
 // "run" (evaluated in this run), "cache" or "notes": where a result's figures came from.
 const char* source_of(const EvalResult& result);
 

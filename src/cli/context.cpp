@@ -2,6 +2,7 @@
 // What every subcommand shares: the repository (opened on first use), output format and colour.
 #include "cli/context.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -57,9 +58,17 @@ void add_format_option(CLI::App& command, std::string& format,
   for (const auto& choice : choices) {
     list += (list.empty() ? "" : "|") + choice;
   }
+  const bool has_text = std::find(choices.begin(), choices.end(), "text") != choices.end();
   CLI::Option* format_option =
-      command.add_option("--format", format, "output format: " + list + " (default " + choices.front() + ")")
-          ->check(CLI::IsMember(choices));
+      command.add_option("--format", format,
+                         "output format: " + list + " (default " + choices.front() + ")" +
+                             (has_text ? "; table is an alias of text" : ""));
+  if (has_text) {
+    // `table` was the human format's name on some commands: old scripts keep working.
+    format_option->transform([](std::string value) { return value == "table" ? std::string("text") : value; },
+                             "", "table alias");
+  }
+  format_option->check(CLI::IsMember(choices));
   // Both at once is a contradiction (or a typo) that must not be settled silently.
   command
       .add_flag_callback(

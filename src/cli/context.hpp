@@ -42,9 +42,10 @@ class Context {
   std::optional<git::Repository> m_repo;
 };
 
-// Adds --format (choices given; the first is the default) and --json (= --format json).
+// Adds --format (choices given; the first is the default) and --json (= --format json). When
+// the choices include "text" (the human format), "table" is accepted as its alias.
 void add_format_option(CLI::App& command, std::string& format,
-                       const std::vector<std::string>& choices = {"table", "json"});
+                       const std::vector<std::string>& choices = {"text", "json"});
 
 // One entry per subcommand (commands.cpp), in the order `--help` lists them.
 struct Command {

@@ -370,7 +370,15 @@ EvalReport run_eval_explained(const git::Repository& repo, const std::vector<Eva
   }
 }
 
-void run_eval_command(Context& context, const EvalCommandOptions& options) {
+// The positional words of eval: at most one range or revision before "--", prompt names after it.
+struct EvalArguments {
+  std::string spec;                // the range or revision ("" = the working tree)
+  std::vector<std::string> names;  // the prompts to evaluate (empty = all)
+  std::size_t before = 0;          // words before "--"
+  std::size_t after_dashes = 0;    // words after "--"
+};
+
+EvalArguments eval_arguments(const Context& context, const EvalCommandOptions& options) {
   // Arguments after "--" are prompt names; before it, at most one range or revision. The parser
   // fills `range` first whichever side of "--" it came from, so count what followed "--".
   std::vector<std::string> positionals = options.names;
@@ -394,41 +402,18 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
         "eval takes one range or revision, got '" + positionals[1] + "' too",
         "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
   }
-  const std::string spec = before == 1 ? positionals[0] : "";
-  std::vector<std::string> names(positionals.begin() + static_cast<std::ptrdiff_t>(before),
-                                 positionals.end());
+  EvalArguments arguments;
+  arguments.spec = before == 1 ? positionals[0] : "";
+  arguments.names.assign(positionals.begin() + static_cast<std::ptrdiff_t>(before), positionals.end());
+  arguments.before = before;
+  arguments.after_dashes = after_dashes;
+  return arguments;
+}
 
-  git::Repository& repo = context.repo();
-  std::vector<EvalTarget> targets;
-  try {
-    targets = resolve_targets(context, spec);
-  } catch (const NotFoundError& e) {
-    if (before == 1 && spec.find("..") == std::string::npos && after_dashes == 0) {
-      throw NotFoundError(e.what(),
-                          "to evaluate a prompt by name, put it after --: git promptops eval -- " + spec);
-    }
-    throw;
-  }
-  if (targets.empty()) {
-    context.warn("no commits in '" + spec + "': nothing to evaluate");
-    return;
-  }
-
-  EvalOptions eval_options;
-  eval_options.names = names;
-  eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
-  eval_options.repeat = options.repeat;
-  eval_options.provider_options = provider_options_for(repo);
-  eval_options.notes = notes_policy(repo, options.verify_notes);
-
-  EvalSession session(repo, !options.no_cache, options.format == "table" && output::is_terminal(stderr));
-  const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
-  session.clear_progress();
-
-  record_eval_notes(repo, report);
-
+// Prints the report in `format` on stdout; for text, the flaky cases and the summary on stderr.
+void print_eval_report(Context& context, git::Repository& repo, const EvalReport& report, const std::string& format) {
   const std::vector<Line> lines = report_lines(repo, report);
-  if (options.format == "json") {
+  if (format == "json") {
     json rows = json::array();
     for (const Line& line : lines) {
       rows.push_back(line_json(line));
@@ -446,11 +431,11 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
                         {"cache_hits", report.cache_hits},
                         {"errors", report.errors},
                         {"interrupted", report.interrupted}}}});
-  } else if (options.format == "junit") {
+  } else if (format == "junit") {
     context.out(junit(lines));
-  } else if (options.format == "markdown") {
+  } else if (format == "markdown") {
     context.out(markdown(lines));
-  } else if (options.format == "csv") {
+  } else if (format == "csv") {
     std::string out = util::join(k_headers, ",") + "\n";
     for (const Line& line : lines) {
       std::vector<std::string> cells = row_cells(line);
@@ -476,8 +461,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     }
     for (const auto& [key, result] : report.results) {
       if (!result.flaky.empty()) {
-        context.warn("prompt '" + result.prompt + "': " + std::to_string(result.flaky.size()) +
-                     " flaky case" + (result.flaky.size() == 1 ? "" : "s") +
+        context.warn("prompt '" + result.prompt + "': " + util::plural(result.flaky.size(), "flaky case") +
                      " (outcomes differ across repeats): " + util::join(result.flaky, ", "));
       }
     }
@@ -488,34 +472,71 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     }
     const std::string from_notes =
         report.from_notes > 0 ? ", " + std::to_string(report.from_notes) + " from notes" : std::string();
-    std::fprintf(stderr, "%zu evaluation%s (%zu from the cache%s), %zu model call%s, %zu cached answer%s\n",
-                 report.results.size(), report.results.size() == 1 ? "" : "s", reused - report.from_notes,
-                 from_notes.c_str(), report.real_calls, report.real_calls == 1 ? "" : "s", report.cache_hits,
-                 report.cache_hits == 1 ? "" : "s");
+    std::fprintf(stderr, "%s (%zu from the cache%s), %s, %s\n",
+                 util::plural(report.results.size(), "evaluation").c_str(), reused - report.from_notes,
+                 from_notes.c_str(), util::plural(report.real_calls, "model call").c_str(),
+                 util::plural(report.cache_hits, "cached answer").c_str());
   }
-  if (report.interrupted) {
-    throw InterruptedError("interrupted: " + std::to_string(report.real_calls) + " answer" +
-                           (report.real_calls == 1 ? "" : "s") +
-                           " received in this run kept in the cache; run the same command to resume");
-  }
-  if (report.unjudged > 0 && report.unjudged == report.errors) {
-    throw Error(std::to_string(report.unjudged) + " case" + (report.unjudged == 1 ? "" : "s") +
-                    " could not be judged: " + report.unjudged_reason + " (see the per-case results)",
-                "fix the assertion; a regular expression that reaches a limit needs less backtracking");
-  }
-  if (report.errors > 0) {
-    std::vector<std::string> files;
-    for (const auto& [key, result] : report.results) {
-      if (result.errors > 0 && !result.results_file.empty()) {
-        files.push_back(result.results_file);
-      }
+}
+
+// The exit of eval: interrupted 130, cases that could not be judged or answered 2, note mismatches
+// (--verify-notes) 1.
+void finish_eval(Context& context, const EvalReport& report) {
+  RunEnd end;
+  end.interrupted = report.interrupted;
+  end.answers = report.real_calls;
+  end.unanswered = report.errors > report.unjudged ? report.errors - report.unjudged : 0;
+  end.failures = report.provider_failures;
+  for (const auto& [key, result] : report.results) {
+    if (result.errors > 0 && !result.results_file.empty()) {
+      end.results_files.push_back(result.results_file);
     }
-    throw_unanswered(report.provider_failures, report.errors - report.unjudged, files, "");
   }
-  if (!report.note_mismatches.empty()) {
-    report_note_mismatches(report.note_mismatches);
-    context.exit_status = ExitCode::negative;
+  const ExitCode verdict = report.note_mismatches.empty() ? ExitCode::ok : ExitCode::negative;
+  context.exit_status = run_exit(end, verdict, [&report] {
+    if (report.unjudged > 0 && report.unjudged == report.errors) {
+      throw Error(util::plural(report.unjudged, "case") + " could not be judged: " + report.unjudged_reason +
+                      " (see the per-case results)",
+                  "fix the assertion; a regular expression that reaches a limit needs less backtracking");
+    }
+  });
+  report_note_mismatches(report.note_mismatches);
+}
+
+void run_eval_command(Context& context, const EvalCommandOptions& options) {
+  const EvalArguments arguments = eval_arguments(context, options);
+  const std::string& spec = arguments.spec;
+  git::Repository& repo = context.repo();
+  std::vector<EvalTarget> targets;
+  try {
+    targets = resolve_targets(context, spec);
+  } catch (const NotFoundError& e) {
+    if (arguments.before == 1 && spec.find("..") == std::string::npos && arguments.after_dashes == 0) {
+      throw NotFoundError(e.what(),
+                          "to evaluate a prompt by name, put it after --: git promptops eval -- " + spec);
+    }
+    throw;
   }
+  if (targets.empty()) {
+    context.warn("no commits in '" + spec + "': nothing to evaluate");
+    return;
+  }
+
+  EvalOptions eval_options;
+  eval_options.names = arguments.names;
+  eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
+  eval_options.repeat = options.repeat;
+  eval_options.provider_options = provider_options_for(repo);
+  eval_options.notes = notes_policy(repo, options.verify_notes);
+
+  EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
+  const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
+  session.clear_progress();
+
+  record_eval_notes(repo, report);
+
+  print_eval_report(context, repo, report, options.format);
+  finish_eval(context, report);
 }
 
 }  // namespace
@@ -541,7 +562,7 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_flag("--verify-notes", options->verify_notes,
                     "do not take results from notes: evaluate for real, and exit 1 naming each note whose "
                     "figures differ");
-  add_format_option(*command, options->format, {"table", "json", "junit", "markdown", "csv"});
+  add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }
 

@@ -7,6 +7,7 @@
 #include <promptops/registry.hpp>
 
 #include "cli/common.hpp"
+#include "util/strings.hpp"
 
 namespace promptops::cli {
 
@@ -48,8 +49,7 @@ void run_lint(Context& context, const LintOptions& options) {
       }
     }
     if (!diagnostics.empty()) {
-      out += std::to_string(errors) + (errors == 1 ? " error, " : " errors, ") + std::to_string(warnings) +
-             (warnings == 1 ? " warning\n" : " warnings\n");
+      out += util::plural(errors, "error") + ", " + util::plural(warnings, "warning") + "\n";
     }
     context.out(out);
   }

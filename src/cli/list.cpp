@@ -129,7 +129,7 @@ void add_list(CLI::App& app, Context& context) {
   auto options = std::make_shared<ListOptions>();
   CLI::App* command = app.add_subcommand("list", "list the prompts in the working tree or at a revision");
   command->add_option("--at", options->at, "read the prompts at this revision instead of the working tree");
-  add_format_option(*command, options->format, {"table", "json", "tsv"});
+  add_format_option(*command, options->format, {"text", "json", "tsv"});
   command->callback([&context, options] { run_list(context, *options); });
 }
 

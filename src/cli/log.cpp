@@ -137,7 +137,7 @@ void add_log(CLI::App& app, Context& context) {
   command->add_option("name", options->name, "the prompt's name, e.g. support/classify")->required();
   command->add_option("--rev", options->rev, "walk the first-parent history from this revision (default HEAD)");
   command->add_option("-n,--max-count", options->max_count, "show at most this many versions");
-  add_format_option(*command, options->format, {"table", "json", "tsv"});
+  add_format_option(*command, options->format, {"text", "json", "tsv"});
   command->callback([&context, options] { run_log(context, *options); });
 }
 

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The exec backend: a trusted command per request (argv, no shell), many at once under one poll().
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <pthread.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -22,7 +17,6 @@ namespace promptops::providers {
 
 namespace {
 
-using util::close_fd;
 using util::write_without_sigpipe;
 
 using Clock = std::chrono::steady_clock;
@@ -30,114 +24,31 @@ using Millis = std::chrono::milliseconds;
 
 constexpr Millis k_poll_interval{50};
 
-// One running command.
+// One running command and what it has said so far.
 struct Process {
   std::uint64_t id = 0;
-  pid_t pid = -1;
-  int to_child = -1;
-  int from_out = -1;
-  int from_err = -1;
+  std::optional<util::Child> child;
   std::string input;
   std::size_t written = 0;
   std::string out;
   std::string err;
   bool too_much_output = false;
-  bool exited = false;
-  int status = 0;
   Clock::time_point started;
   std::optional<Clock::time_point> deadline;
 
-  Process() = default;
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-  ~Process() {
-    close_fd(to_child);
-    close_fd(from_out);
-    close_fd(from_err);
-    if (pid > 0 && !exited) {
-      kill_group();
-    }
-  }
-
-  bool pipes_closed() const { return from_out < 0 && from_err < 0; }
-
-  // Kills the command and whatever it started (its process group), and reaps it.
-  void kill_group() {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    exited = true;
-  }
-
-  void try_reap() {
-    const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
-    if (reaped == pid || (reaped < 0 && errno == ECHILD)) {
-      exited = true;
-    }
-  }
+  bool pipes_closed() const { return !child->stdout_pipe.is_open() && !child->stderr_pipe.is_open(); }
+  bool exited() const { return child->reaped(); }
 };
 
-// Starts `command` in `workdir` as the leader of a new process group, with pipes for stdin,
-// stdout and stderr; returns why it could not start, or "".
+// Starts `command` in `workdir` (see util::Child); returns why it could not start, or "".
 std::string spawn(Process& process, const std::vector<std::string>& command,
                   const std::filesystem::path& workdir) {
-  int in_pipe[2] = {-1, -1};
-  int out_pipe[2] = {-1, -1};
-  int err_pipe[2] = {-1, -1};
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    const std::string why = std::string("cannot create a pipe: ") + std::strerror(errno);
-    for (int* pipe : {in_pipe, out_pipe, err_pipe}) {
-      close_fd(pipe[0]);
-      close_fd(pipe[1]);
-    }
-    return why;
+  process.child.emplace(util::Child::spawn(util::SpawnRequest{command, workdir, {}}));
+  if (process.child->started()) {
+    return {};
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  if (!workdir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&actions, workdir.c_str());
-  }
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attributes, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (const int signal_number : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD}) {
-    sigaddset(&defaults, signal_number);
-  }
-  posix_spawnattr_setsigdefault(&attributes, &defaults);
-
-  std::vector<char*> argv;
-  for (const std::string& arg : command) {
-    argv.push_back(const_cast<char*>(arg.c_str()));
-  }
-  argv.push_back(nullptr);
-  const int rc = ::posix_spawnp(&process.pid, argv[0], &actions, &attributes, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  close_fd(in_pipe[0]);
-  close_fd(out_pipe[1]);
-  close_fd(err_pipe[1]);
-  process.to_child = in_pipe[1];
-  process.from_out = out_pipe[0];
-  process.from_err = err_pipe[0];
-  if (rc != 0) {
-    process.pid = -1;
-    return std::strerror(rc);
-  }
-  for (const int fd : {process.to_child, process.from_out, process.from_err}) {
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  }
-  return {};
+  return process.child->failure() == util::Child::Failure::pipe ? process.child->error()
+                                                                : process.child->reason();
 }
 
 class ExecProvider final : public Provider {
@@ -198,13 +109,13 @@ class ExecProvider final : public Provider {
       now = Clock::now();
       for (std::size_t i = 0; i < processes.size();) {
         Process& process = *processes[i];
-        const bool timed_out = !process.exited && process.deadline && now >= *process.deadline;
+        const bool timed_out = !process.exited() && process.deadline && now >= *process.deadline;
         if (timed_out || process.too_much_output) {
-          process.kill_group();
-        } else if (!process.exited && process.pipes_closed()) {
-          process.try_reap();
+          process.child->kill_group();
+        } else if (!process.exited() && process.pipes_closed()) {
+          process.child->try_reap();
         }
-        if (!process.exited || (!process.pipes_closed() && !timed_out && !process.too_much_output)) {
+        if (!process.exited() || (!process.pipes_closed() && !timed_out && !process.too_much_output)) {
           ++i;
           continue;
         }
@@ -236,16 +147,17 @@ class ExecProvider final : public Provider {
       if (process->deadline) {
         wait = std::min(wait, std::chrono::ceil<Millis>(*process->deadline - now));
       }
-      if (process->pipes_closed() && !process->exited) {
+      if (process->pipes_closed() && !process->exited()) {
         wait = std::min(wait, Millis(1));  // between closing its pipes and becoming reapable
       }
-      if (process->to_child >= 0) {
-        fds.push_back(pollfd{process->to_child, POLLOUT, 0});
+      const util::Child& child = *process->child;
+      if (child.stdin_pipe.is_open()) {
+        fds.push_back(pollfd{child.stdin_pipe.get(), POLLOUT, 0});
         owners.push_back(process.get());
       }
-      for (const int fd : {process->from_out, process->from_err}) {
-        if (fd >= 0) {
-          fds.push_back(pollfd{fd, POLLIN, 0});
+      for (const util::UniqueFd* pipe : {&child.stdout_pipe, &child.stderr_pipe}) {
+        if (pipe->is_open()) {
+          fds.push_back(pollfd{pipe->get(), POLLIN, 0});
           owners.push_back(process.get());
         }
       }
@@ -264,19 +176,19 @@ class ExecProvider final : public Provider {
         continue;
       }
       Process& process = *owners[i];
-      if (fds[i].fd == process.to_child) {
+      util::Child& child = *process.child;
+      if (fds[i].fd == child.stdin_pipe.get()) {
         const std::size_t left = process.input.size() - process.written;
-        const ssize_t n =
-            write_without_sigpipe(process.to_child, process.input.data() + process.written, left);
+        const ssize_t n = write_without_sigpipe(fds[i].fd, process.input.data() + process.written, left);
         if (n > 0) {
           process.written += static_cast<std::size_t>(n);
         }
         if ((n < 0 && errno != EAGAIN && errno != EINTR) || process.written == process.input.size()) {
-          close_fd(process.to_child);  // also when the child closed its stdin early (EPIPE)
+          child.stdin_pipe.reset();  // also when the child closed its stdin early (EPIPE)
         }
         continue;
       }
-      const bool is_out = fds[i].fd == process.from_out;
+      const bool is_out = fds[i].fd == child.stdout_pipe.get();
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
         std::string& sink = is_out ? process.out : process.err;
@@ -287,7 +199,7 @@ class ExecProvider final : public Provider {
           process.too_much_output = true;  // killed at once: the rest is never read
         }
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        close_fd(is_out ? process.from_out : process.from_err);
+        (is_out ? child.stdout_pipe : child.stderr_pipe).reset();
       }
     }
   }
@@ -314,10 +226,11 @@ class ExecProvider final : public Provider {
                      CallError::exec_failed);
     }
     std::string why;
-    if (WIFSIGNALED(process.status)) {
-      why = " was killed by signal " + std::to_string(WTERMSIG(process.status));
-    } else if (WIFEXITED(process.status) && WEXITSTATUS(process.status) != 0) {
-      why = " exited with status " + std::to_string(WEXITSTATUS(process.status));
+    const int status = process.child->status();
+    if (WIFSIGNALED(status)) {
+      why = " was killed by signal " + std::to_string(WTERMSIG(status));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+      why = " exited with status " + std::to_string(WEXITSTATUS(status));
     }
     if (!why.empty()) {
       const std::string said = first_line(process.err);

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Running a command to completion with poll(): no thread per pipe, no deadlock on full pipes.
+// Child processes: posix_spawn into a new process group, and running one to completion with
+// poll() (no thread per pipe, no deadlock on full pipes).
 #include "util/process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +16,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <promptops/error.hpp>
+
+extern char** environ;
 
 namespace promptops::util {
 
@@ -44,125 +50,304 @@ long write_without_sigpipe(int fd, const char* data, std::size_t size) {
   return n;
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
-                          const std::filesystem::path& cwd, std::chrono::milliseconds timeout,
-                          const std::map<std::string, std::string>& env, std::size_t max_output) {
-  if (argv.empty()) {
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    close_fd(m_fd);
+    m_fd = other.m_fd;
+    other.m_fd = -1;
+  }
+  return *this;
+}
+
+namespace {
+
+// A pipe whose both ends are close-on-exec; throws nothing, keeps errno when it failed.
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+  int error = 0;
+
+  Pipe() {
+    int fds[2] = {-1, -1};
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      error = errno;
+    }
+    read_end = UniqueFd(fds[0]);
+    write_end = UniqueFd(fds[1]);
+  }
+};
+
+// The file actions and attributes of one spawn, destroyed on every path.
+class SpawnSetup {
+ public:
+  SpawnSetup(const Pipe& in, const Pipe& out, const Pipe& err, const std::filesystem::path& cwd) {
+    posix_spawn_file_actions_init(&m_actions);
+    posix_spawn_file_actions_adddup2(&m_actions, in.read_end.get(), 0);
+    posix_spawn_file_actions_adddup2(&m_actions, out.write_end.get(), 1);
+    posix_spawn_file_actions_adddup2(&m_actions, err.write_end.get(), 2);
+    posix_spawn_file_actions_addclosefrom_np(&m_actions, 3);  // nothing of ours leaks into the child
+    if (!cwd.empty()) {
+      posix_spawn_file_actions_addchdir_np(&m_actions, cwd.c_str());
+    }
+    posix_spawnattr_init(&m_attributes);
+    posix_spawnattr_setflags(&m_attributes,
+                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&m_attributes, 0);  // a group of its own, led by the child
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&m_attributes, &none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (const int signal_number : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD}) {
+      sigaddset(&defaults, signal_number);
+    }
+    posix_spawnattr_setsigdefault(&m_attributes, &defaults);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&m_actions);
+    posix_spawnattr_destroy(&m_attributes);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  const posix_spawn_file_actions_t* actions() const { return &m_actions; }
+  const posix_spawnattr_t* attributes() const { return &m_attributes; }
+
+ private:
+  posix_spawn_file_actions_t m_actions;
+  posix_spawnattr_t m_attributes;
+};
+
+// Our environment with `extra` set over it ("NAME=value" strings, built before spawning).
+std::vector<std::string> environment_with(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> entries;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const std::string name(text.substr(0, text.find('=')));
+    if (extra.count(name) == 0) {
+      entries.emplace_back(text);
+    }
+  }
+  for (const auto& [name, value] : extra) {
+    entries.push_back(name + "=" + value);
+  }
+  return entries;
+}
+
+// argv-style pointers into `strings`, null-terminated; valid while `strings` is.
+std::vector<char*> pointers_to(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (std::string& text : strings) {
+    pointers.push_back(text.data());
+  }
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// errno of entering `cwd`, or 0: tells a failed chdir from a failed exec after posix_spawn fails.
+int cwd_error(const std::filesystem::path& cwd) {
+  if (cwd.empty()) {
+    return 0;
+  }
+  struct stat info {};
+  if (::stat(cwd.c_str(), &info) != 0) {
+    return errno;
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return ENOTDIR;
+  }
+  return ::access(cwd.c_str(), X_OK) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+Child Child::spawn(const SpawnRequest& request) {
+  if (request.argv.empty()) {
     throw Error("cannot run an empty command");
   }
-  int in_pipe[2];
-  int out_pipe[2];
-  int err_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+  Child child;
+  Pipe in;
+  Pipe out;
+  Pipe err;
+  if (const int why = in.error != 0 ? in.error : out.error != 0 ? out.error : err.error; why != 0) {
+    child.m_failure = Failure::pipe;
+    child.m_reason = std::strerror(why);
+    child.m_error = "cannot create a pipe: " + child.m_reason;
+    return child;
   }
-  std::vector<char*> args;
-  for (const std::string& arg : argv) {
-    args.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    throw Error(std::string("cannot start a process: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::dup2(in_pipe[0], 0);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    ::signal(SIGPIPE, SIG_DFL);
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
-      const std::string message = "cannot enter " + cwd.string() + ": " + std::strerror(errno) + "\n";
-      (void)!::write(2, message.data(), message.size());
-      ::_exit(127);
+  std::vector<std::string> arguments = request.argv;
+  std::vector<std::string> environment = environment_with(request.env);
+  const std::vector<char*> argv = pointers_to(arguments);
+  const std::vector<char*> envp = pointers_to(environment);
+  const SpawnSetup setup(in, out, err, request.cwd);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, argv[0], setup.actions(), setup.attributes(), argv.data(), envp.data());
+  if (rc != 0) {
+    child.m_reason = std::strerror(rc);
+    if (const int why = cwd_error(request.cwd); why != 0) {
+      child.m_failure = Failure::cwd;
+      child.m_error = "cannot enter " + request.cwd.string() + ": " + std::strerror(why);
+    } else {
+      child.m_failure = Failure::exec;
+      child.m_error = "cannot run " + request.argv.front() + ": " + child.m_reason;
     }
-    for (const auto& [name, value] : env) {
-      ::setenv(name.c_str(), value.c_str(), 1);
-    }
-    ::execvp(args[0], args.data());
-    const std::string message = "cannot run " + argv[0] + ": " + std::strerror(errno) + "\n";
-    (void)!::write(2, message.data(), message.size());
-    ::_exit(127);
+    return child;
   }
-  ::setpgid(pid, pid);
-  ::close(in_pipe[0]);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  int to_child = in_pipe[1];
-  int from_out = out_pipe[0];
-  int from_err = err_pipe[0];
-  ::fcntl(to_child, F_SETFL, O_NONBLOCK);
+  child.m_pid = pid;
+  child.stdin_pipe = std::move(in.write_end);
+  child.stdout_pipe = std::move(out.read_end);
+  child.stderr_pipe = std::move(err.read_end);
+  for (const int fd : {child.stdin_pipe.get(), child.stdout_pipe.get(), child.stderr_pipe.get()}) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return child;  // the child's ends (in.read_end, out.write_end, err.write_end) close here
+}
 
-  ProcessResult result;
+Child::Child(Child&& other) noexcept
+    : stdin_pipe(std::move(other.stdin_pipe)),
+      stdout_pipe(std::move(other.stdout_pipe)),
+      stderr_pipe(std::move(other.stderr_pipe)),
+      m_pid(other.m_pid),
+      m_reaped(other.m_reaped),
+      m_status(other.m_status),
+      m_failure(other.m_failure),
+      m_error(std::move(other.m_error)),
+      m_reason(std::move(other.m_reason)) {
+  other.m_pid = -1;
+}
+
+Child::~Child() {
+  stdin_pipe.reset();
+  stdout_pipe.reset();
+  stderr_pipe.reset();
+  if (started() && !m_reaped) {
+    kill_group();
+  }
+}
+
+bool Child::try_reap() {
+  if (!started() || m_reaped) {
+    return m_reaped;
+  }
+  const pid_t reaped = ::waitpid(m_pid, &m_status, WNOHANG);
+  if (reaped == m_pid || (reaped < 0 && errno == ECHILD)) {
+    m_reaped = true;
+  }
+  return m_reaped;
+}
+
+void Child::wait() {
+  if (!started() || m_reaped) {
+    return;
+  }
+  while (::waitpid(m_pid, &m_status, 0) < 0 && errno == EINTR) {
+  }
+  m_reaped = true;
+}
+
+void Child::kill_group() {
+  if (!started() || m_reaped) {
+    return;
+  }
+  ::kill(-m_pid, SIGKILL);
+  wait();
+}
+
+namespace {
+
+// Moves bytes until both output pipes are closed, the deadline passes (the group is killed) or
+// stdout passes max_output (likewise).
+void pump(Child& child, const std::string& input, std::chrono::steady_clock::time_point deadline,
+          std::size_t max_output, ProcessResult& result) {
   std::size_t written = 0;
   if (input.empty()) {
-    close_fd(to_child);
+    child.stdin_pipe.reset();
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buffer[65536];
-  while ((from_out >= 0 || from_err >= 0) && !result.too_much_output) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  while (child.stdout_pipe.is_open() || child.stderr_pipe.is_open()) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
-      ::kill(-pid, SIGKILL);
-      break;
+      child.kill_group();
+      return;
     }
     pollfd fds[3];
+    UniqueFd* owners[3];
     nfds_t count = 0;
-    for (int fd : {from_out, from_err}) {
-      if (fd >= 0) {
-        fds[count++] = pollfd{fd, POLLIN, 0};
+    for (UniqueFd* pipe : {&child.stdout_pipe, &child.stderr_pipe}) {
+      if (pipe->is_open()) {
+        owners[count] = pipe;
+        fds[count++] = pollfd{pipe->get(), POLLIN, 0};
       }
     }
-    if (to_child >= 0) {
-      fds[count++] = pollfd{to_child, POLLOUT, 0};
+    if (child.stdin_pipe.is_open()) {
+      owners[count] = &child.stdin_pipe;
+      fds[count++] = pollfd{child.stdin_pipe.get(), POLLOUT, 0};
     }
     const int ready = ::poll(fds, count, static_cast<int>(std::min<long long>(left.count(), 1000)));
     if (ready < 0 && errno != EINTR) {
-      break;
+      return;
     }
     for (nfds_t i = 0; i < count && ready > 0; ++i) {
       if (fds[i].revents == 0) {
         continue;
       }
-      if (fds[i].fd == to_child) {
-        const ssize_t n = write_without_sigpipe(to_child, input.data() + written, input.size() - written);
+      if (owners[i] == &child.stdin_pipe) {
+        const ssize_t n = write_without_sigpipe(fds[i].fd, input.data() + written, input.size() - written);
         if (n > 0) {
           written += static_cast<std::size_t>(n);
         }
         if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) {
-          close_fd(to_child);  // also when the child closed its stdin early (EPIPE)
+          child.stdin_pipe.reset();  // also when the child closed its stdin early (EPIPE)
         }
         continue;
       }
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
-        const bool is_out = fds[i].fd == from_out;
+        const bool is_out = owners[i] == &child.stdout_pipe;
         std::string& sink = is_out ? result.out : result.err;
         const std::size_t bytes = static_cast<std::size_t>(n);
         if (max_output == 0 || sink.size() + bytes <= max_output) {
           sink.append(buffer, bytes);
         } else if (is_out) {
           result.too_much_output = true;
-          ::kill(-pid, SIGKILL);
-          break;
+          child.kill_group();
+          return;
         }
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        close_fd(fds[i].fd == from_out ? from_out : from_err);
+        owners[i]->reset();
       }
     }
   }
-  close_fd(to_child);
-  close_fd(from_out);
-  close_fd(from_err);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-    if (result.exit_code == 127 && result.err.rfind("cannot run ", 0) == 0) {
-      result.started = false;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
+                          const std::filesystem::path& cwd, std::chrono::milliseconds timeout,
+                          const std::map<std::string, std::string>& env, std::size_t max_output) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Child child = Child::spawn(SpawnRequest{argv, cwd, env});
+  ProcessResult result;
+  if (!child.started()) {
+    if (child.failure() == Child::Failure::pipe) {
+      throw Error(child.error());
     }
+    // As a forked child that could not go on would have said it, and exited 127.
+    result.exit_code = 127;
+    result.started = child.failure() != Child::Failure::exec;
+    result.err = child.error() + "\n";
+    return result;
+  }
+  pump(child, input, deadline, max_output, result);
+  child.stdin_pipe.reset();
+  child.stdout_pipe.reset();
+  child.stderr_pipe.reset();
+  child.wait();
+  if (WIFEXITED(child.status())) {
+    result.exit_code = WEXITSTATUS(child.status());
   }
   return result;
 }

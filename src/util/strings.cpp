@@ -142,6 +142,15 @@ std::size_t invalid_utf8_at(std::string_view text) {
   return std::string_view::npos;
 }
 
+std::string plural(std::size_t n, std::string_view word) {
+  std::string text = std::to_string(n) + " ";
+  text += word;
+  if (n != 1) {
+    text += 's';
+  }
+  return text;
+}
+
 std::string fixed(double value, int digits) {
   char text[64];
   std::snprintf(text, sizeof text, "%.*f", digits, value);

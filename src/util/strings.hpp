@@ -27,6 +27,8 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
 // forms, surrogates and code points above U+10FFFF included), or npos when all of `text` is
 // valid: JSON output (nlohmann's dump) throws on anything else.
 std::size_t invalid_utf8_at(std::string_view text);
+// "1 case", "3 cases", "0 cases": the count and the word, with an "s" unless the count is 1.
+std::string plural(std::size_t n, std::string_view word);
 // "0.900": `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 // "0.5", "12", "1e-05": printf's %g, the shortest form of a number for messages.

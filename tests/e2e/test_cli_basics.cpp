@@ -41,6 +41,34 @@ TEST_CASE("eval --json with --format is a usage error, not a silent choice", "[e
   }
 }
 
+TEST_CASE("format table is another name for text, with the same output", "[e2e][cli]") {
+  TempRepo repo;
+  repo.write("prompts/greet.prompt", "Hello {{who}}\n");
+  repo.commit("greet");
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"list"}, std::vector<std::string>{"log", "greet"},
+        std::vector<std::string>{"alias", "list"}, std::vector<std::string>{"show", "greet"},
+        std::vector<std::string>{"lint"}}) {
+    INFO(command[0]);
+    std::vector<std::string> as_text = command;
+    as_text.insert(as_text.end(), {"--format", "text"});
+    std::vector<std::string> as_table = command;
+    as_table.insert(as_table.end(), {"--format=table"});
+    const RunResult text = run_promptops(repo.path(), as_text);
+    const RunResult table = run_promptops(repo.path(), as_table);
+    const RunResult plain = run_promptops(repo.path(), command);
+    CHECK(table.exit_code == text.exit_code);
+    CHECK(table.out == text.out);
+    CHECK(table.err == text.err);
+    CHECK(plain.out == text.out);
+    if (command[0] == "list") {
+      CHECK(text.out.rfind("NAME", 0) == 0);
+    }
+  }
+  const RunResult other = run_promptops(repo.path(), {"list", "--format", "tabel"});
+  CHECK(other.exit_code == 129);
+}
+
 TEST_CASE("an unknown flag or subcommand gets the closest known one", "[e2e][cli]") {
   TempRepo repo;
   repo.write("prompts/greet.prompt", "Hello {{who}}\n");

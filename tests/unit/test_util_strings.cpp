@@ -20,6 +20,12 @@ TEST_CASE("strings split, join, trim and measure", "[util]") {
   CHECK(util::replace_all("a.b.c", ".", "::") == "a::b::c");
 }
 
+TEST_CASE("plural counts a word, with an s unless there is one", "[util]") {
+  CHECK(util::plural(1, "case") == "1 case");
+  CHECK(util::plural(0, "case") == "0 cases");
+  CHECK(util::plural(2, "model call") == "2 model calls");
+}
+
 TEST_CASE("numbers for messages: fixed decimals and the shortest form", "[util]") {
   CHECK(util::fixed(0.5, 3) == "0.500");
   CHECK(util::fixed(0.12345, 2) == "0.12");
