@@ -13,6 +13,7 @@
 #include <promptops/config.hpp>
 #include <promptops/dataset.hpp>
 #include <promptops/diagnostic.hpp>
+#include <promptops/template.hpp>
 
 namespace promptops {
 
@@ -79,6 +80,23 @@ ParsedPrompt parse_prompt(std::string_view text, const std::string& path, const 
 // naming every required variable without a value (and how to pass it), or a template error
 // (message and prompt named), among them a message over k_max_rendered_bytes (template.hpp).
 std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& values);
+
+// A prompt's messages parsed once, then rendered for many variable values (an evaluation renders
+// every case): render() returns and throws exactly what render_prompt() does. Keeps a reference
+// to `prompt`, which must outlive it. Not thread-safe.
+class PromptRenderer {
+ public:
+  explicit PromptRenderer(const Prompt& prompt);
+  std::vector<Message> render(const nlohmann::json& values) const;
+
+ private:
+  void check_syntax() const;
+
+  const Prompt& m_prompt;
+  std::vector<CompiledTemplate> m_templates;  // one per message
+  std::vector<std::string> m_required;        // required_variables(prompt)
+  nlohmann::json m_defaults = nlohmann::json::object();
+};
 
 // The variables a value must be given for: used in a message but not declared (unless only
 // inside a section), or declared required; never those with a default. First-use order.

@@ -163,19 +163,4 @@ SecretVerdict judge_secret(std::string_view variable, std::string_view url,
 // localhost, a dotted IPv4 address in 127.0.0.0/8, or [::1] (any spelling); case-insensitive.
 bool is_loopback_host(std::string_view host);
 
-// A provider that answers with a function on the calling thread, one request at a time; for
-// tests of the layers above. identity() is "function:<name>".
-class FunctionProvider : public Provider {
- public:
-  using Answer = std::function<ChatResult(const ChatRequest&)>;
-  FunctionProvider(ProviderSpec spec, Answer answer);
-  void run(CallQueue& queue, const std::atomic<bool>& stop, std::chrono::milliseconds grace) override;
-  std::string identity() const override;
-  std::size_t calls() const { return m_calls; }
-
- private:
-  Answer m_answer;
-  std::size_t m_calls = 0;
-};
-
 }  // namespace promptops

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,5 +50,23 @@ TemplateInfo analyze_template(std::string_view text);
 // analyze_template() before kainjow sees the text), on a template or a rendered text longer than
 // k_max_rendered_bytes, and on values nested deeper than k_max_value_depth.
 std::string render_template(std::string_view text, const nlohmann::json& context);
+
+// A template read and parsed once, then rendered many times: an evaluation renders each message
+// once per case. render() gives exactly what render_template() gives for the same text, and
+// throws the same errors (a syntax error on every render, not at construction). Not thread-safe.
+class CompiledTemplate {
+ public:
+  explicit CompiledTemplate(std::string text);
+  ~CompiledTemplate();
+  CompiledTemplate(CompiledTemplate&&) noexcept;
+  CompiledTemplate& operator=(CompiledTemplate&&) noexcept;
+
+  const TemplateInfo& info() const;
+  std::string render(const nlohmann::json& context) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
 
 }  // namespace promptops

@@ -497,18 +497,19 @@ const std::vector<std::string>& assertion_type_names() {
   return names;
 }
 
-std::optional<Assertion> parse_assertion(const json& spec, const Location& where,
-                                         std::vector<Diagnostic>& diagnostics) {
-  Parser parser(where, diagnostics);
+namespace {
+
+// The type that `spec` names; null (and an error) when it names none.
+const TypeInfo* find_type(const json& spec, Parser& parser) {
   if (!spec.is_object()) {
     parser.error("an assertion must be a JSON object, not " + std::string(spec.type_name()),
                  "write {\"type\": \"equals\", \"value\": \"...\"}");
-    return std::nullopt;
+    return nullptr;
   }
   const auto type_it = spec.find("type");
   if (type_it == spec.end() || !type_it->is_string()) {
     parser.error("assertion has no 'type' string", "add \"type\": \"equals\" (or contains, regex, ...)");
-    return std::nullopt;
+    return nullptr;
   }
   const std::string type_name = type_it->get<std::string>();
   const auto found = std::find_if(k_types.begin(), k_types.end(),
@@ -518,37 +519,101 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
     parser.report(Severity::error, "unknown-assertion", "unknown assertion type '" + type_name + "'",
                   suggestion.empty() ? "expected one of " + util::join(assertion_type_names(), ", ")
                                      : "did you mean '" + suggestion + "'?");
-    return std::nullopt;
+    return nullptr;
   }
-  const TypeInfo& info = *found;
+  return &*found;
+}
+
+// A warning for each option the type does not know (service types take any: they pass them on).
+void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser) {
+  if (info.service) {
+    return;
+  }
   const std::string type(info.name);
-
-  Assertion assertion;
-  assertion.type = info.type;
-  assertion.spec = spec;
-  assertion.where = where;
-
-  if (!info.service) {
-    std::vector<std::string> known;
-    for (std::string_view key : k_common_keys) {
+  std::vector<std::string> known;
+  for (std::string_view key : k_common_keys) {
+    known.emplace_back(key);
+  }
+  for (std::string_view key : info.options) {
+    if (!key.empty()) {
       known.emplace_back(key);
     }
-    for (std::string_view key : info.options) {
-      if (!key.empty()) {
-        known.emplace_back(key);
-      }
+  }
+  for (const auto& [key, unused] : spec.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      const std::string suggestion = did_you_mean(key, known);
+      parser.report(Severity::warning, "invalid-assertion", type + " assertion has unknown option '" + key + "'",
+                    suggestion.empty() ? "" : "did you mean '" + suggestion + "'?");
     }
-    for (const auto& [key, unused] : spec.items()) {
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        const std::string suggestion = did_you_mean(key, known);
-        parser.report(Severity::warning, "invalid-assertion",
-                      type + " assertion has unknown option '" + key + "'",
-                      suggestion.empty() ? "" : "did you mean '" + suggestion + "'?");
+  }
+}
+
+void read_json_field(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  const auto path = spec.find("path");
+  if (path == spec.end() || !path->is_string()) {
+    parser.error("json-field assertion has no 'path' string", "add a JSON pointer such as \"path\": \"/answer\"");
+  } else {
+    assertion.path = path->get<std::string>();
+    try {
+      const json::json_pointer pointer(assertion.path);
+    } catch (const json::exception& e) {
+      parser.error("json-field assertion has a bad JSON pointer '" + assertion.path + "': " + json_error_text(e));
+    }
+  }
+  if (spec.contains("value")) {
+    const json& value = spec.at("value");
+    if (value.is_string()) {
+      parser.check_template(value.get<std::string>(), "value", type, assertion);
+    }
+    assertion.value = value;
+  }
+  if (const auto matches = spec.find("matches"); matches != spec.end()) {
+    if (!matches->is_string()) {
+      parser.error("json-field assertion 'matches' must be a string");
+    } else {
+      assertion.matches = matches->get<std::string>();
+      parser.check_template(*assertion.matches, "matches", type, assertion);
+      parser.check_not_empty(*assertion.matches, "matches", type);
+      if (!assertion.matches->empty()) {
+        assertion.compiled = parser.compile(*assertion.matches, assertion, type);
       }
     }
   }
+}
 
-  switch (info.type) {
+// length, cost and latency: numeric limits.
+void read_limits(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  switch (assertion.type) {
+    case AssertionType::length:
+      assertion.min_length = parser.get_count(spec, "min", type);
+      assertion.max_length = parser.get_count(spec, "max", type);
+      if (!spec.contains("min") && !spec.contains("max")) {
+        parser.error("length assertion needs 'min' or 'max'");
+      } else if (assertion.min_length && assertion.max_length && *assertion.min_length > *assertion.max_length) {
+        parser.error("length assertion has min " + std::to_string(*assertion.min_length) + " above max " +
+                     std::to_string(*assertion.max_length));
+      }
+      break;
+    case AssertionType::cost:
+      assertion.max = parser.get_number(spec, "max", type);
+      if (!spec.contains("max")) {
+        parser.error("cost assertion has no 'max'");
+      }
+      break;
+    case AssertionType::latency:
+      assertion.max_ms = parser.get_number(spec, "max_ms", type);
+      if (!spec.contains("max_ms")) {
+        parser.error("latency assertion has no 'max_ms'");
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// The options of `assertion`'s type, checked.
+void read_options(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  switch (assertion.type) {
     case AssertionType::equals:
       read_value(parser, spec, assertion, type, false);
       assertion.trim = parser.get_bool(spec, "trim", type).value_or(false);
@@ -583,65 +648,32 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
       break;
     case AssertionType::is_json:
       break;
-    case AssertionType::json_field: {
-      const auto path = spec.find("path");
-      if (path == spec.end() || !path->is_string()) {
-        parser.error("json-field assertion has no 'path' string",
-                     "add a JSON pointer such as \"path\": \"/answer\"");
-      } else {
-        assertion.path = path->get<std::string>();
-        try {
-          const json::json_pointer pointer(assertion.path);
-        } catch (const json::exception& e) {
-          parser.error("json-field assertion has a bad JSON pointer '" + assertion.path +
-                       "': " + json_error_text(e));
-        }
-      }
-      if (spec.contains("value")) {
-        const json& value = spec.at("value");
-        if (value.is_string()) {
-          parser.check_template(value.get<std::string>(), "value", type, assertion);
-        }
-        assertion.value = value;
-      }
-      if (const auto matches = spec.find("matches"); matches != spec.end()) {
-        if (!matches->is_string()) {
-          parser.error("json-field assertion 'matches' must be a string");
-        } else {
-          assertion.matches = matches->get<std::string>();
-          parser.check_template(*assertion.matches, "matches", type, assertion);
-          parser.check_not_empty(*assertion.matches, "matches", type);
-          if (!assertion.matches->empty()) {
-            assertion.compiled = parser.compile(*assertion.matches, assertion, type);
-          }
-        }
-      }
+    case AssertionType::json_field:
+      read_json_field(spec, assertion, type, parser);
       break;
-    }
     case AssertionType::length:
-      assertion.min_length = parser.get_count(spec, "min", type);
-      assertion.max_length = parser.get_count(spec, "max", type);
-      if (!spec.contains("min") && !spec.contains("max")) {
-        parser.error("length assertion needs 'min' or 'max'");
-      } else if (assertion.min_length && assertion.max_length &&
-                 *assertion.min_length > *assertion.max_length) {
-        parser.error("length assertion has min " + std::to_string(*assertion.min_length) + " above max " +
-                     std::to_string(*assertion.max_length));
-      }
-      break;
     case AssertionType::cost:
-      assertion.max = parser.get_number(spec, "max", type);
-      if (!spec.contains("max")) {
-        parser.error("cost assertion has no 'max'");
-      }
-      break;
     case AssertionType::latency:
-      assertion.max_ms = parser.get_number(spec, "max_ms", type);
-      if (!spec.contains("max_ms")) {
-        parser.error("latency assertion has no 'max_ms'");
-      }
+      read_limits(spec, assertion, type, parser);
       break;
   }
+}
+
+}  // namespace
+
+std::optional<Assertion> parse_assertion(const json& spec, const Location& where,
+                                         std::vector<Diagnostic>& diagnostics) {
+  Parser parser(where, diagnostics);
+  const TypeInfo* info = find_type(spec, parser);
+  if (info == nullptr) {
+    return std::nullopt;
+  }
+  Assertion assertion;
+  assertion.type = info->type;
+  assertion.spec = spec;
+  assertion.where = where;
+  warn_unknown_options(spec, *info, parser);
+  read_options(spec, assertion, std::string(info->name), parser);
   if (parser.failed()) {
     return std::nullopt;
   }

@@ -129,7 +129,7 @@ Provider& RunnerServices::provider(const ProviderSpec& spec) {
 
 void RunnerServices::set_current(const ProviderSpec* provider, const ModelSpec& model) {
   m_current_provider = provider;
-  m_current_model = model;
+  m_current_model = &model;
 }
 
 const ProviderSpec& RunnerServices::named_provider(const Assertion& assertion) const {
@@ -151,30 +151,58 @@ const ProviderSpec& RunnerServices::named_provider(const Assertion& assertion) c
   return found->second;
 }
 
-AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::string_view rubric,
-                                           std::string_view output, const EvalContext&) const {
+JudgeCall RunnerServices::judge_call(const Assertion& assertion, std::string_view rubric,
+                                        std::string_view output) const {
   const ProviderSpec& spec = named_provider(assertion);
-  std::string model = m_current_model.name;
+  std::string model = m_current_model != nullptr ? m_current_model->name : std::string();
   if (const auto it = assertion.spec.find("model"); it != assertion.spec.end() && it->is_string()) {
     model = it->get<std::string>();
   } else if (&spec != m_current_provider) {
     throw ConfigError("llm-rubric assertion names provider '" + spec.name + "' but no model",
                       "add model = \"NAME\" to the assertion");
   }
-  ChatRequest request;
-  request.model = model;
-  request.params = {{"temperature", 0}};
-  request.messages = {Message{"system", k_judge_instructions, {}},
-                      Message{"user", "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output), {}}};
-  auto& self = const_cast<RunnerServices&>(*this);
-  const std::string key =
-      content_key({"judge-1", provider_identity(spec, m_options), model, request.messages[0].content,
-                   request.messages[1].content});
-  std::string answer;
+  JudgeCall call;
+  call.provider = &spec;
+  call.request.model = model;
+  call.request.params = {{"temperature", 0}};
+  call.request.messages = {
+      Message{"system", k_judge_instructions, {}},
+      Message{"user", "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output), {}}};
+  call.key = content_key({"judge-1", provider_identity(spec, m_options), model, call.request.messages[0].content,
+                          call.request.messages[1].content});
+  return call;
+}
+
+bool RunnerServices::judge_known(const std::string& key) {
+  if (m_judged.count(key) != 0) {
+    return true;
+  }
   if (const auto cached = m_services.cache->get("response", key); cached && cached->contains("text")) {
+    m_judged[key] = JudgeAnswer{true, cached->at("text").get<std::string>()};
+    return true;
+  }
+  return false;
+}
+
+void RunnerServices::set_judged(const std::string& key, JudgeAnswer answer) { m_judged[key] = std::move(answer); }
+
+void RunnerServices::forget_judged(const std::string& key) { m_judged.erase(key); }
+
+AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::string_view rubric,
+                                           std::string_view output, const EvalContext&) const {
+  const JudgeCall call = judge_call(assertion, rubric, output);
+  std::string answer;
+  if (const auto known = m_judged.find(call.key); known != m_judged.end()) {
+    if (!known->second.ok) {
+      return AssertionResult{false, 0.0, "the judge gave no answer: " + known->second.text};
+    }
+    answer = known->second.text;
+  } else if (const auto cached = m_services.cache->get("response", call.key); cached && cached->contains("text")) {
     answer = cached->at("text").get<std::string>();
   } else {
-    const ChatResult result = self.provider(spec).complete(request);
+    // Nobody queued this call (a caller outside the engine's queue): ask now.
+    auto& self = const_cast<RunnerServices&>(*this);
+    const ChatResult result = self.provider(*call.provider).complete(call.request);
     if (result.error == CallError::auth) {
       throw ProviderError(result.message);
     }
@@ -182,7 +210,7 @@ AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::stri
       return AssertionResult{false, 0.0, "the judge gave no answer: " + result.message};
     }
     answer = result.response->text;
-    m_services.cache->put("response", key,
+    m_services.cache->put("response", call.key,
                           json{{"text", answer},
                                {"tokens_in", result.response->tokens_in},
                                {"tokens_out", result.response->tokens_out},

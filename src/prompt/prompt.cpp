@@ -554,27 +554,36 @@ ParsedPrompt parse_prompt(std::string_view text, const std::string& path, const 
 }
 
 std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& values) {
-  if (!values.is_null() && !values.is_object()) {
-    throw ConfigError("variable values for prompt '" + prompt.name + "' must be a JSON object");
+  return PromptRenderer(prompt).render(values);
+}
+
+PromptRenderer::PromptRenderer(const Prompt& prompt) : m_prompt(prompt) {
+  m_templates.reserve(prompt.messages.size());
+  for (const Message& message : prompt.messages) {
+    m_templates.emplace_back(message.content);
   }
-  nlohmann::json context = nlohmann::json::object();
+  bool syntax_ok = true;
+  for (const CompiledTemplate& compiled : m_templates) {
+    syntax_ok = syntax_ok && compiled.info().error.empty();
+  }
+  if (syntax_ok) {
+    m_required = required_variables(prompt);  // analyzes the templates again: once, not per case
+  }
   for (const VarSpec& var : prompt.vars) {
     if (var.default_value) {
-      context[var.name] = *var.default_value;
+      m_defaults[var.name] = *var.default_value;
     }
   }
-  if (values.is_object()) {
-    for (const auto& [key, value] : values.items()) {
-      context[key] = value;
-    }
-  }
+}
 
-  for (const Message& message : prompt.messages) {
-    const TemplateInfo info = analyze_template(message.content);
+// A syntax error names the message's place in the prompt file.
+void PromptRenderer::check_syntax() const {
+  for (std::size_t i = 0; i < m_templates.size(); ++i) {
+    const TemplateInfo& info = m_templates[i].info();
     if (info.error.empty()) {
       continue;
     }
-    Location where = message.where;
+    Location where = m_prompt.messages[i].where;
     if (where.line > 0) {
       if (info.error_line == 1) {
         where.column = where.column > 0 ? where.column + info.error_column - 1 : 0;
@@ -586,8 +595,15 @@ std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& v
     const std::string place = where.format();
     throw ConfigError((place.empty() ? "" : place + ": ") + "template syntax error: " + info.error);
   }
+}
 
-  const std::vector<std::string> missing = missing_variables(required_variables(prompt), values);
+std::vector<Message> PromptRenderer::render(const nlohmann::json& values) const {
+  const Prompt& prompt = m_prompt;
+  if (!values.is_null() && !values.is_object()) {
+    throw ConfigError("variable values for prompt '" + prompt.name + "' must be a JSON object");
+  }
+  check_syntax();
+  const std::vector<std::string> missing = missing_variables(m_required, values);
   if (!missing.empty()) {
     std::string hint = "pass";
     for (const std::string& var_name : missing) {
@@ -603,13 +619,25 @@ std::vector<Message> render_prompt(const Prompt& prompt, const nlohmann::json& v
         "missing values for required variables " + quoted_list(missing) + " in prompt '" + prompt.name + "'",
         hint);
   }
+  // Without defaults the case's own object is the context: no copy per case.
+  nlohmann::json merged;
+  if (!m_defaults.empty()) {
+    merged = m_defaults;
+    if (values.is_object()) {
+      for (const auto& [key, value] : values.items()) {
+        merged[key] = value;
+      }
+    }
+  }
+  const nlohmann::json& context = !m_defaults.empty() ? merged : values.is_object() ? values : m_defaults;
 
   std::vector<Message> rendered;
   rendered.reserve(prompt.messages.size());
-  for (const Message& message : prompt.messages) {
-    Message out = message;
+  for (std::size_t i = 0; i < prompt.messages.size(); ++i) {
+    const Message& message = prompt.messages[i];
+    Message out{message.role, {}, message.where};
     try {
-      out.content = render_template(message.content, context);
+      out.content = m_templates[i].render(context);
     } catch (const ConfigError& e) {
       throw ConfigError("message " + std::to_string(rendered.size() + 1) + " (" + message.role + ") of prompt '" +
                             prompt.name + "': " + e.what(),

@@ -322,30 +322,59 @@ TemplateInfo analyze_template(std::string_view text) {
   return info;
 }
 
-std::string render_template(std::string_view text, const nlohmann::json& context) {
-  const TemplateInfo info = analyze_template(text);
+struct CompiledTemplate::Impl {
+  explicit Impl(std::string text_in) : text(std::move(text_in)), info(analyze_template(text)) { parse(); }
+
+  // kainjow keeps an error from a failed render; a fresh parse starts the next one clean.
+  void parse() {
+    if (info.error.empty()) {
+      tmpl = std::make_unique<mustache::mustache>(text);
+      tmpl->set_custom_escape([](const std::string& s) { return s; });
+    }
+  }
+
+  std::string text;
+  TemplateInfo info;
+  std::unique_ptr<mustache::mustache> tmpl;  // null after a syntax error
+};
+
+CompiledTemplate::CompiledTemplate(std::string text) : m_impl(std::make_unique<Impl>(std::move(text))) {}
+CompiledTemplate::~CompiledTemplate() = default;
+CompiledTemplate::CompiledTemplate(CompiledTemplate&&) noexcept = default;
+CompiledTemplate& CompiledTemplate::operator=(CompiledTemplate&&) noexcept = default;
+
+const TemplateInfo& CompiledTemplate::info() const { return m_impl->info; }
+
+std::string CompiledTemplate::render(const nlohmann::json& context) const {
+  const TemplateInfo& info = m_impl->info;
   if (!info.error.empty()) {
     throw ConfigError("template syntax error at line " + std::to_string(info.error_line) + ", column " +
                       std::to_string(info.error_column) + ": " + info.error);
   }
   const mustache::data data = to_data(context.is_object() ? context : nlohmann::json::object());
-  mustache::mustache tmpl{std::string(text)};
+  mustache::mustache& tmpl = *m_impl->tmpl;
   if (!tmpl.is_valid()) {
     throw ConfigError("template syntax error: " + util::to_lower(tmpl.error_message()));
   }
-  tmpl.set_custom_escape([](const std::string& s) { return s; });
   BoundedContext bounded(&data, info);
   std::string out;
   try {
     BoundedOutput output(out);
     tmpl.render(bounded, output);
   } catch (const TooLong&) {
+    m_impl->parse();
     throw ConfigError("rendered text is larger than " + mib(k_max_rendered_bytes));
   }
   if (!tmpl.is_valid()) {
-    throw ConfigError("template error: " + util::to_lower(tmpl.error_message()));
+    const std::string message = util::to_lower(tmpl.error_message());
+    m_impl->parse();
+    throw ConfigError("template error: " + message);
   }
   return out;
+}
+
+std::string render_template(std::string_view text, const nlohmann::json& context) {
+  return CompiledTemplate(std::string(text)).render(context);
 }
 
 }  // namespace promptops

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The provider factory, redaction, the calls every provider shares, and FunctionProvider.
+// The provider factory, redaction, and the calls every provider shares.
 #include <promptops/provider.hpp>
 
 #include <cctype>
@@ -271,24 +271,6 @@ std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const Provider
   throw ConfigError(located(spec, "provider '" + spec.name + "' has unknown kind '" + spec.kind + "'"),
                     "kind is one of: openai, anthropic, exec");
 }
-
-FunctionProvider::FunctionProvider(ProviderSpec spec, Answer answer)
-    : Provider(std::move(spec)), m_answer(std::move(answer)) {}
-
-void FunctionProvider::run(CallQueue& queue, const std::atomic<bool>& stop,
-                           std::chrono::milliseconds /*grace*/) {
-  while (!stop.load()) {
-    std::optional<std::pair<std::uint64_t, ChatRequest>> item = queue.next();
-    if (!item) {
-      return;
-    }
-    ++m_calls;
-    ChatResult result = m_answer(item->second);
-    queue.done(item->first, std::move(result));
-  }
-}
-
-std::string FunctionProvider::identity() const { return "function:" + spec().name; }
 
 namespace providers {
 

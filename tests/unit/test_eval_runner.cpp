@@ -13,6 +13,7 @@
 #include <promptops/git.hpp>
 #include <promptops/notes.hpp>
 
+#include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 #include "support/text.hpp"
 

@@ -15,6 +15,7 @@
 #include <promptops/provider.hpp>
 
 #include "support/calls.hpp"
+#include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 
 using namespace promptops;

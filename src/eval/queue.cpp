@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: MIT
+// The call and scoring queue: answers through the cache and the provider, judge calls queued like
+// answers, each sample scored once its answer and judges are in.
+#include "eval/queue.hpp"
+
+#include <algorithm>
+
+#include <promptops/error.hpp>
+
+#include "eval/score.hpp"
+#include "util/trace.hpp"
+
+namespace promptops {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Under --no-cache nothing is looked up, but identical requests in flight are still sent once:
+// the same parts as response_key(), length-prefixed, without the SHA-1.
+std::string coalescing_key(const std::string& identity, const ChatRequest& request, const std::string& params_text,
+                           int repeat) {
+  std::string key;
+  const auto add = [&key](std::string_view part) {
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+  };
+  add(identity);
+  add(request.model);
+  add(params_text);
+  add(std::to_string(repeat));
+  for (const Message& message : request.messages) {
+    add(message.role);
+    add(message.content);
+  }
+  return key;
+}
+
+}  // namespace
+
+std::string response_key(const std::string& identity, const ChatRequest& request, const std::string& params_text,
+                         int repeat) {
+  const std::string repeat_text = std::to_string(repeat);
+  std::vector<std::string_view> parts{"response-1", identity, request.model, params_text, repeat_text};
+  parts.reserve(parts.size() + 2 * request.messages.size());
+  for (const Message& message : request.messages) {
+    parts.push_back(message.role);
+    parts.push_back(message.content);
+  }
+  return content_key(parts);
+}
+
+std::optional<ChatResponse> response_from_json(const json& value) {
+  try {
+    ChatResponse response;
+    response.text = value.at("text").get<std::string>();
+    response.tokens_in = value.at("tokens_in").get<std::int64_t>();
+    response.tokens_out = value.at("tokens_out").get<std::int64_t>();
+    response.latency_ms = value.at("latency_ms").get<double>();
+    return response;
+  } catch (const json::exception&) {
+    return std::nullopt;  // an entry from another version: ask again
+  }
+}
+
+json response_to_json(const ChatResponse& response) {
+  return json{{"text", response.text},
+              {"tokens_in", response.tokens_in},
+              {"tokens_out", response.tokens_out},
+              {"latency_ms", response.latency_ms}};
+}
+
+EvalQueue::EvalQueue(std::vector<Job*> jobs, RunContext& run) : m_jobs(std::move(jobs)), m_run(run) {}
+
+void EvalQueue::run() {
+  if (m_jobs.empty()) {
+    return;
+  }
+  m_running = m_jobs.front()->provider;
+  m_run.assertion_services.provider(*m_running).run(*this, m_run.stop);
+  // A provider stops asking once next() has said "no more"; judge calls queued after that, and
+  // those for other providers, are sent by a run of their own.
+  m_judges_only = true;
+  while (!m_run.stop.load() && !m_judge_calls.empty()) {
+    m_running = m_judge_providers.at(m_judge_calls.begin()->first);
+    m_run.assertion_services.provider(*m_running).run(*this, m_run.stop);
+  }
+}
+
+void EvalQueue::rethrow_fatal() const {
+  if (m_fatal) {
+    std::rethrow_exception(m_fatal);
+  }
+}
+
+std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next() {
+  if (auto judge = next_judge_call()) {
+    return judge;
+  }
+  if (m_judges_only) {
+    return std::nullopt;
+  }
+  return next_answer();
+}
+
+std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next_judge_call() {
+  const auto it = m_running == nullptr ? m_judge_calls.end() : m_judge_calls.find(m_running->name);
+  if (it == m_judge_calls.end() || m_run.stop.load()) {
+    return std::nullopt;
+  }
+  JudgeCall call = std::move(it->second.front());
+  it->second.pop_front();
+  if (it->second.empty()) {
+    m_judge_calls.erase(it);
+  }
+  const std::uint64_t id = m_next_id++;
+  m_in_flight[id] = InFlight{std::move(call.key), {}, true};
+  return std::make_pair(id, std::move(call.request));
+}
+
+std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next_answer() {
+  const bool caching = m_run.services.cache->enabled();
+  while (!m_run.stop.load()) {
+    if (m_job >= m_jobs.size()) {
+      return std::nullopt;
+    }
+    Job& job = *m_jobs[m_job];
+    const std::size_t position = m_case;
+    const int repeat = m_repeat_index;
+    if (++m_repeat_index >= m_run.repeat) {
+      m_repeat_index = 0;
+      if (++m_case >= job.case_count()) {
+        m_case = 0;
+        ++m_job;
+      }
+    }
+    std::optional<ChatRequest> request = render(job, job.suite->cases[job.case_index(position)]);
+    if (!request) {
+      return std::nullopt;
+    }
+    const Sample sample{&job, position, repeat};
+    std::string key = caching ? response_key(job.identity, *request, job.params_text, repeat)
+                              : coalescing_key(job.identity, *request, job.params_text, repeat);
+    if (caching) {
+      if (const auto cached = m_run.services.cache->get("response", key)) {
+        if (const auto response = response_from_json(*cached)) {
+          ++m_run.report.cache_hits;
+          score_when_judged(sample, *response, false);
+          continue;
+        }
+      }
+    }
+    if (const auto it = m_waiting_by_key.find(key); it != m_waiting_by_key.end()) {
+      m_in_flight[it->second].samples.push_back(sample);
+      continue;
+    }
+    const std::uint64_t id = m_next_id++;
+    m_waiting_by_key.emplace(key, id);
+    m_in_flight[id] = InFlight{std::move(key), {sample}, false};
+    return std::make_pair(id, std::move(*request));
+  }
+  return std::nullopt;
+}
+
+// The request of one case, its templates parsed once per job; nullopt (and the run stopped) when
+// the case cannot render.
+std::optional<ChatRequest> EvalQueue::render(const Job& job, const DatasetCase& c) {
+  Job& mutable_job = const_cast<Job&>(job);
+  if (!mutable_job.renderer) {
+    mutable_job.renderer = std::make_unique<PromptRenderer>(job.prompt);
+    mutable_job.params_text = job.model.params.dump();
+  }
+  ChatRequest request;
+  try {
+    request.messages = job.renderer->render(c.vars);
+  } catch (const Error& e) {
+    m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) + ": case '" +
+                                                      c.id + "' cannot render prompt '" + job.prompt.name +
+                                                      "': " + e.what(),
+                                                  e.hint()));
+    m_run.stop = true;
+    return std::nullopt;
+  }
+  request.model = job.model.name;
+  request.params = job.model.params;
+  return request;
+}
+
+void EvalQueue::done(std::uint64_t id, ChatResult result) {
+  const auto it = m_in_flight.find(id);
+  if (it == m_in_flight.end()) {
+    return;
+  }
+  InFlight call = std::move(it->second);
+  m_in_flight.erase(it);
+  if (call.judge) {
+    judged(call, result);
+    return;
+  }
+  m_waiting_by_key.erase(call.key);
+  answered(std::move(call), result);
+}
+
+void EvalQueue::answered(InFlight call, const ChatResult& result) {
+  if (result.ok()) {
+    ++m_run.report.real_calls;
+    const ChatResponse& response = *result.response;
+    if (m_run.services.cache->enabled()) {
+      m_run.writer.put(std::move(call.key), response_to_json(response));
+    }
+    for (const Sample& sample : call.samples) {
+      score_when_judged(sample, response, true);
+    }
+    return;
+  }
+  if (result.error == CallError::cancelled) {
+    return;
+  }
+  if (result.error == CallError::auth) {
+    if (!m_fatal) {
+      m_fatal = std::make_exception_ptr(
+          ProviderError(result.message, "the answers received so far are cached; rerun to resume"));
+    }
+    m_run.stop = true;
+    return;
+  }
+  failed(call, result);
+}
+
+// A call that got no answer: every sample waiting for it is an error, and the provider's first
+// cause is kept for the report.
+void EvalQueue::failed(const InFlight& call, const ChatResult& result) {
+  if (!call.samples.empty()) {
+    std::string& cause = m_causes[call.samples.front().job->provider->name];
+    if (cause.empty()) {
+      cause = !result.cause.empty() ? result.cause : result.message;
+    }
+  }
+  for (const Sample& sample : call.samples) {
+    finish(sample, nullptr, false, std::string(call_error_name(result.error)) + ": " + result.message);
+  }
+}
+
+void EvalQueue::judged(const InFlight& call, const ChatResult& result) {
+  std::vector<std::uint64_t> waiters;
+  if (const auto it = m_judge_waiters.find(call.key); it != m_judge_waiters.end()) {
+    waiters = std::move(it->second);
+    m_judge_waiters.erase(it);
+  }
+  if (result.error == CallError::cancelled) {
+    return;  // its samples stay unscored: the run was interrupted
+  }
+  if (result.error == CallError::auth) {
+    if (!m_fatal) {
+      m_fatal = std::make_exception_ptr(ProviderError(result.message));
+    }
+    m_run.stop = true;
+    return;
+  }
+  if (result.ok() && m_run.services.cache->enabled()) {
+    m_run.writer.put(call.key, response_to_json(*result.response));
+  }
+  m_run.assertion_services.set_judged(call.key,
+                                      JudgeAnswer{result.ok(), result.ok() ? result.response->text : result.message});
+  m_judge_forget[call.key] = !result.ok() || !m_run.services.cache->enabled();
+  for (const std::uint64_t waiting_id : waiters) {
+    const auto it = m_waiting.find(waiting_id);
+    if (it == m_waiting.end() || --it->second.judges > 0) {
+      continue;
+    }
+    Waiting waiting = std::move(it->second);
+    m_waiting.erase(it);
+    finish(waiting.sample, &waiting.response, waiting.real_call, {});
+    release_judges(waiting.keys);
+  }
+}
+
+// A failed judge answer, or any under --no-cache, is asked again by a later sample, as a judge
+// called for each sample would be; a cached one stays known for the run.
+void EvalQueue::release_judges(const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) {
+    const auto ref = m_judge_refs.find(key);
+    if (ref == m_judge_refs.end() || --ref->second > 0) {
+      continue;
+    }
+    m_judge_refs.erase(ref);
+    if (const auto forget = m_judge_forget.find(key); forget != m_judge_forget.end()) {
+      if (forget->second) {
+        m_run.assertion_services.forget_judged(key);
+      }
+      m_judge_forget.erase(forget);
+    }
+  }
+}
+
+// The judge calls the llm-rubric assertions of `sample` make for `output`, each once. A rubric
+// that cannot render, or names no provider, is left to evaluate(), which reports it when scored.
+std::vector<JudgeCall> EvalQueue::judge_calls(const Sample& sample, std::string_view output) {
+  std::vector<JudgeCall> calls;
+  const Job& job = *sample.job;
+  const std::size_t case_index = job.case_index(sample.position);
+  const DatasetCase& c = job.suite->cases[case_index];
+  std::optional<json> vars;
+  const auto consider = [&](const Assertion& assertion) {
+    if (assertion.type != AssertionType::llm_rubric) {
+      return;
+    }
+    try {
+      if (!vars) {
+        vars = make_template_context(c.vars, c.expected);
+      }
+      if (!missing_variable(assertion, *vars).empty()) {
+        return;
+      }
+      const std::string rubric = assertion.value.is_string()
+                                     ? render_template(assertion.value.get<std::string>(), *vars)
+                                     : assertion.value.dump();
+      JudgeCall call = m_run.assertion_services.judge_call(assertion, rubric, output);
+      if (std::none_of(calls.begin(), calls.end(), [&](const JudgeCall& other) { return other.key == call.key; })) {
+        calls.push_back(std::move(call));
+      }
+    } catch (const Error&) {
+    }
+  };
+  for (const Assertion& assertion : job.suite->asserts) {
+    consider(assertion);
+  }
+  for (const Assertion& assertion : job.suite->case_asserts[case_index]) {
+    consider(assertion);
+  }
+  return calls;
+}
+
+void EvalQueue::score_when_judged(const Sample& sample, const ChatResponse& response, bool real_call) {
+  m_run.assertion_services.set_current(sample.job->provider, sample.job->model);
+  std::vector<JudgeCall> calls = judge_calls(sample, response.text);
+  if (calls.empty()) {
+    finish(sample, &response, real_call, {});
+    return;
+  }
+  Waiting waiting{sample, response, real_call, 0, {}};
+  for (JudgeCall& call : calls) {
+    waiting.keys.push_back(call.key);
+    ++m_judge_refs[call.key];
+    if (m_run.assertion_services.judge_known(call.key)) {
+      continue;
+    }
+    ++waiting.judges;
+    std::vector<std::uint64_t>& waiters = m_judge_waiters[call.key];
+    waiters.push_back(m_next_waiting);
+    if (waiters.size() == 1) {  // the first to need it sends it
+      m_judge_providers[call.provider->name] = call.provider;
+      m_judge_calls[call.provider->name].push_back(std::move(call));
+    }
+  }
+  if (waiting.judges == 0) {
+    finish(sample, &response, real_call, {});
+    release_judges(waiting.keys);
+    return;
+  }
+  m_waiting.emplace(m_next_waiting++, std::move(waiting));
+}
+
+bool EvalQueue::keeps_records(const Job& job) const {
+  return job.records != nullptr || !m_run.services.results_dir.empty();
+}
+
+void EvalQueue::finish(const Sample& sample, const ChatResponse* response, bool real_call, const std::string& error) {
+  Job& job = *sample.job;
+  const std::size_t case_index = job.case_index(sample.position);
+  CaseTally& tally = job.tallies[sample.position];
+  std::optional<json> record;
+  if (keeps_records(job)) {
+    record = case_record(job.suite->cases[case_index], case_index, sample.repeat);
+  }
+  json* out = record ? &*record : nullptr;
+  if (response == nullptr) {
+    record_error(job, tally, out, error);
+  } else {
+    score_answer(job, case_index, tally, *response, real_call, out);
+  }
+  ++tally.done;
+  if (record) {
+    if (job.records != nullptr) {
+      job.records->push_back(std::move(*record));
+    } else {
+      write_record(job, *record);
+    }
+  }
+  ++job.done;
+  ++m_run.done;
+  if (job.done == job.total) {
+    finalize(job);
+  }
+  report_progress();
+}
+
+void EvalQueue::report_progress() {
+  if (!m_run.services.progress) {
+    return;
+  }
+  EvalProgress progress;
+  progress.done = m_run.done;
+  progress.total = m_run.total;
+  progress.cache_hits = m_run.report.cache_hits;
+  progress.real_calls = m_run.report.real_calls;
+  progress.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_run.start).count();
+  m_run.services.progress(progress);
+}
+
+// A sample without a judged answer: counted in errors and left out of every metric.
+void EvalQueue::record_error(Job& job, CaseTally& tally, json* record, const std::string& error) {
+  ++tally.errors;
+  ++job.errors;
+  ++m_run.report.errors;
+  if (record != nullptr) {
+    (*record)["error"] = error;
+    (*record)["pass"] = false;
+    (*record)["score"] = 0.0;
+  }
+}
+
+// Scores one answer with the suite's and the case's assertions, into the metrics and `record`.
+void EvalQueue::score_answer(Job& job, std::size_t case_index, CaseTally& tally, const ChatResponse& response,
+                             bool real_call, json* record) {
+  const DatasetCase& c = job.suite->cases[case_index];
+  CaseOutcome outcome;
+  outcome.tokens_in = response.tokens_in;
+  outcome.tokens_out = response.tokens_out;
+  outcome.cost = call_cost(m_run.config, job.model.name, response.tokens_in, response.tokens_out);
+  outcome.latency_ms = response.latency_ms;
+  outcome.had_real_call = real_call;
+  EvalContext context;
+  context.vars = make_template_context(c.vars, c.expected);
+  if (m_run.config.prices.count(job.model.name) != 0) {
+    context.cost = outcome.cost;  // unknown otherwise: a cost assertion says so
+  }
+  context.latency_ms = response.latency_ms;
+  context.services = &m_run.assertion_services;
+  m_run.assertion_services.set_current(job.provider, job.model);
+  Verdict verdict = apply_assertions(*job.suite, case_index, response.text, context);
+  if (!verdict.error.empty()) {
+    // The output could not be judged (a regex limit, say): an error like a missing answer.
+    if (record != nullptr) {
+      (*record)["output"] = response.text;
+      (*record)["reasons"] = std::move(verdict.reasons);
+    }
+    record_error(job, tally, record, verdict.error);
+    if (m_run.report.unjudged++ == 0) {
+      m_run.report.unjudged_reason = verdict.error;
+    }
+    return;
+  }
+  outcome.pass = verdict.pass;
+  outcome.score = verdict.score();
+  set_labels(outcome, *job.suite, c, response.text, verdict.label_form);
+  job.metrics.add(outcome);
+  (verdict.pass ? tally.passes : tally.fails) += 1;
+  tally.score_sum += outcome.score;
+  if (record != nullptr) {
+    json& r = *record;
+    r["output"] = response.text;
+    r["pass"] = verdict.pass;
+    r["score"] = outcome.score;
+    r["reasons"] = std::move(verdict.reasons);
+    r["tokens_in"] = response.tokens_in;
+    r["tokens_out"] = response.tokens_out;
+    r["latency_ms"] = response.latency_ms;
+    r["cost"] = outcome.cost;
+    r["cached"] = !real_call;
+  }
+}
+
+void EvalQueue::write_record(Job& job, const json& record) {
+  if (m_run.services.results_dir.empty()) {
+    return;
+  }
+  job.results.append(m_run.services.results_dir, job.key, record.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void EvalQueue::finalize(Job& job) {
+  EvalResult result = summarize(job, m_run.repeat);
+  job.tallies = {};
+  if (job.result != nullptr) {  // a trial: in memory only
+    *job.result = std::move(result);
+    return;
+  }
+  result.results_file = job.results.finish();
+  if (job.errors == 0 && m_run.services.cache->enabled()) {  // --no-cache: put() would drop it
+    m_run.services.cache->put("eval", job.key, result.to_json());
+  }
+  PO_TRACE("eval " + job.prompt.name + " " + job.key.substr(0, 12) + ": " + result.metric + " " +
+           std::to_string(result.value));
+  m_run.report.results[job.key] = std::move(result);
+}
+
+void writer_close_on_fatal(AnswerWriter& writer, const EvalQueue& queue, std::atomic<bool>& stop) {
+  try {
+    queue.rethrow_fatal();
+  } catch (...) {
+    writer.close();
+    stop = false;
+    throw;
+  }
+}
+
+}  // namespace promptops

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// Scoring: one answer judged by the suite's and the case's assertions, its label for the label
+// metrics, its per-case record; and an evaluation's result from its cases' tallies.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/assertions.hpp>
+#include <promptops/eval.hpp>
+#include <promptops/metrics.hpp>
+
+#include "eval/job.hpp"
+#include "eval/suite.hpp"
+#include "eval/unicode.hpp"
+
+namespace promptops {
+
+// What the assertions said about one answer.
+struct Verdict {
+  bool pass = true;
+  double score_sum = 0.0;
+  std::size_t count = 0;  // assertions applied
+  nlohmann::json reasons = nlohmann::json::array();  // of the failed ones
+  TextForm label_form;    // labels compare as the equals assertions do
+  std::string error;      // the first assertion that could not judge the output; empty = none
+
+  double score() const { return count == 0 ? 1.0 : score_sum / static_cast<double>(count); }
+};
+
+// Applies the suite's assertions, then the case's own, to `output`; `equals {{expected}}` when
+// there are none and the case expects something. May throw what evaluate() throws.
+Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string_view output,
+                         const EvalContext& context);
+
+// Sets the expected and predicted labels of `outcome` when the suite is a classification: the
+// trimmed output, the expected label when it compares equal in `form`, else "(other)" when it is
+// none of the suite's labels.
+void set_labels(CaseOutcome& outcome, const Suite& suite, const DatasetCase& c, std::string_view output,
+                TextForm form);
+
+// The fields every record of one sample has: index, id, line, repeat, vars, expected, and the
+// description, metadata and other keys when the case has them.
+nlohmann::json case_record(const DatasetCase& c, std::size_t index, int repeat);
+
+// The result of a job whose every sample is in, from its metrics and tallies.
+EvalResult summarize(const Job& job, int repeat);
+
+std::string model_label(const ModelSpec& model);
+
+}  // namespace promptops
