@@ -12,6 +12,7 @@
 #include <promptops/optimize.hpp>
 #include <promptops/provider.hpp>
 
+#include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 
 using namespace promptops;
