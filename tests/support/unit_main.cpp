@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Catch2 main for the test binaries: an isolated environment, then libgit2 for the whole run.
+// Catch2 main for the unit tests: an isolated environment, then libgit2 for the whole run.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
