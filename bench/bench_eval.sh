@@ -305,6 +305,7 @@ throughput() {
       line=$(measure "$data/run" "$tool" eval HEAD --no-cache)
       check_run "--no-cache run ($shape)" "$line" "$data/run.err" "$cases" && echo "$line" >>"$data/t.$shape.nocache"
       rm -rf .git/promptops/cache
+      git update-ref -d refs/notes/promptops 2>/dev/null || true  # else the result comes from notes
       line=$(measure "$data/run" "$tool" eval HEAD)
       check_run "empty-cache run ($shape)" "$line" "$data/run.err" "$cases" && echo "$line" >>"$data/t.$shape.empty"
     done
@@ -382,6 +383,7 @@ if [ -z "$only" ] || [ "$only" = 2 ]; then
   check_run "memory --no-cache run" "$line" "$data/run.err" "$mem_cases" && mem_row "--no-cache" "$mem_cases" "$line"
   if [ "$mem_cache" = 1 ]; then
     rm -rf .git/promptops/cache
+    git update-ref -d refs/notes/promptops 2>/dev/null || true
     line=$(measure "$data/run" "$tool" eval HEAD)
     check_run "memory empty-cache run" "$line" "$data/run.err" "$mem_cases" && mem_row "cache on, empty" "$mem_cases" "$line"
     line=$(measure "$data/run" "$tool" eval HEAD)
