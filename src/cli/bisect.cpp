@@ -134,19 +134,15 @@ std::size_t unevaluated(const BisectReport& report) {
   return n;
 }
 
-std::string plural(std::size_t n, const std::string& word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
-
 // "searched 9 versions in 23 commits (12 touched greet's files): 3 evaluated, 1 from the cache, 0
 // from notes; 24 model calls"
 std::string summary_line(const BisectReport& report) {
-  return "searched " + plural(report.versions.size(), "version") + " in " +
-         plural(report.commits_walked, "commit") + " (" + std::to_string(report.candidates) +
+  return "searched " + util::plural(report.versions.size(), "version") + " in " +
+         util::plural(report.commits_walked, "commit") + " (" + std::to_string(report.candidates) +
          " touched its files): " + std::to_string(report.evaluations) + " evaluated, " +
          std::to_string(count_sources(report, "cache")) + " from the cache, " +
          std::to_string(count_sources(report, "notes")) + " from notes; " +
-         plural(report.real_calls, "model call");
+         util::plural(report.real_calls, "model call");
 }
 
 // The honest caveat of a binary search.
@@ -160,7 +156,7 @@ std::string caveat(const BisectReport& report) {
   if (left == 0) {
     return "";
   }
-  return "binary search assumes the prompt stays bad once it goes bad: " + plural(left, "version") +
+  return "binary search assumes the prompt stays bad once it goes bad: " + util::plural(left, "version") +
          (left == 1 ? " was" : " were") +
          " not evaluated and may hide other drops (--all evaluates every one)";
 }
@@ -254,7 +250,7 @@ std::string render_text(const BisectReport& report, const std::vector<DropView>&
            value_text(report, bad) + " (bad means " + describe_criterion(report) + ")\n";
   }
   if (all) {
-    out += report.prompt + ": " + plural(views.size(), "drop") + " between " + report.good.short_hex() +
+    out += report.prompt + ": " + util::plural(views.size(), "drop") + " between " + report.good.short_hex() +
            " and " + report.bad.short_hex() + "\n\n";
   }
   for (std::size_t i = 0; i < views.size(); ++i) {
@@ -438,10 +434,10 @@ void run_bisect_command(Context& context, const BisectCommandOptions& options) {
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const BisectReport report = run_bisect(repo, bisect, session.services());
   session.clear_progress();
-  if (report.interrupted) {
-    throw InterruptedError("interrupted: " + plural(report.real_calls, "answer") +
-                           " received in this run kept in the cache; run the same command to resume");
-  }
+  RunEnd end;  // an interrupted bisect prints no report: its search did not finish
+  end.interrupted = report.interrupted;
+  end.answers = report.real_calls;
+  const ExitCode verdict = run_exit(end, report.regression ? ExitCode::negative : ExitCode::ok);
   const std::vector<DropView> views = drop_views(repo, report, options.format);
   if (options.format == "json") {
     context.out_json(render_json(report, views, options.suite_at));
@@ -457,9 +453,7 @@ void run_bisect_command(Context& context, const BisectCommandOptions& options) {
       std::fprintf(stderr, "%s\n", note.c_str());
     }
   }
-  if (report.regression) {
-    context.exit_status = ExitCode::negative;
-  }
+  context.exit_status = verdict;
 }
 
 // --- bisect-run ------------------------------------------------------------------------------------

@@ -59,18 +59,18 @@ void finish(Context& context, const CheckReport& report, const std::string& form
   } else {
     context.out(check_text(report, bypass));
   }
-  if (report.interrupted) {
-    throw InterruptedError("interrupted: answers received so far are cached; run the same command to resume");
+  RunEnd end;
+  end.interrupted = report.interrupted;
+  if (!end.interrupted) {
+    report_note_mismatches(report.note_mismatches);
   }
-  report_note_mismatches(report.note_mismatches);
-  if (report.lint_failed() || report.gate_failed() || !report.note_mismatches.empty()) {
-    context.exit_status = ExitCode::negative;
-    return;
-  }
-  if (report.errors > 0) {
-    throw_unanswered(report.provider_failures, report.errors, unanswered_files(report),
-                     ", so the gate could not be judged");
-  }
+  const bool failed = report.lint_failed() || report.gate_failed() || !report.note_mismatches.empty();
+  // A failed lint or gate is the verdict even when some cases got no answer: it cannot pass.
+  end.unanswered = failed ? 0 : report.errors;
+  end.failures = report.provider_failures;
+  end.results_files = unanswered_files(report);
+  end.consequence = ", so the gate could not be judged";
+  context.exit_status = run_exit(end, failed ? ExitCode::negative : ExitCode::ok);
 }
 
 void run_check_command(Context& context, const CheckCommandOptions& command) {

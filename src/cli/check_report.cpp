@@ -169,11 +169,10 @@ std::string gate_line(const CheckReport& report, const char* bypass) {
            "\n";
   }
   if (failed > 0) {
-    return "gate failed: " + std::to_string(failed) + " of " + std::to_string(judged) + " changed prompt" +
-           (judged == 1 ? "" : "s") + " regressed" +
+    return "gate failed: " + std::to_string(failed) + " of " + util::plural(judged, "changed prompt") + " regressed" +
            (bypass != nullptr ? std::string(" (to bypass once: ") + bypass + ")\n" : "\n");
   }
-  return "gate passed: " + std::to_string(judged) + " changed prompt" + (judged == 1 ? "" : "s") + " judged" +
+  return "gate passed: " + util::plural(judged, "changed prompt") + " judged" +
          (!unchecked.empty() ? "; not checked: " + util::join(unchecked, ", ") : "") + "\n";
 }
 

@@ -100,7 +100,7 @@ std::string output_excerpt(const CaseRecord& record) {
 std::string differ_heading(const Comparison& comparison) {
   const std::size_t n = comparison.differences.size();
   const std::size_t total = comparison.b->case_ids.size();
-  return std::to_string(n) + " of " + std::to_string(total) + " case" + (total == 1 ? "" : "s") +
+  return std::to_string(n) + " of " + util::plural(total, "case") +
          (n == 1 ? " differs" : " differ");
 }
 
@@ -124,8 +124,8 @@ std::string comparison_text(const Comparison& c, const Side& a, const Side& b) {
   out += row("p50 latency", latency_text(*c.a) + " → " + latency_text(*c.b));
   for (const auto& [side, result] : {std::pair{"A", c.a}, std::pair{"B", c.b}}) {
     if (result->errors > 0) {
-      out += row("", std::string(side) + ": " + std::to_string(result->errors) + " case sample" +
-                         (result->errors == 1 ? "" : "s") + " without an answer, left out of the pairing");
+      out += row("", std::string(side) + ": " + util::plural(result->errors, "case sample") +
+                         " without an answer, left out of the pairing");
     }
   }
   if (c.differences.empty()) {
@@ -422,8 +422,8 @@ void print_report(Context& context, const CompareReport& report, const std::stri
   context.out(util::join(blocks, "\n"));
   if (format == "text") {
     std::fflush(stdout);  // the report first, then the summary, also when both go to one pipe
-    std::fprintf(stderr, "%zu model call%s, %zu cached answer%s\n", report.real_calls,
-                 report.real_calls == 1 ? "" : "s", report.cache_hits, report.cache_hits == 1 ? "" : "s");
+    std::fprintf(stderr, "%s, %s\n", util::plural(report.real_calls, "model call").c_str(),
+                 util::plural(report.cache_hits, "cached answer").c_str());
   }
 }
 
@@ -448,20 +448,20 @@ void run_compare(Context& context, const CompareCommandOptions& options) {
     return;
   }
   print_report(context, report, options.format);
-  if (report.interrupted) {
-    throw InterruptedError("interrupted: " + std::to_string(report.real_calls) + " answer" +
-                           (report.real_calls == 1 ? "" : "s") +
-                           " received in this run kept in the cache; run the same command to resume");
-  }
-  if (!report.missing.empty()) {
-    throw Error("not in the cache or notes (--offline): " + util::join(report.missing, ", "),
-                "run the same command without --offline to evaluate them");
-  }
-  if (report.errors > 0) {
-    throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
-                            " got no answer from the provider (see the per-case results)",
-                        "run the same command again to retry them; answers already received are cached");
-  }
+  RunEnd end;
+  end.interrupted = report.interrupted;
+  end.answers = report.real_calls;
+  context.exit_status = run_exit(end, ExitCode::ok, [&report] {
+    if (!report.missing.empty()) {
+      throw Error("not in the cache or notes (--offline): " + util::join(report.missing, ", "),
+                  "run the same command without --offline to evaluate them");
+    }
+    if (report.errors > 0) {
+      throw ProviderError(util::plural(report.errors, "case") +
+                              " got no answer from the provider (see the per-case results)",
+                          "run the same command again to retry them; answers already received are cached");
+    }
+  });
 }
 
 }  // namespace

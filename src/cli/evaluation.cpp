@@ -14,6 +14,8 @@
 
 #include <promptops/error.hpp>
 
+#include "util/strings.hpp"
+
 namespace promptops::cli {
 
 namespace {
@@ -87,7 +89,7 @@ void throw_unanswered(const std::vector<ProviderFailure>& failures, std::size_t 
     hint = "the per-case results are in " + util::join(results_files, ", ") + "; " + hint;
   }
   if (failures.empty()) {  // a judge's calls, which are not counted per provider
-    throw ProviderError(std::to_string(errors) + " case" + (errors == 1 ? "" : "s") +
+    throw ProviderError(util::plural(errors, "case") +
                             " got no answer from the provider" + consequence,
                         hint);
   }

@@ -94,7 +94,7 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
   std::string out = "## " + title + "\n\n";
   const bool failed = report.lint_failed() || report.gate_failed();
   out += std::string(failed ? "❌ **Gate failed**" : "✅ **Gate passed**") + " · " +
-         std::to_string(reviews.size()) + " prompt" + (reviews.size() == 1 ? "" : "s") + " changed · " +
+         util::plural(reviews.size(), "prompt") + " changed · " +
          std::to_string(report.real_calls) + " model calls, " + std::to_string(report.cache_hits) +
          " cached answers\n";
   if (report.lint_failed()) {
@@ -306,14 +306,15 @@ void run_review(Context& context, const ReviewOptions& options) {
     context.out(render_text(title, report, review.prompts,
                             context.stdout_color() ? diff::Markers::color : diff::Markers::plain));
   }
-  if (report.interrupted) {
-    throw InterruptedError("interrupted: answers received so far are cached; run the same command to resume");
-  }
-  if (report.errors > 0) {
-    throw ProviderError(std::to_string(report.errors) + " case" + (report.errors == 1 ? "" : "s") +
-                            " got no answer from the provider, so the review is incomplete",
-                        "run the same command again to retry them; answers already received are cached");
-  }
+  RunEnd end;
+  end.interrupted = report.interrupted;
+  context.exit_status = run_exit(end, ExitCode::ok, [&report] {
+    if (report.errors > 0) {
+      throw ProviderError(util::plural(report.errors, "case") +
+                              " got no answer from the provider, so the review is incomplete",
+                          "run the same command again to retry them; answers already received are cached");
+    }
+  });
 }
 
 }  // namespace

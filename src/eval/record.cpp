@@ -33,7 +33,7 @@ std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report) {
   }
   if (!additions.empty()) {
     git::merge_notes(repo, additions,
-                     "git promptops eval: " + std::to_string(count) + " result" + (count == 1 ? "" : "s") + "\n");
+                     "git promptops eval: " + util::plural(count, "result") + "\n");
   }
   return count;
 }
@@ -138,8 +138,7 @@ std::vector<NoteMismatch> compare_with_notes(const git::Oid& commit, const EvalR
 }
 
 std::string describe_failure(const ProviderFailure& failure) {
-  return std::to_string(failure.failed) + " of " + std::to_string(failure.total) + " case" +
-         (failure.total == 1 ? "" : "s") + " got no answer from provider '" + failure.provider + "' (" +
+  return std::to_string(failure.failed) + " of " + util::plural(failure.total, "case") + " got no answer from provider '" + failure.provider + "' (" +
          failure.endpoint + "): " + failure.cause;
 }
 

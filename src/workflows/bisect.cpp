@@ -342,7 +342,7 @@ void require_searchable(const git::Repository& repo, const BisectOptions& option
     throw Error("nothing that prompt '" + options.prompt +
                     "' is evaluated on changed between the good side " + commit_label(repo, report.good) +
                     " and the bad side " + commit_label(repo, options.bad) + ": " +
-                    std::to_string(report.candidates) + " commit" + (report.candidates == 1 ? "" : "s") +
+                    util::plural(report.candidates, "commit") +
                     " touched its files without changing its messages, model or " +
                     (options.suite_at == SuiteAt::newest ? "settings" : "suite"),
                 options.suite_at == SuiteAt::newest
@@ -463,7 +463,7 @@ struct Search {
     }
     record_eval_notes(repo, ran);
     if (ran.errors > 0) {
-      throw ProviderError(std::to_string(ran.errors) + " case" + (ran.errors == 1 ? "" : "s") +
+      throw ProviderError(util::plural(ran.errors, "case") +
                               " got no answer while evaluating " + options.prompt + " " + where +
                               ", so it cannot be judged",
                           "run the same command again to retry them; answers already received are cached");
@@ -991,7 +991,7 @@ BisectRunResult bisect_one(git::Repository& repo, const std::string& prompt, con
   }
   record_eval_notes(repo, ran);
   if (ran.errors > 0) {
-    throw ProviderError(std::to_string(ran.errors) + " case" + (ran.errors == 1 ? "" : "s") +
+    throw ProviderError(util::plural(ran.errors, "case") +
                             " got no answer, so " + commit.short_hex() + " cannot be judged",
                         "run it again to retry them; answers already received are cached");
   }

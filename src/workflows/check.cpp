@@ -425,8 +425,7 @@ void gate_prompts(CheckRun& run) {
       check.candidate_problem =
           offline ? "not in the cache or notes (--offline): not checked" : "not evaluated (interrupted)";
     } else if (check.candidate->errors > 0) {
-      check.candidate_problem = std::to_string(check.candidate->errors) + " case" +
-                                (check.candidate->errors == 1 ? "" : "s") + " got no answer: not judged";
+      check.candidate_problem = util::plural(check.candidate->errors, "case") + " got no answer: not judged";
     }
     if (check.change == PromptCheck::Change::modified && !check.baseline && check.baseline_problem.empty()) {
       check.baseline_problem =
