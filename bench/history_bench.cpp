@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
-#include <promptops/history.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/git/history.hpp>
 
 namespace {
 

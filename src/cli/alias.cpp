@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // `git promptops alias set|list|rm`: named pointers to prompt versions, kept as git tags.
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/common.hpp"
-#include "output/table.hpp"
+#include "common.hpp"
+#include <promptops/output/table.hpp>
 
 namespace promptops::cli {
 

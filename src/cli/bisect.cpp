@@ -5,19 +5,19 @@
 #include <cstdio>
 #include <memory>
 
-#include <promptops/bisect.hpp>
-#include <promptops/error.hpp>
-#include <promptops/prompt_diff.hpp>
+#include <promptops/workflows/bisect.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/workflows/prompt_diff.hpp>
 
-#include "cli/check_report.hpp"
-#include "cli/common.hpp"
-#include "cli/diff_text.hpp"
-#include "cli/evaluation.hpp"
-#include "cli/flip_cases.hpp"
-#include "output/markdown.hpp"
-#include "output/table.hpp"
-#include "output/terminal.hpp"
-#include "util/strings.hpp"
+#include "check_report.hpp"
+#include "common.hpp"
+#include "diff_text.hpp"
+#include "evaluation.hpp"
+#include "flip_cases.hpp"
+#include <promptops/output/markdown.hpp>
+#include <promptops/output/table.hpp>
+#include <promptops/output/terminal.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

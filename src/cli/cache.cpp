@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <promptops/cache.hpp>
-#include <promptops/error.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/util/error.hpp>
 
-#include "cli/common.hpp"
-#include "output/table.hpp"
+#include "common.hpp"
+#include <promptops/output/table.hpp>
 
 namespace promptops::cli {
 

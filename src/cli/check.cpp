@@ -5,14 +5,14 @@
 #include <iostream>
 #include <sstream>
 
-#include <promptops/check.hpp>
-#include <promptops/error.hpp>
+#include <promptops/workflows/check.hpp>
+#include <promptops/util/error.hpp>
 
-#include "cli/check_report.hpp"
-#include "cli/common.hpp"
-#include "cli/evaluation.hpp"
-#include "output/terminal.hpp"
-#include "util/strings.hpp"
+#include "check_report.hpp"
+#include "common.hpp"
+#include "evaluation.hpp"
+#include <promptops/output/terminal.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // How `check`, the hooks and `review` show a gate.
-#include "cli/check_report.hpp"
+#include "check_report.hpp"
 
 #include <cmath>
 #include <cstdio>
 
-#include "cli/common.hpp"
-#include "cli/evaluation.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include "evaluation.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/check.hpp>
+#include <promptops/workflows/check.hpp>
 
 namespace promptops::cli {
 

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT
 // The command line: parse, dispatch to src/cli/<command>.cpp, map errors to exit statuses.
-#include "cli/cli.hpp"
+#include "cli.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-#include <promptops/config.hpp>
+#include <promptops/config/config.hpp>
 #include <string>
 #include <string_view>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "cli/context.hpp"
-#include "util/strings.hpp"
+#include "context.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

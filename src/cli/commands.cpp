@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The table of subcommands: name, one-line summary, and the function that adds it to the parser.
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace promptops::cli {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Helpers shared by the subcommands: dates, snapshots at a revision, JSON of git objects.
-#include "cli/common.hpp"
+#include "common.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <set>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "cli/evaluation.hpp"
-#include "util/strings.hpp"
+#include "evaluation.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -10,12 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
-#include <promptops/provider.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/providers/provider.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace promptops::cli {
 

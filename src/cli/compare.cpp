@@ -8,17 +8,17 @@
 #include <optional>
 #include <utility>
 
-#include <promptops/case_records.hpp>
-#include <promptops/compare.hpp>
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/statistics.hpp>
+#include <promptops/eval/case_records.hpp>
+#include <promptops/workflows/compare.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/eval/statistics.hpp>
 
-#include "cli/common.hpp"
-#include "cli/evaluation.hpp"
-#include "output/markdown.hpp"
-#include "output/terminal.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include "evaluation.hpp"
+#include <promptops/output/markdown.hpp>
+#include <promptops/output/terminal.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // What every subcommand shares: the repository (opened on first use), output format and colour.
-#include "cli/context.hpp"
+#include "context.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
 namespace promptops::cli {
 

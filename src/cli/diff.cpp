@@ -7,16 +7,16 @@
 #include <optional>
 #include <set>
 
-#include <promptops/diff.hpp>
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/notes.hpp>
-#include <promptops/prompt.hpp>
-#include <promptops/prompt_diff.hpp>
+#include <promptops/diff/diff.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/notes.hpp>
+#include <promptops/prompt/prompt.hpp>
+#include <promptops/workflows/prompt_diff.hpp>
 
-#include "cli/common.hpp"
-#include "cli/diff_text.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include "diff_text.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <promptops/prompt_diff.hpp>
+#include <promptops/workflows/prompt_diff.hpp>
 
 namespace promptops::cli {
 

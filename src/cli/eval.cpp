@@ -11,17 +11,17 @@
 #include <fstream>
 #include <map>
 
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/history.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/history.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/check_report.hpp"
-#include "cli/common.hpp"
-#include "cli/evaluation.hpp"
-#include "output/table.hpp"
-#include "output/terminal.hpp"
-#include "util/strings.hpp"
+#include "check_report.hpp"
+#include "common.hpp"
+#include "evaluation.hpp"
+#include <promptops/output/table.hpp>
+#include <promptops/output/terminal.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 
@@ -555,7 +555,7 @@ void add_eval(CLI::App& app, Context& context) {
                    "whose dataset and assertions judge each version: newest (one yardstick, default) or each")
       ->check(CLI::IsMember({"newest", "each"}));
   command->add_option("--repeat", options->repeat, "sample each case this many times and report flaky cases")
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(1, k_max_repeat));
   command->add_flag(
       "--no-cache", options->no_cache,
       "ask the model again: answers and results are neither read from nor written to the cache");

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // What the commands that evaluate share: run services, Ctrl-C, progress, number formatting.
-#include "cli/evaluation.hpp"
+#include "evaluation.hpp"
 
-#include "cli/common.hpp"
+#include "common.hpp"
 
 #include <signal.h>
 
@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <cstdio>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include <promptops/cache.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -2,11 +2,11 @@
 // `git promptops export [REV]`: every prompt at a revision as one JSON bundle for applications.
 #include <map>
 
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/common.hpp"
-#include "util/file.hpp"
+#include "common.hpp"
+#include <promptops/util/file.hpp>
 
 namespace promptops::cli {
 

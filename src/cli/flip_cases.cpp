@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Flipped cases in text, Markdown and JSON.
-#include "cli/flip_cases.hpp"
+#include "flip_cases.hpp"
 
-#include "output/markdown.hpp"
-#include "util/strings.hpp"
+#include <promptops/output/markdown.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/flip_cases.hpp>
+#include <promptops/workflows/flip_cases.hpp>
 
 namespace promptops::cli {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `git promptops hooks install|uninstall`: the pre-commit and pre-push shims in git's hooks directory.
-#include "cli/hooks.hpp"
+#include "hooks.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -8,13 +8,13 @@
 #include <filesystem>
 #include <optional>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "cli/context.hpp"
-#include "cli/templates.hpp"
-#include "util/file.hpp"
-#include "util/process.hpp"
-#include "util/strings.hpp"
+#include "context.hpp"
+#include "templates.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/process.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

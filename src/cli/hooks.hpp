@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <promptops/git.hpp>
+#include <promptops/git/git.hpp>
 
 namespace promptops::cli {
 

@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "cli/context.hpp"
-#include "cli/hooks.hpp"
-#include "cli/templates.hpp"
-#include "util/file.hpp"
-#include "util/strings.hpp"
+#include "context.hpp"
+#include "hooks.hpp"
+#include "templates.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <tuple>
 
-#include <promptops/eval.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/common.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

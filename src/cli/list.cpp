@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // `git promptops list`: the prompts in the working tree or at a revision.
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/common.hpp"
-#include "output/table.hpp"
-#include "util/parallel.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include <promptops/output/table.hpp>
+#include <promptops/util/parallel.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

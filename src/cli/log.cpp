@@ -2,14 +2,14 @@
 // `git promptops log NAME`: the versions of a prompt along first-parent history, with aliases.
 #include <map>
 
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/notes.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/notes.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/common.hpp"
-#include "output/table.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include <promptops/output/table.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

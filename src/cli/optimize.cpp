@@ -6,13 +6,13 @@
 #include <cstdio>
 #include <memory>
 
-#include <promptops/error.hpp>
-#include <promptops/optimize.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/workflows/optimize.hpp>
 
-#include "cli/common.hpp"
-#include "cli/evaluation.hpp"
-#include "util/file.hpp"
-#include "util/strings.hpp"
+#include "common.hpp"
+#include "evaluation.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 
@@ -228,7 +228,7 @@ void add_optimize(CLI::App& app, Context& context) {
   command->add_option("--val-set", options->val_set, "a dataset file of validation cases");
   train->excludes(train_set);
   command->add_option("--minibatch", options->minibatch, "training cases per reflection (default 3)")
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(1, k_max_repeat));
   command->add_option("--seed", options->seed,
                       "seeds the split, the parents and the minibatches (default 0)");
   command->add_flag(

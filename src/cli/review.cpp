@@ -7,19 +7,19 @@
 #include <tuple>
 #include <utility>
 
-#include <promptops/check.hpp>
-#include <promptops/error.hpp>
-#include <promptops/prompt_diff.hpp>
-#include <promptops/review.hpp>
+#include <promptops/workflows/check.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/workflows/prompt_diff.hpp>
+#include <promptops/workflows/review.hpp>
 
-#include "cli/check_report.hpp"
-#include "cli/common.hpp"
-#include "cli/diff_text.hpp"
-#include "cli/evaluation.hpp"
-#include "cli/flip_cases.hpp"
-#include "output/markdown.hpp"
-#include "output/terminal.hpp"
-#include "util/strings.hpp"
+#include "check_report.hpp"
+#include "common.hpp"
+#include "diff_text.hpp"
+#include "evaluation.hpp"
+#include "flip_cases.hpp"
+#include <promptops/output/markdown.hpp>
+#include <promptops/output/terminal.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 

@@ -6,15 +6,15 @@
 #include <iostream>
 #include <sstream>
 
-#include <promptops/config.hpp>
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
-#include <promptops/template.hpp>
+#include <promptops/config/config.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
+#include <promptops/prompt/template.hpp>
 
-#include "cli/common.hpp"
-#include "util/file.hpp"
-#include "util/strings.hpp"
-#include "util/json.hpp"
+#include "common.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
+#include <promptops/util/json.hpp>
 
 namespace promptops::cli {
 

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <promptops/error.hpp>
-#include <promptops/prompt.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/prompt.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "cli/common.hpp"
-#include "util/file.hpp"
+#include "common.hpp"
+#include <promptops/util/file.hpp>
 
 namespace promptops::cli {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `git promptops version`: the same line as --version.
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace promptops::cli {
 

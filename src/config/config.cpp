@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // .promptops.toml: parsing with diagnostics, model defaults, globs and "did you mean".
-#include <promptops/config.hpp>
+#include <promptops/config/config.hpp>
 
 #include <algorithm>
 
-#include "config/toml_reader.hpp"
-#include "util/strings.hpp"
+#include <promptops/config/toml_reader.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline config {
 
 namespace {
 
@@ -408,4 +408,4 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return best;
 }
 
-}  // namespace promptops
+}  // namespace promptops::config

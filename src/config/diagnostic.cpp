@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Formatting of diagnostics about user files.
-#include <promptops/diagnostic.hpp>
+#include <promptops/config/diagnostic.hpp>
 
 #include <algorithm>
 
-namespace promptops {
+namespace promptops::inline config {
 
 std::string Location::format() const {
   std::string out = file;
@@ -36,4 +36,4 @@ bool has_errors(const std::vector<Diagnostic>& diagnostics) {
                      [](const Diagnostic& d) { return d.severity == Severity::error; });
 }
 
-}  // namespace promptops
+}  // namespace promptops::config

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Reading toml++ trees into promptops values while collecting diagnostics.
-#include "config/toml_reader.hpp"
+#include <promptops/config/toml_reader.hpp>
 
 #include <algorithm>
 #include <sstream>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops::config {
+namespace promptops::inline config {
 
 namespace {
 

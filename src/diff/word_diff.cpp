@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The dtl word diff behind `git promptops diff`.
-#include <promptops/diff.hpp>
+#include <promptops/diff/diff.hpp>
 
 #include <dtl/dtl.hpp>
 

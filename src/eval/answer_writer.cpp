@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The answer writer's thread: drains queued answers into the cache.
-#include "eval/answer_writer.hpp"
+#include "answer_writer.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 AnswerWriter::AnswerWriter(ResultCache& cache) : m_cache(cache), m_thread([this] { loop(); }) {}
 
@@ -60,4 +60,4 @@ void AnswerWriter::loop() {
   }
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

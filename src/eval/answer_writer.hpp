@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/cache.hpp>
+#include <promptops/eval/cache.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // Writes answers to the cache on a thread of its own, so that creating a file per answer (~0.1-0.3
 // ms on ext4) never delays the next request. close() drains the queue: every answer received is
@@ -44,4 +44,4 @@ class AnswerWriter {
   std::thread m_thread;  // last: starts after the members it uses
 };
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Assertion parsing (every problem reported as a diagnostic) and evaluation against one output.
-#include <promptops/assertions.hpp>
+#include <promptops/eval/assertions.hpp>
 
 #include <algorithm>
 #include <array>
@@ -9,16 +9,16 @@
 #include <cstdint>
 #include <utility>
 
-#include <promptops/config.hpp>
-#include <promptops/template.hpp>
+#include <promptops/config/config.hpp>
+#include <promptops/prompt/template.hpp>
 
-#include "eval/json_syntax.hpp"
-#include "eval/regex.hpp"
-#include "eval/unicode.hpp"
-#include "util/json.hpp"
-#include "util/strings.hpp"
+#include "json_syntax.hpp"
+#include "regex.hpp"
+#include "unicode.hpp"
+#include <promptops/util/json.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -801,4 +801,4 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
   return verdict(false, "unknown assertion");
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Content keys and the on-disk result cache: validated paths, atomic writes, stats and clearing.
-#include <promptops/cache.hpp>
+#include <promptops/eval/cache.hpp>
 
 #include <algorithm>
 #include <system_error>
 #include <utility>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "util/file.hpp"
-#include "util/sha1.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/sha1.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -199,4 +199,4 @@ std::size_t ResultCache::clear() {
   return removed;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

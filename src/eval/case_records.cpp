@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Reading back the per-case JSONL records of an evaluation, by case id.
-#include <promptops/case_records.hpp>
+#include <promptops/eval/case_records.hpp>
 
 #include <cstdint>
 #include <fstream>
 #include <limits>
 #include <type_traits>
 
-#include <promptops/eval.hpp>
+#include <promptops/eval/eval.hpp>
 
-#include "util/json.hpp"
+#include <promptops/util/json.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -155,4 +155,4 @@ std::string one_line_excerpt(std::string_view text, std::size_t max_chars) {
   return flat + "…";
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -12,14 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/eval.hpp>
-#include <promptops/metrics.hpp>
-#include <promptops/prompt.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/eval/metrics.hpp>
+#include <promptops/prompt/prompt.hpp>
 
-#include "eval/results_file.hpp"
-#include "eval/suite.hpp"
+#include "results_file.hpp"
+#include "suite.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // What one case accumulated over its repeats: 16 bytes per case, whatever the answers.
 struct CaseTally {
@@ -56,4 +56,4 @@ struct Job {
   std::size_t case_index(std::size_t position) const { return cases.empty() ? position : cases[position]; }
 };
 
-}  // namespace promptops
+}  // namespace promptops::eval

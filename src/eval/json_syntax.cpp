@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // RFC 8259's grammar as a loop over an explicit stack of open containers.
-#include "eval/json_syntax.hpp"
+#include "json_syntax.hpp"
 
 #include <vector>
 
 #include <utf8proc.h>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -269,4 +269,4 @@ class Scanner {
 
 JsonSyntax check_json_syntax(std::string_view text) { return Scanner(text).run(); }
 
-}  // namespace promptops
+}  // namespace promptops::eval

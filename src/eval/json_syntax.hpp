@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 struct JsonSyntax {
   bool valid = false;
@@ -21,4 +21,4 @@ struct JsonSyntax {
 // never stack.
 JsonSyntax check_json_syntax(std::string_view text);
 
-}  // namespace promptops
+}  // namespace promptops::eval

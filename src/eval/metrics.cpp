@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Wilson intervals, percentiles, label metrics and the streaming accumulator behind an eval summary.
-#include <promptops/metrics.hpp>
+#include <promptops/eval/metrics.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <set>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -293,4 +293,4 @@ double metric_value(const Metrics& metrics, const std::string& metric, std::opti
   return metrics.mean_score;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

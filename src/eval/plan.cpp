@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Planning: loads the targets, gives every (target, prompt) a row and an eval key, reuses known
 // results (cache, notes) and makes a job of the rest.
-#include "eval/plan.hpp"
+#include "plan.hpp"
 
 #include <algorithm>
 #include <initializer_list>
 
-#include <promptops/cache.hpp>
-#include <promptops/error.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/util/error.hpp>
 
-#include "eval/services.hpp"
+#include "services.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -322,4 +322,4 @@ void Planner::verify_notes(EvalReport& report) {
   }
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

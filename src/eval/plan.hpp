@@ -13,15 +13,15 @@
 #include <utility>
 #include <vector>
 
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
-#include <promptops/notes.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/git/notes.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "eval/job.hpp"
-#include "eval/suite.hpp"
+#include "job.hpp"
+#include "suite.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // One evaluated version of the tree: its snapshot, config and prompts.
 struct Target {
@@ -90,4 +90,4 @@ class Planner {
   std::vector<Job*> m_order;
 };
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The call and scoring queue: answers through the cache and the provider, judge calls queued like
 // answers, each sample scored once its answer and judges are in.
-#include "eval/queue.hpp"
+#include "queue.hpp"
 
 #include <algorithm>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "eval/score.hpp"
-#include "util/trace.hpp"
+#include "score.hpp"
+#include <promptops/util/trace.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -505,4 +505,4 @@ void writer_close_on_fatal(AnswerWriter& writer, const EvalQueue& queue, std::at
   }
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -17,14 +17,14 @@
 #include <utility>
 #include <vector>
 
-#include <promptops/eval.hpp>
-#include <promptops/provider.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/providers/provider.hpp>
 
-#include "eval/answer_writer.hpp"
-#include "eval/job.hpp"
-#include "eval/services.hpp"
+#include "answer_writer.hpp"
+#include "job.hpp"
+#include "services.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // The cache key of one answer: where it comes from, the model, its parameters, the rendered
 // messages and the repeat index. `params_text` is request.params.dump().
@@ -129,4 +129,4 @@ class EvalQueue final : public CallQueue {
 // stop flag to end the run; it is lowered again, so that the caller may run again (check does).
 void writer_close_on_fatal(AnswerWriter& writer, const EvalQueue& queue, std::atomic<bool>& stop);
 
-}  // namespace promptops
+}  // namespace promptops::eval

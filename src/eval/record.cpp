@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 // Evaluation summaries to and from git notes: one entry per (prompt, evaluation) per commit.
-#include <promptops/eval.hpp>
+#include <promptops/eval/eval.hpp>
 
 #include <algorithm>
 #include <cmath>
 
-#include <promptops/error.hpp>
-#include <promptops/notes.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/notes.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report) {
   std::map<git::Oid, std::vector<nlohmann::json>> additions;
@@ -152,4 +152,4 @@ std::string describe_mismatch(const NoteMismatch& mismatch) {
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

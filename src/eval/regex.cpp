@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // PCRE2 behind RAII handles: compile options, limits, the per-thread JIT stack and the clock.
-#include "eval/regex.hpp"
+#include "regex.hpp"
 
 #include <chrono>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -138,4 +138,4 @@ RegexSearchResult Regex::search(std::string_view subject) const {
   return {false, limit_message(rc, clock)};
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 class Regex;
 struct RegexCompiled;
@@ -54,4 +54,4 @@ class Regex {
   std::unique_ptr<RegexCompiled> m_compiled;
 };
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The per-case results file of one evaluation: appended while it runs, renamed when it ends.
-#include "eval/results_file.hpp"
+#include "results_file.hpp"
 
 #include <system_error>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -38,4 +38,4 @@ std::string ResultsFile::finish() {
   return ec ? std::string() : m_path.string();
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

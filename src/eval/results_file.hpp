@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // Owns the open .partial file. Whatever ends the run early (an interrupt, an auth error, an
 // exception from scoring), the destructor closes the file with every line written so far, and the
@@ -42,4 +42,4 @@ class ResultsFile {
   std::filesystem::path m_path;  // the final name, <key>.jsonl
 };
 
-}  // namespace promptops
+}  // namespace promptops::eval

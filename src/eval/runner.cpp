@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
 // The evaluation engine's entry point: run_eval() is the sequence of its steps (suite.cpp,
 // plan.cpp, queue.cpp, answer_writer.cpp); plus EvalResult's JSON and the cost of a call.
-#include <promptops/eval.hpp>
+#include <promptops/eval/eval.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <map>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "eval/answer_writer.hpp"
-#include "eval/plan.hpp"
-#include "eval/queue.hpp"
-#include "eval/services.hpp"
-#include "eval/suite.hpp"
+#include "answer_writer.hpp"
+#include "plan.hpp"
+#include "queue.hpp"
+#include "services.hpp"
+#include "suite.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 using json = nlohmann::json;
 
@@ -166,12 +166,17 @@ void check_request(const EvalOptions& options, const EvalServices& services) {
   if (services.cache == nullptr) {
     throw Error("run_eval needs a cache");
   }
-  if (options.repeat < 1 || options.repeat > 1000) {
-    throw UsageError("--repeat must be from 1 to 1000");
-  }
+  check_repeat(options.repeat);
 }
 
 }  // namespace
+
+void check_repeat(int repeat) {
+  if (repeat < 1 || repeat > k_max_repeat) {
+    throw Error("a run takes 1 to " + std::to_string(k_max_repeat) + " samples per case, not " +
+                std::to_string(repeat));
+  }
+}
 
 EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& targets,
                     const EvalOptions& options, EvalServices& services) {
@@ -197,4 +202,4 @@ EvalReport run_eval(const git::Repository& repo, const std::vector<EvalTarget>& 
   return report;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

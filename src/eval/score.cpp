@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Scoring one answer, and an evaluation's result from the tallies of its cases.
-#include "eval/score.hpp"
+#include "score.hpp"
 
 #include <chrono>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -125,4 +125,4 @@ EvalResult summarize(const Job& job, int repeat) {
   return result;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -9,15 +9,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/assertions.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/metrics.hpp>
+#include <promptops/eval/assertions.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/eval/metrics.hpp>
 
-#include "eval/job.hpp"
-#include "eval/suite.hpp"
-#include "eval/unicode.hpp"
+#include "job.hpp"
+#include "suite.hpp"
+#include "unicode.hpp"
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // What the assertions said about one answer.
 struct Verdict {
@@ -51,4 +51,4 @@ EvalResult summarize(const Job& job, int repeat);
 
 std::string model_label(const ModelSpec& model);
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // llm-rubric (a judge model), similar (embeddings) and exec (a trusted command) for the engine.
-#include "eval/services.hpp"
+#include "services.hpp"
 
 #include <array>
 #include <chrono>
@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <fstream>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "util/process.hpp"
-#include "util/sha1.hpp"
-#include "util/strings.hpp"
+#include <promptops/util/process.hpp>
+#include <promptops/util/sha1.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -316,4 +316,4 @@ AssertionResult RunnerServices::exec(const Assertion& assertion, std::string_vie
                          "exec scorer exited " + std::to_string(run.exit_code) + (said.empty() ? "" : ": " + said)};
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -9,10 +9,10 @@
 #include <string>
 #include <unordered_map>
 
-#include <promptops/assertions.hpp>
-#include <promptops/eval.hpp>
+#include <promptops/eval/assertions.hpp>
+#include <promptops/eval/eval.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // Where a provider's answers come from, for cache keys: the kind and base URL, or for exec the
 // command plus the SHA-1 of its program when that is a regular file (so editing the script asks
@@ -75,4 +75,4 @@ class RunnerServices final : public AssertionServices {
   std::unordered_map<std::string, JudgeAnswer> m_judged;  // by judge key
 };
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Exact McNemar, flips by case id, the (cluster) paired sign-flip test and bootstrap, with a
 // portable generator.
-#include <promptops/statistics.hpp>
+#include <promptops/eval/statistics.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <promptops/error.hpp>
-#include <promptops/metrics.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/metrics.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -355,4 +355,4 @@ SignFlipResult paired_sign_flip(const std::vector<double>& a, const std::vector<
   return result;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

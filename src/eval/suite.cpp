@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Suite loading: a prompt's [eval] dataset and assertions, read, parsed and checked before the
 // first model call; and lint_eval(), which reports the same problems without stopping.
-#include "eval/suite.hpp"
+#include "suite.hpp"
 
 #include <algorithm>
 
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
 
-#include "util/sha1.hpp"
-#include "util/strings.hpp"
+#include <promptops/util/sha1.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -331,4 +331,4 @@ std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<st
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -12,13 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/assertions.hpp>
-#include <promptops/dataset.hpp>
-#include <promptops/diagnostic.hpp>
-#include <promptops/prompt.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/eval/assertions.hpp>
+#include <promptops/prompt/dataset.hpp>
+#include <promptops/config/diagnostic.hpp>
+#include <promptops/prompt/prompt.hpp>
+#include <promptops/prompt/registry.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // The label a free-text answer gets when it is none of the suite's labels.
 inline constexpr const char* k_other_label = "(other)";
@@ -77,4 +77,4 @@ bool model_graded(const Assertion& assertion);
 // 1 + the model-graded assertions that judge case `index` of `suite`.
 std::size_t calls_per_sample(const Suite& suite, std::size_t index);
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,25 +1,25 @@
 // SPDX-License-Identifier: MIT
 // Trials: the optimizer's view of one prompt's evaluation. A suite loaded once, then chosen cases
 // run for candidate prompts and models, and single questions asked, all through the cache.
-#include <promptops/trials.hpp>
+#include <promptops/eval/trials.hpp>
 
 #include <atomic>
 #include <map>
 
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "eval/answer_writer.hpp"
-#include "eval/job.hpp"
-#include "eval/plan.hpp"
-#include "eval/queue.hpp"
-#include "eval/score.hpp"
-#include "eval/services.hpp"
-#include "eval/suite.hpp"
-#include "util/sha1.hpp"
-#include "util/strings.hpp"
+#include "answer_writer.hpp"
+#include "job.hpp"
+#include "plan.hpp"
+#include "queue.hpp"
+#include "score.hpp"
+#include "services.hpp"
+#include "suite.hpp"
+#include <promptops/util/sha1.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -90,9 +90,7 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
   if (services.cache == nullptr) {
     throw Error("trials need a cache");
   }
-  if (options.repeat < 1 || options.repeat > 1000) {
-    throw UsageError("--repeat must be from 1 to 1000");
-  }
+  check_repeat(options.repeat);
   const std::unique_ptr<Snapshot> snapshot = commit_snapshot(repo, base);
   ParsedConfig parsed = load_config(*snapshot);
   throw_first_error(parsed.diagnostics);
@@ -299,4 +297,4 @@ AskResult Trials::ask(const ModelSpec& model, std::vector<Message> messages, int
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

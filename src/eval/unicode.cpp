@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Case folding and NFC through utf8proc, one valid UTF-8 run at a time.
-#include "eval/unicode.hpp"
+#include "unicode.hpp"
 
 #include <cstdlib>
 #include <memory>
 
 #include <utf8proc.h>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 namespace {
 
@@ -68,4 +68,4 @@ std::string comparable_text(std::string_view text, TextForm form) {
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace promptops {
+namespace promptops::inline eval {
 
 // How two texts are made comparable.
 struct TextForm {
@@ -17,4 +17,4 @@ struct TextForm {
 // valid UTF-8 is kept as it is, so invalid text compares byte for byte around the valid parts.
 std::string comparable_text(std::string_view text, TextForm form);
 
-}  // namespace promptops
+}  // namespace promptops::eval

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Reads git's commit-graph files (gitformat-commit-graph(5)) and changed-path Bloom filters.
-#include "git/commit_graph.hpp"
+#include "commit_graph.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,9 +13,9 @@
 #include <string>
 #include <utility>
 
-#include "util/file.hpp"
-#include "util/strings.hpp"
-#include "util/trace.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
+#include <promptops/util/trace.hpp>
 
 namespace promptops::git {
 

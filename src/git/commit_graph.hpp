@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <promptops/git.hpp>
+#include <promptops/git/git.hpp>
 
 namespace promptops::git {
 

@@ -5,9 +5,9 @@
 
 #include <cstdlib>
 
-#include <promptops/git.hpp>
+#include <promptops/git/git.hpp>
 
-#include "util/file.hpp"
+#include <promptops/util/file.hpp>
 
 namespace promptops::git {
 

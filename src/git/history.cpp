@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The history engine: a first-parent walk on raw ODB reads, git's commit-graph and a persistent cache.
-#include <promptops/history.hpp>
+#include <promptops/git/history.hpp>
 
 #include <algorithm>
 #include <array>
@@ -10,12 +10,12 @@
 #include <unordered_map>
 #include <utility>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "git/commit_graph.hpp"
-#include "git/repository_impl.hpp"
-#include "util/file.hpp"
-#include "util/trace.hpp"
+#include "commit_graph.hpp"
+#include "repository_impl.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/trace.hpp>
 
 namespace promptops::git {
 

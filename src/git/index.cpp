@@ -3,10 +3,10 @@
 // the working tree: what `check --staged`, `--worktree` and the hooks look at.
 #include <algorithm>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/repository_impl.hpp"
+#include "repository_impl.hpp"
 
 namespace promptops::git {
 

@@ -5,10 +5,10 @@
 #include <random>
 #include <thread>
 
-#include <promptops/error.hpp>
-#include <promptops/notes.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/notes.hpp>
 
-#include "git/repository_impl.hpp"
+#include "repository_impl.hpp"
 
 namespace promptops::git {
 

@@ -2,10 +2,10 @@
 // Reading history objects: commits (with shallow roots cut as git does), tree entries and blobs.
 #include <algorithm>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/repository_impl.hpp"
+#include "repository_impl.hpp"
 
 namespace promptops::git {
 

@@ -2,10 +2,10 @@
 // References: HEAD, revision parsing peeled to commits, and short ref names for suggestions.
 #include <algorithm>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/repository_impl.hpp"
+#include "repository_impl.hpp"
 
 namespace promptops::git {
 

@@ -4,12 +4,12 @@
 #include <cstdio>
 #include <cstring>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/repository_impl.hpp"
-#include "util/file.hpp"
-#include "util/strings.hpp"
+#include "repository_impl.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
 
 namespace promptops::git {
 

@@ -6,9 +6,9 @@
 #include <optional>
 #include <vector>
 
-#include <promptops/git.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/handles.hpp"
+#include "handles.hpp"
 
 namespace promptops::git {
 

@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <ctime>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/repository_impl.hpp"
+#include "repository_impl.hpp"
 
 namespace promptops::git {
 

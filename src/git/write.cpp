@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <optional>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
-#include "git/repository_impl.hpp"
+#include "repository_impl.hpp"
 
 namespace promptops::git {
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Markdown escaping for reports.
-#include "output/markdown.hpp"
+#include <promptops/output/markdown.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::output {
 

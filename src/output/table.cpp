@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Aligned text tables: a header row, no box drawing, numbers right-aligned.
-#include "output/table.hpp"
+#include <promptops/output/table.hpp>
 
 #include <algorithm>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
 namespace promptops::output {
 

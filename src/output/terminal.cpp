@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Colour and terminal policy, decided per stream: --color=auto|always|never, TERM, NO_COLOR.
-#include "output/terminal.hpp"
+#include <promptops/output/terminal.hpp>
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
 namespace promptops::output {
 

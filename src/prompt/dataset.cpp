@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Evaluation datasets: JSONL, JSON arrays and CSV files of cases, with a diagnostic per bad row.
-#include <promptops/dataset.hpp>
+#include <promptops/prompt/dataset.hpp>
 
 #include <algorithm>
 #include <map>
 #include <optional>
 
-#include <promptops/config.hpp>
+#include <promptops/config/config.hpp>
 
-#include "util/json.hpp"
-#include "util/strings.hpp"
+#include <promptops/util/json.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 namespace {
 
@@ -533,4 +533,4 @@ ParsedDataset parse_dataset(std::string_view text, const std::string& path) {
   return parsed;
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <set>
 
-#include <promptops/dataset.hpp>
-#include <promptops/prompt.hpp>
-#include <promptops/registry.hpp>
-#include <promptops/template.hpp>
+#include <promptops/prompt/dataset.hpp>
+#include <promptops/prompt/prompt.hpp>
+#include <promptops/prompt/registry.hpp>
+#include <promptops/prompt/template.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 namespace {
 
@@ -170,4 +170,4 @@ std::vector<Diagnostic> lint(const Snapshot& snapshot, const std::vector<std::st
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 // Prompt files: TOML prompts, text prompts with +++ front matter, and rendering their messages.
-#include <promptops/prompt.hpp>
+#include <promptops/prompt/prompt.hpp>
 
 #include <algorithm>
 
-#include <promptops/error.hpp>
-#include <promptops/template.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/template.hpp>
 
-#include "config/toml_reader.hpp"
-#include "util/strings.hpp"
+#include <promptops/config/toml_reader.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 namespace {
 
@@ -701,4 +701,4 @@ std::vector<Diagnostic> check_case_variables(const Prompt& prompt, std::span<con
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Edits of prompt files that keep every other byte: a message's content or the model, in place.
-#include <promptops/prompt_edit.hpp>
+#include <promptops/prompt/prompt_edit.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -8,11 +8,11 @@
 
 #include <toml++/toml.h>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 namespace {
 
@@ -551,4 +551,4 @@ std::string replace_model(std::string_view text, const Prompt& prompt, std::stri
   return result;
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

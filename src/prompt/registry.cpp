@@ -4,13 +4,13 @@
 #include <charconv>
 #include <map>
 
-#include <promptops/error.hpp>
-#include <promptops/history.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/history.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 Diagnostic refused_file(const SnapshotFile& file, FileRole role, const std::string& path, Location at) {
   Diagnostic out;
@@ -360,4 +360,4 @@ ResolvedReference resolve_reference(const git::Repository& repo, const Reference
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

@@ -7,13 +7,13 @@
 #include <map>
 #include <unordered_map>
 
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "util/file.hpp"
-#include "util/strings.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 std::string Snapshot::label() const {
   const auto id = commit();
@@ -472,4 +472,4 @@ std::unique_ptr<Snapshot> commit_snapshot(const git::Repository& repo, const git
   return std::make_unique<CommitSnapshot>(repo, commit);
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Mustache templates: a static scan of their tags, and rendering through kainjow without escaping.
-#include <promptops/template.hpp>
+#include <promptops/prompt/template.hpp>
 
 #include <algorithm>
 #include <map>
@@ -8,11 +8,11 @@
 
 #include <kainjow/mustache.hpp>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline prompt {
 
 namespace {
 
@@ -377,4 +377,4 @@ std::string render_template(std::string_view text, const nlohmann::json& context
   return CompiledTemplate(std::string(text)).render(context);
 }
 
-}  // namespace promptops
+}  // namespace promptops::prompt

@@ -3,10 +3,10 @@
 #include <array>
 #include <string_view>
 
-#include "providers/api.hpp"
-#include "providers/backends.hpp"
+#include "api.hpp"
+#include "backends.hpp"
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 namespace {
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The HTTP API providers' shared run(): chat calls through HttpClient, answers checked and parsed.
-#include "providers/api.hpp"
+#include "api.hpp"
 
 #include <algorithm>
 #include <utility>
 
-#include "providers/backends.hpp"
+#include "backends.hpp"
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 namespace {
 

@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
-#include "providers/http.hpp"
+#include "http.hpp"
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 // What a backend makes of a 2xx answer that is JSON.
 struct ParsedAnswer {

@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 // The backends; make_provider has checked the spec and read the key (empty = no key).
 std::unique_ptr<Provider> make_openai_provider(ProviderSpec spec, std::string key);

@@ -9,11 +9,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "providers/backends.hpp"
-#include "util/process.hpp"
-#include "util/trace.hpp"
+#include "backends.hpp"
+#include <promptops/util/process.hpp>
+#include <promptops/util/trace.hpp>
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 namespace {
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The libcurl multi event loop behind the openai and anthropic providers: one thread, many
 // transfers, a shared connection cache, and retries that wait on timers instead of threads.
-#include "providers/http.hpp"
+#include "http.hpp"
 
 #include <curl/curl.h>
 
@@ -12,11 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "providers/backends.hpp"
-#include "util/strings.hpp"
-#include "util/trace.hpp"
+#include "backends.hpp"
+#include <promptops/util/strings.hpp>
+#include <promptops/util/trace.hpp>
 
 #ifndef PROMPTOPS_VERSION
 #define PROMPTOPS_USER_AGENT "git-promptops"
@@ -24,7 +24,7 @@
 #define PROMPTOPS_USER_AGENT "git-promptops/" PROMPTOPS_VERSION
 #endif
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 namespace {
 

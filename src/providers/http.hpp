@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 // One POST with a JSON body.
 struct HttpRequest {

@@ -4,12 +4,12 @@
 #include <atomic>
 #include <map>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "providers/api.hpp"
-#include "providers/backends.hpp"
+#include "api.hpp"
+#include "backends.hpp"
 
-namespace promptops::providers {
+namespace promptops::inline providers {
 
 namespace {
 

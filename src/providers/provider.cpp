@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The provider factory, redaction, and the calls every provider shares.
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-#include "providers/backends.hpp"
-#include "util/strings.hpp"
+#include "backends.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline providers {
 
 namespace {
 
@@ -272,8 +272,6 @@ std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const Provider
                     "kind is one of: openai, anthropic, exec");
 }
 
-namespace providers {
-
 std::string format_seconds(double seconds) {
   std::ostringstream out;
   out << seconds << 's';
@@ -321,6 +319,4 @@ std::string retries_suffix(int attempts) {
 
 std::string command_line(const std::vector<std::string>& command) { return util::join(command, " "); }
 
-}  // namespace providers
-
-}  // namespace promptops
+}  // namespace promptops::providers

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Where a key read from the environment may be sent: well-known pairs, loopback, the user's trust.
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -9,9 +9,9 @@
 #include <array>
 #include <memory>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline providers {
 
 namespace {
 
@@ -127,4 +127,4 @@ SecretVerdict judge_secret(std::string_view variable, std::string_view url,
   return verdict;
 }
 
-}  // namespace promptops
+}  // namespace promptops::providers

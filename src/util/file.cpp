@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Files: whole reads, reads inside a tree that follow no link, and atomic writes (temp file,
 // fsync, rename) that never leave a torn file.
-#include "util/file.hpp"
+#include <promptops/util/file.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
 namespace promptops::util {
 

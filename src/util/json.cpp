@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // parse_json: nlohmann's iterative SAX parser building the value, with a depth limit.
-#include "util/json.hpp"
+#include <promptops/util/json.hpp>
 
 namespace promptops::util {
 

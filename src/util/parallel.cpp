@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Runs independent CPU-bound work items on all cores (parsing many files, for instance).
-#include "util/parallel.hpp"
+#include <promptops/util/parallel.hpp>
 
 #include <algorithm>
 #include <atomic>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Child processes: posix_spawn into a new process group, and running one to completion with
 // poll() (no thread per pipe, no deadlock on full pipes).
-#include "util/process.hpp"
+#include <promptops/util/process.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,7 +18,7 @@
 #include <cstring>
 #include <string_view>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
 extern char** environ;
 

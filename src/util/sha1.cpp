@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // SHA-1 (FIPS 180-4): the block compression, padding and hex output.
-#include "util/sha1.hpp"
+#include <promptops/util/sha1.hpp>
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Small string helpers with no promptops knowledge.
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
 #include <algorithm>
 #include <cctype>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Trace output for developers: GIT_PROMPTOPS_TRACE or GIT_TRACE = 1 (stderr) or an absolute path.
-#include "util/trace.hpp"
+#include <promptops/util/trace.hpp>
 
 #include <cstdio>
 #include <cstdlib>

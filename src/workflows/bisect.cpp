@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // bisect: candidates from the history engine, eval keys from one offline plan, then a binary
 // search over the distinct versions that evaluates as little as it can.
-#include <promptops/bisect.hpp>
+#include <promptops/workflows/bisect.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -10,15 +10,15 @@
 #include <set>
 #include <unordered_map>
 
-#include <promptops/error.hpp>
-#include <promptops/history.hpp>
-#include <promptops/notes.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/history.hpp>
+#include <promptops/git/notes.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "util/strings.hpp"
-#include "workflows/bisect_phases.hpp"
+#include <promptops/util/strings.hpp>
+#include "bisect_phases.hpp"
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -1012,4 +1012,4 @@ BisectRunResult bisect_one(git::Repository& repo, const std::string& prompt, con
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

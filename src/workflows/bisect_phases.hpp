@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include <promptops/bisect.hpp>
-#include <promptops/gate.hpp>
+#include <promptops/workflows/bisect.hpp>
+#include <promptops/workflows/gate.hpp>
 
-namespace promptops::bisect_phases {
+namespace promptops::inline workflows::bisect_phases {
 
 // The ends of the range to evaluate before the search. Like `git bisect run`, bisect takes the
 // user's good and bad as given: an end is evaluated when `verify` asks, when its result is
@@ -43,4 +43,4 @@ Judgement judge_version(const GateSpec& gate, const std::optional<EvalResult>& b
 // predecessor did not: a max_drop (measured between the two), or a min the predecessor met.
 bool is_new_drop(const GateVerdict& now, const GateVerdict& before, bool plain_drop);
 
-}  // namespace promptops::bisect_phases
+}  // namespace promptops::workflows::bisect_phases

@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: MIT
 // `check`: what a change touches, lint, the evaluations that changed (baseline and candidate on
 // the candidate's suite), and the gate of each prompt.
-#include <promptops/check.hpp>
+#include <promptops/workflows/check.hpp>
 
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include <promptops/dataset.hpp>
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/prompt/dataset.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
-#include "util/trace.hpp"
-#include "workflows/check_phases.hpp"
+#include <promptops/util/strings.hpp>
+#include <promptops/util/trace.hpp>
+#include "check_phases.hpp"
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -588,4 +589,4 @@ PushCheckReport run_push_check(git::Repository& repo, const std::string& remote,
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

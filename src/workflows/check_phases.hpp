@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include <promptops/config.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/config/config.hpp>
+#include <promptops/prompt/registry.hpp>
 
-namespace promptops::check_phases {
+namespace promptops::inline workflows::check_phases {
 
 // The prompts a change touches: those whose file changed (a prompt under the candidate's or the
 // baseline's roots), those whose dataset changed (a changed dataset file that the prompt's [eval]
@@ -18,4 +18,4 @@ namespace promptops::check_phases {
 std::set<std::string> touched_prompts(const std::vector<std::string>& changed, const Snapshot& candidate,
                                       const Config& candidate_config, const std::optional<Config>& baseline_config);
 
-}  // namespace promptops::check_phases
+}  // namespace promptops::workflows::check_phases

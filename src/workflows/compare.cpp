@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: MIT
 // compare: resolve the two sides, select the prompts, evaluate both on B's suite, pair each
 // prompt's results and compute the paired statistics. Prints nothing.
-#include <promptops/compare.hpp>
+#include <promptops/workflows/compare.hpp>
 
 #include <algorithm>
 #include <memory>
 #include <set>
 #include <utility>
 
-#include <promptops/config.hpp>
-#include <promptops/gate.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/config/config.hpp>
+#include <promptops/workflows/gate.hpp>
+#include <promptops/prompt/registry.hpp>
 
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -313,4 +313,4 @@ CompareReport run_compare(git::Repository& repo, const CompareRequest& request, 
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The cases that flipped between two evaluations, paired by id, with their per-case records.
-#include <promptops/flip_cases.hpp>
+#include <promptops/workflows/flip_cases.hpp>
 
 #include <map>
 
-#include <promptops/statistics.hpp>
+#include <promptops/eval/statistics.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 FlippedCases flipped_cases(const EvalResult& before, const EvalResult& after, std::size_t limit) {
   const Flips flips = promptops::flips(before.case_ids, before.outcomes, after.case_ids, after.outcomes);
@@ -37,4 +37,4 @@ FlippedCases flipped_cases(const EvalResult& before, const EvalResult& after, st
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The quality gate: thresholds from [gate], significance from the paired tests of statistics.hpp.
-#include <promptops/gate.hpp>
+#include <promptops/workflows/gate.hpp>
 
 #include <algorithm>
 #include <map>
 
-#include <promptops/dataset.hpp>
-#include <promptops/error.hpp>
-#include <promptops/prompt.hpp>
+#include <promptops/prompt/dataset.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/prompt.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -175,4 +175,4 @@ std::vector<std::string> case_groups(const Snapshot& snapshot, const EvalResult&
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

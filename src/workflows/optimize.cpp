@@ -2,7 +2,7 @@
 // optimize's parts that take plain values: the message it rewrites, the proposal taken out of an
 // answer and vetted, the split, the budget plan, the Pareto front and the parent drawn from it,
 // the training passes, the lineage, and the typed errors the CLI words with its flags.
-#include <promptops/optimize.hpp>
+#include <promptops/workflows/optimize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -10,14 +10,14 @@
 #include <numeric>
 #include <set>
 
-#include <promptops/error.hpp>
-#include <promptops/prompt_edit.hpp>
-#include <promptops/registry.hpp>
-#include <promptops/template.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/prompt_edit.hpp>
+#include <promptops/prompt/registry.hpp>
+#include <promptops/prompt/template.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 std::size_t optimized_message(const Prompt& prompt) {
   if (prompt.has_template_key) {
@@ -323,4 +323,4 @@ std::pair<std::vector<std::size_t>, std::vector<std::size_t>> split_by_group(
   return split;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

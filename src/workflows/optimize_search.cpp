@@ -4,20 +4,20 @@
 // failures; a proposal joins the pool only when it beats its parent on that minibatch. Every model
 // call is counted against the budget whether the cache answers it or not, so a rerun after an
 // interrupt follows the same path, paying only for what the cache lacks.
-#include <promptops/optimize.hpp>
+#include <promptops/workflows/optimize.hpp>
 
 #include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
 
-#include <promptops/error.hpp>
-#include <promptops/template.hpp>
-#include <promptops/trials.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/template.hpp>
+#include <promptops/eval/trials.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -573,4 +573,4 @@ OptimizeResult optimize(const git::Repository& repo, const git::Oid& base, const
   return search.take_result();
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

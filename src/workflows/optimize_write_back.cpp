@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // optimize's write-back: the winner's file, its commit (on a new branch or the current one) with a
 // message that gives the evidence, and its evaluation on the prompt's own dataset in the notes.
-#include <promptops/optimize.hpp>
+#include <promptops/workflows/optimize.hpp>
 
 #include <algorithm>
 #include <ctime>
 
-#include <promptops/error.hpp>
-#include <promptops/prompt_edit.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/prompt_edit.hpp>
 
-#include "util/strings.hpp"
+#include <promptops/util/strings.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 std::string optimize_branch_name(const std::string& prompt, std::int64_t now) {
   const auto seconds = static_cast<std::time_t>(now);
@@ -143,4 +143,4 @@ WrittenBack write_back(git::Repository& repo, const OptimizeResult& result, cons
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The semantic diff of the prompts at two points.
-#include <promptops/prompt_diff.hpp>
+#include <promptops/workflows/prompt_diff.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -305,4 +305,4 @@ std::vector<PromptChange> diff_prompts(const Snapshot& old_side, const Snapshot&
   return changes;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

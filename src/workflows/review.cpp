@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 // review: the check of a change joined with the prompts' semantic diff, the metric rows with their
 // paired tests, and the flipped cases. Prints nothing.
-#include <promptops/review.hpp>
+#include <promptops/workflows/review.hpp>
 
 #include <algorithm>
 #include <map>
 #include <utility>
 
-#include <promptops/gate.hpp>
-#include <promptops/registry.hpp>
-#include <promptops/statistics.hpp>
+#include <promptops/workflows/gate.hpp>
+#include <promptops/prompt/registry.hpp>
+#include <promptops/eval/statistics.hpp>
 
-namespace promptops {
+namespace promptops::inline workflows {
 
 namespace {
 
@@ -202,4 +202,4 @@ ReviewReport run_review(git::Repository& repo, const ReviewRequest& request, Eva
   return out;
 }
 
-}  // namespace promptops
+}  // namespace promptops::workflows

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes .promptops.toml: parse_config (never throws) and the file-name globs it yields.
-#include <promptops/config.hpp>
+#include <promptops/config/config.hpp>
 
 #include "fuzz_support.hpp"
 

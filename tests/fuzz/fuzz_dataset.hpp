@@ -2,7 +2,7 @@
 // The dataset checks that the JSONL and CSV targets share.
 #pragma once
 
-#include <promptops/dataset.hpp>
+#include <promptops/prompt/dataset.hpp>
 
 #include "fuzz_support.hpp"
 

@@ -3,7 +3,7 @@
 // is read as a JSON object as git::read_note does, and the objects go through latest_eval_note
 // (what `log` and `diff` show) and EvalResult::from_json (what `eval` takes from notes instead of
 // calling the model).
-#include <promptops/eval.hpp>
+#include <promptops/eval/eval.hpp>
 
 #include "fuzz_support.hpp"
 

@@ -6,8 +6,8 @@
 // .promptops.toml. Paths are used as written, so "../x" and "/etc/passwd" get tried too.
 #include <map>
 
-#include <promptops/eval.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/prompt/registry.hpp>
 
 #include "fuzz_support.hpp"
 

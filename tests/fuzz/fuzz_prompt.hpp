@@ -2,9 +2,9 @@
 // The prompt-file checks that the TOML and the text (+++ front matter) targets share.
 #pragma once
 
-#include <promptops/prompt.hpp>
-#include <promptops/prompt_edit.hpp>
-#include <promptops/template.hpp>
+#include <promptops/prompt/prompt.hpp>
+#include <promptops/prompt/prompt_edit.hpp>
+#include <promptops/prompt/template.hpp>
 
 #include "fuzz_support.hpp"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes NAME[@REV] references as the commands read them from their arguments.
-#include <promptops/registry.hpp>
+#include <promptops/prompt/registry.hpp>
 
 #include "fuzz_support.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include <promptops/error.hpp>
+#include <promptops/util/error.hpp>
 
 namespace promptops::fuzz {
 

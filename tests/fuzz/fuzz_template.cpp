@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes Mustache templates: the static scan (lint) and rendering with a small fixed data set.
-#include <promptops/template.hpp>
+#include <promptops/prompt/template.hpp>
 
 #include "fuzz_support.hpp"
 

@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
 namespace promptops::test {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
 namespace promptops {
 

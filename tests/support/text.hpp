@@ -7,8 +7,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/diagnostic.hpp>
-#include <promptops/git.hpp>
+#include <promptops/config/diagnostic.hpp>
+#include <promptops/git/git.hpp>
 
 namespace promptops::test {
 

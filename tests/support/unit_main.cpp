@@ -3,7 +3,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include <promptops/git.hpp>
+#include <promptops/git/git.hpp>
 
 #include "support/harness.hpp"
 

@@ -2,8 +2,8 @@
 // Unit tests for .promptops.toml parsing, diagnostics, globs and "did you mean".
 #include <catch2/catch.hpp>
 
-#include <promptops/config.hpp>
-#include <promptops/diagnostic.hpp>
+#include <promptops/config/config.hpp>
+#include <promptops/config/diagnostic.hpp>
 
 #include "support/text.hpp"
 

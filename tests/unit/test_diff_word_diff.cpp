@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/diff.hpp>
+#include <promptops/diff/diff.hpp>
 
 using namespace promptops::diff;
 

@@ -2,7 +2,7 @@
 // Unit tests for assertion parsing (diagnostics) and evaluation (verdicts and reason text).
 #include <catch2/catch.hpp>
 
-#include <promptops/assertions.hpp>
+#include <promptops/eval/assertions.hpp>
 
 using namespace promptops;
 using nlohmann::json;

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/assertions.hpp>
+#include <promptops/eval/assertions.hpp>
 
 using namespace promptops;
 using nlohmann::json;

@@ -8,11 +8,11 @@
 #include <thread>
 #include <vector>
 
-#include <promptops/cache.hpp>
-#include <promptops/error.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/util/error.hpp>
 
 #include "support/harness.hpp"
-#include "util/sha1.hpp"
+#include <promptops/util/sha1.hpp>
 
 using namespace promptops;
 using nlohmann::json;

@@ -7,11 +7,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <promptops/cache.hpp>
-#include <promptops/case_records.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
-#include <promptops/provider.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/eval/case_records.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"

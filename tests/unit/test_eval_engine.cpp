@@ -13,12 +13,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <promptops/cache.hpp>
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
-#include <promptops/registry.hpp>
-#include <promptops/template.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/prompt/registry.hpp>
+#include <promptops/prompt/template.hpp>
 
 #include "eval/answer_writer.hpp"
 #include "eval/plan.hpp"

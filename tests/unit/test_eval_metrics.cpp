@@ -2,7 +2,7 @@
 // Unit tests for eval metrics: Wilson intervals, percentiles, label metrics and the accumulator.
 #include <catch2/catch.hpp>
 
-#include <promptops/metrics.hpp>
+#include <promptops/eval/metrics.hpp>
 
 using namespace promptops;
 

@@ -8,10 +8,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
-#include <promptops/notes.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/git/notes.hpp>
 
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"

@@ -6,11 +6,11 @@
 #include <fstream>
 #include <string>
 
-#include <promptops/provider.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include "eval/services.hpp"
 #include "support/harness.hpp"
-#include "util/sha1.hpp"
+#include <promptops/util/sha1.hpp>
 
 using namespace promptops;
 namespace fs = std::filesystem;

@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include <promptops/error.hpp>
-#include <promptops/statistics.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/statistics.hpp>
 
 using namespace promptops;
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include <promptops/git.hpp>
-#include <promptops/history.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/git/history.hpp>
 
 #include "git/commit_graph.hpp"
 #include "support/harness.hpp"

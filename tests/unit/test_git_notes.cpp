@@ -10,9 +10,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
-#include <promptops/notes.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/git/notes.hpp>
 
 #include "support/harness.hpp"
 #include "support/text.hpp"

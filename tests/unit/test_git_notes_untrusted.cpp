@@ -6,9 +6,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <promptops/eval.hpp>
-#include <promptops/git.hpp>
-#include <promptops/notes.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/git/notes.hpp>
 
 #include "support/harness.hpp"
 #include "support/text.hpp"

@@ -2,8 +2,8 @@
 // Unit tests for src/git reading: discovery, commits, trees, blobs, refs, shallow clones, worktrees.
 #include <catch2/catch.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
 #include "support/harness.hpp"
 #include "support/text.hpp"

@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/git/git.hpp>
 
 #include "support/harness.hpp"
 #include "support/text.hpp"

@@ -2,7 +2,7 @@
 // Unit tests for output/table: alignment, unicode widths, elision, TSV.
 #include <catch2/catch.hpp>
 
-#include "output/table.hpp"
+#include <promptops/output/table.hpp>
 
 using promptops::output::Align;
 using promptops::output::Table;

@@ -2,7 +2,7 @@
 // Unit tests for reading JSONL, JSON and CSV datasets.
 #include <catch2/catch.hpp>
 
-#include <promptops/dataset.hpp>
+#include <promptops/prompt/dataset.hpp>
 
 #include "support/text.hpp"
 

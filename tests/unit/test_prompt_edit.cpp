@@ -2,9 +2,9 @@
 // Unit tests for in-place edits of prompt files: message content and model, every other byte kept.
 #include <catch2/catch.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/prompt.hpp>
-#include <promptops/prompt_edit.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/prompt.hpp>
+#include <promptops/prompt/prompt_edit.hpp>
 
 #include "support/text.hpp"
 

@@ -2,8 +2,8 @@
 // Unit tests for prompt files: TOML and text prompts, diagnostics, JSON and rendering.
 #include <catch2/catch.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/prompt.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/prompt.hpp>
 
 #include "support/text.hpp"
 

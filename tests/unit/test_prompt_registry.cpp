@@ -2,8 +2,8 @@
 // Unit tests for the registry: snapshots, prompt discovery, references and versions.
 #include <catch2/catch.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
 #include "support/harness.hpp"
 

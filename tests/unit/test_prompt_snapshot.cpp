@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include <promptops/error.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/registry.hpp>
 
 #include "support/harness.hpp"
 #include "support/text.hpp"
-#include "util/file.hpp"
+#include <promptops/util/file.hpp>
 
 using namespace promptops;
 using promptops::test::TempDir;

@@ -2,8 +2,8 @@
 // Unit tests for Mustache template analysis and rendering.
 #include <catch2/catch.hpp>
 
-#include <promptops/error.hpp>
-#include <promptops/template.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/prompt/template.hpp>
 
 using namespace promptops;
 

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include <promptops/error.hpp>
-#include <promptops/provider.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include "providers/http.hpp"
 #include "support/calls.hpp"

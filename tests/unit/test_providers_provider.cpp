@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include <promptops/error.hpp>
-#include <promptops/provider.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include "support/calls.hpp"
 #include "support/fake_provider.hpp"

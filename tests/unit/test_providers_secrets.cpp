@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <promptops/error.hpp>
-#include <promptops/provider.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/providers/provider.hpp>
 
 using namespace promptops;
 

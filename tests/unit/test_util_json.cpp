@@ -2,7 +2,7 @@
 // Unit tests for util/json: parsing untrusted JSON with bounded depth.
 #include <catch2/catch.hpp>
 
-#include "util/json.hpp"
+#include <promptops/util/json.hpp>
 
 using namespace promptops;
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "support/harness.hpp"
-#include "util/process.hpp"
+#include <promptops/util/process.hpp>
 
 using namespace promptops;
 using promptops::test::TempDir;

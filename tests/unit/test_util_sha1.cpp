@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "util/sha1.hpp"
+#include <promptops/util/sha1.hpp>
 
 using namespace promptops;
 

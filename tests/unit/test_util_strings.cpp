@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "support/harness.hpp"
-#include "util/file.hpp"
-#include "util/strings.hpp"
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
 
 using namespace promptops;
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <promptops/bisect.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/gate.hpp>
+#include <promptops/workflows/bisect.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/workflows/gate.hpp>
 
 #include "workflows/bisect_phases.hpp"
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <promptops/check.hpp>
-#include <promptops/git.hpp>
-#include <promptops/registry.hpp>
+#include <promptops/workflows/check.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/prompt/registry.hpp>
 
 #include "support/harness.hpp"
 #include "workflows/check_phases.hpp"

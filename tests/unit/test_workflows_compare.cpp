@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/compare.hpp>
+#include <promptops/workflows/compare.hpp>
 
 using namespace promptops;
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include <promptops/config.hpp>
-#include <promptops/error.hpp>
-#include <promptops/eval.hpp>
-#include <promptops/gate.hpp>
-#include <promptops/prompt.hpp>
+#include <promptops/config/config.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/eval/eval.hpp>
+#include <promptops/workflows/gate.hpp>
+#include <promptops/prompt/prompt.hpp>
 
 #include "support/text.hpp"
 

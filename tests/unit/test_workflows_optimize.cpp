@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/optimize.hpp>
+#include <promptops/workflows/optimize.hpp>
 
 using namespace promptops;
 

@@ -7,10 +7,10 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/cache.hpp>
-#include <promptops/git.hpp>
-#include <promptops/optimize.hpp>
-#include <promptops/provider.hpp>
+#include <promptops/eval/cache.hpp>
+#include <promptops/git/git.hpp>
+#include <promptops/workflows/optimize.hpp>
+#include <promptops/providers/provider.hpp>
 
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <promptops/review.hpp>
+#include <promptops/workflows/review.hpp>
 
 using namespace promptops;
 

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+// Assertions that score one model output: parsed from JSON with diagnostics, evaluated to a verdict.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/config/diagnostic.hpp>
+
+namespace promptops::inline eval {
+
+// The verdict of one assertion on one output.
+struct AssertionResult {
+  bool pass = false;
+  double score = 0.0;  // in [0, 1]; deterministic assertions give 1 or 0
+  std::string reason;  // one short line: `expected "A", got "B"`, `output does not contain "x"`
+  // The assertion could not judge the output (a regex limit reached, a pattern or value that is
+  // bad only after rendering, an undefined variable): the case is an error, not a failure.
+  bool error = false;
+};
+
+enum class AssertionType {
+  equals,
+  contains,
+  icontains,
+  not_contains,
+  starts_with,
+  regex,
+  is_json,
+  json_field,
+  length,
+  cost,
+  latency,
+  llm_rubric,  // evaluated through AssertionServices
+  similar,     // evaluated through AssertionServices
+  exec,        // evaluated through AssertionServices
+};
+
+// The spelling used in files: "not-contains" for AssertionType::not_contains.
+std::string_view assertion_type_name(AssertionType type);
+
+// Every spelling accepted in "type", in declaration order (for "did you mean").
+const std::vector<std::string>& assertion_type_names();
+
+class Regex;  // src/eval/regex.hpp: PCRE2 in UTF mode with limits
+
+// One parsed assertion. Only the fields that its type uses are set.
+struct Assertion {
+  AssertionType type = AssertionType::equals;
+  nlohmann::json spec;                    // the object as written, kept whole for cache keys and for services
+  nlohmann::json value;                   // "value" as written (null when absent); strings may hold {{vars}}
+  bool trim = false;                      // equals: compare with surrounding whitespace removed
+  bool ignore_case = false;               // equals, regex: Unicode case folding (icontains always)
+  bool normalize = false;                 // equals, contains, icontains, not-contains, starts-with, regex: NFC
+  std::string path;                       // json-field: a JSON pointer such as "/answer"
+  std::optional<std::string> matches;     // json-field: a regex the field must match; may hold {{vars}}
+  std::optional<std::size_t> min_length;  // length: in UTF-8 code points
+  std::optional<std::size_t> max_length;
+  std::optional<double> max;     // cost: the most a call may cost
+  std::optional<double> max_ms;  // latency: the slowest a call may be, in milliseconds
+  // regex and json-field "matches" without {{vars}}, compiled once at parse time; shared by copies.
+  std::shared_ptr<const Regex> compiled;
+  std::vector<std::string> variables;  // the top-level names its templates use outside sections
+  Location where;                      // where it was written, for errors found at evaluation
+};
+
+// Appends the problems with `spec` (one JSON object) to `diagnostics`, each located at
+// `where`, and returns the assertion when there was no error. Codes: "unknown-assertion"
+// (unknown type, with a did-you-mean hint), "invalid-assertion" (not an object, a missing or
+// ill-typed field, an empty value to search for, a bad regex, JSON pointer or template). Unknown options are warnings with
+// the same code, except for llm-rubric, similar and exec, whose options belong to the services.
+std::optional<Assertion> parse_assertion(const nlohmann::json& spec, const Location& where,
+                                         std::vector<Diagnostic>& diagnostics);
+
+struct ParsedAssertions {
+  std::vector<Assertion> assertions;  // the valid ones, in order
+  std::vector<Diagnostic> diagnostics;
+};
+
+// Parses an array of assertion objects (a prompt's [eval] assert, a case's "assert"). null
+// is an empty list; anything other than an array is one "invalid-assertion" error.
+ParsedAssertions parse_assertions(const nlohmann::json& array, const Location& where);
+
+struct EvalContext;
+
+// What llm-rubric, similar and exec need from outside the library: a judge model, an
+// embedding model, a process runner. The runner implements these; each default returns the
+// "needs a ..." failure that evaluate() gives without services. An implementation may throw
+// ProviderError, which evaluate() lets through. Scores are clamped to [0, 1] by evaluate().
+class AssertionServices {
+ public:
+  virtual ~AssertionServices() = default;
+  // `rubric` is the rendered "value".
+  virtual AssertionResult llm_rubric(const Assertion& assertion, std::string_view rubric,
+                                     std::string_view output, const EvalContext& context) const;
+  // `reference` is the rendered "value".
+  virtual AssertionResult similar(const Assertion& assertion, std::string_view reference,
+                                  std::string_view output, const EvalContext& context) const;
+  // `command` is the rendered "value".
+  virtual AssertionResult exec(const Assertion& assertion, std::string_view command, std::string_view output,
+                               const EvalContext& context) const;
+};
+
+// Everything an assertion may look at besides the output.
+struct EvalContext {
+  nlohmann::json vars = nlohmann::json::object();  // template context: case vars plus "expected"
+  std::optional<double> cost;                      // of the call that produced the output, for "cost"
+  std::optional<double> latency_ms;                // of that call, for "latency"
+  const AssertionServices* services = nullptr;     // not owned; null: service types fail
+};
+
+// The template context of a case: `vars` (an object, or null for none) with "expected" added
+// when `expected` is not null.
+nlohmann::json make_template_context(const nlohmann::json& vars, const nlohmann::json& expected);
+
+// The first of `assertion`'s variables that `vars` (a template context) lacks, or "".
+std::string missing_variable(const Assertion& assertion, const nlohmann::json& vars);
+
+// Scores `output`. String values are rendered with render_template() against context.vars
+// first. Never throws for a deterministic type: an undefined variable, a value that renders
+// empty, a regex that is bad only after rendering or a regex limit give a result with `error`
+// set; service types may throw what the services throw.
+AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context);
+
+}  // namespace promptops::eval

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+// Evaluation datasets: JSONL (or a JSON array) and CSV files of cases.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <promptops/config/diagnostic.hpp>
+
+namespace promptops::inline prompt {
+
+// One row of a dataset.
+struct DatasetCase {
+  int line = 0;    // 1-based line where the case starts in the file
+  std::string id;  // the row's "id" (a number becomes its text), else the line number as text
+  nlohmann::json vars = nlohmann::json::object();    // template variable values
+  nlohmann::json expected;                           // null when the row has none
+  nlohmann::json asserts = nlohmann::json::array();  // extra assertions for this case only
+  std::string group;                                 // clusters related cases; empty = none
+  std::string description;                           // a human label of the case; empty = none
+  nlohmann::json metadata;                           // the row's "metadata" object; null = none
+  // The row's other keys (promptfoo's "options", "threshold"...), kept as written for the
+  // per-case records; nothing else reads them.
+  nlohmann::json other_keys;  // null when the row has none
+};
+
+struct ParsedDataset {
+  std::vector<DatasetCase> cases;       // in file order; rows with errors are left out
+  std::vector<Diagnostic> diagnostics;  // bad rows (file:line), unknown keys, duplicate ids
+};
+
+// Parses a dataset; the format follows the extension of `path`:
+// - .jsonl and .json: one JSON object per line, {"vars": {...}, "expected": ..., "assert": [...],
+//   "id": ..., "group": ..., "description": "...", "metadata": {...}}, where only "vars" is
+//   required and blank lines are skipped. Other keys are kept in DatasetCase::other_keys with one
+//   warning per key (its first line and the number of cases). Values may nest at most
+//   util::k_json_max_depth (128) levels. A .json file whose first character is '[' is instead
+//   one JSON array of such objects.
+// - .csv: RFC 4180 with a header row. The columns "expected" (or "__expected"), "id" and
+//   "group" fill those fields, an "assert" column holds a JSON array of assertions, and every
+//   other column is a variable (as a string). An empty expected, id or group cell is absent.
+// Never throws for bad content.
+ParsedDataset parse_dataset(std::string_view text, const std::string& path);
+
+// True when `path` has an extension that parse_dataset reads.
+bool is_dataset_path(std::string_view path);
+
+}  // namespace promptops::prompt
