@@ -11,6 +11,7 @@
 #include <promptops/error.hpp>
 #include <promptops/registry.hpp>
 
+#include "util/strings.hpp"
 #include "util/trace.hpp"
 #include "workflows/check_phases.hpp"
 
