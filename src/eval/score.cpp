@@ -52,7 +52,7 @@ Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string
   for (const Assertion& assertion : suite.case_asserts[case_index]) {
     apply(assertion, output, context, verdict);
   }
-  if (verdict.count == 0 && !suite.cases[case_index].expected.is_null()) {
+  if (verdict.count == 0 && suite.cases.has_expected(case_index)) {
     apply(implicit_equals(), output, context, verdict);
   }
   return verdict;
@@ -108,18 +108,18 @@ EvalResult summarize(const Job& job, int repeat) {
   result.scores.reserve(job.tallies.size());
   for (std::size_t i = 0; i < job.tallies.size(); ++i) {
     const CaseTally& tally = job.tallies[i];
-    const DatasetCase& c = job.suite->cases[job.case_index(i)];
+    const std::string id(job.suite->cases.id(job.case_index(i)));
     char outcome = 'p';
     if (tally.errors > 0) {
       outcome = 'e';
     } else if (tally.passes > 0 && tally.fails > 0) {
       outcome = 'x';
-      result.flaky.push_back(c.id);
+      result.flaky.push_back(id);
     } else if (tally.fails > 0) {
       outcome = 'f';
     }
     result.outcomes.push_back(outcome);
-    result.case_ids.push_back(c.id);
+    result.case_ids.push_back(id);
     result.scores.push_back(tally.done == 0 ? 0.0 : tally.score_sum / static_cast<double>(tally.done));
   }
   return result;

@@ -4,6 +4,7 @@
 #include "suite.hpp"
 
 #include <algorithm>
+#include <exception>
 
 #include <promptops/util/error.hpp>
 #include <promptops/eval/eval.hpp>
@@ -31,55 +32,74 @@ std::string first_error(const std::vector<Diagnostic>& diagnostics, std::string*
   return {};
 }
 
-
 // An error for each variable that an assertion uses and a case does not define (which would
 // render as nothing, so that `contains "{{missing}}"` passed every output). The prompt's
 // assertions are reported at the first case that lacks the variable, with a count of the others.
-std::vector<Diagnostic> undefined_variables(const std::vector<Assertion>& prompt_asserts,
-                                            const std::vector<DatasetCase>& cases,
+// `cases` is a vector of DatasetCase or a CaseTable: each case is read once.
+template <typename Cases>
+std::vector<Diagnostic> undefined_variables(const std::vector<Assertion>& prompt_asserts, const Cases& cases,
                                             const std::vector<std::vector<Assertion>>& case_asserts,
                                             const std::string& dataset) {
-  std::vector<Diagnostic> out;
-  const auto report = [&](const DatasetCase& c, const Assertion& assertion, const std::string& name,
-                          std::size_t others) {
-    const bool own = assertion.where.file == dataset && assertion.where.line == c.line;
-    std::string message = "case '" + c.id + "' does not define variable '" + name + "' used by " +
+  struct Lack {
+    const Assertion* assertion;
+    const std::string* name;
+    std::string first_id;  // empty while every case defines it
+    int first_line = 0;
+    std::size_t others = 0;
+  };
+  const auto report = [&](std::vector<Diagnostic>& out, const std::string& id, int line,
+                          const Assertion& assertion, const std::string& name, std::size_t others) {
+    const bool own = assertion.where.file == dataset && assertion.where.line == line;
+    std::string message = "case '" + id + "' does not define variable '" + name + "' used by " +
                           (own ? "its own assertion" : "the assertion at " + assertion.where.format());
     if (others > 0) {
       message += " (nor do " + std::to_string(others) + " other cases)";
     }
-    out.push_back(Diagnostic{Severity::error, Location{dataset, c.line, 0}, "undefined-variable", message,
-                             "add \"" + name + "\" to the case's vars, or remove {{" + name + "}} from the assertion"});
+    out.push_back(
+        Diagnostic{Severity::error, Location{dataset, line, 0}, "undefined-variable", message,
+                   "add \"" + name + "\" to the case's vars, or remove {{" + name + "}} from the assertion"});
   };
+  std::vector<Lack> lacks;
   for (const Assertion& assertion : prompt_asserts) {
     for (const std::string& name : assertion.variables) {
-      const DatasetCase* first = nullptr;
-      std::size_t others = 0;
-      for (const DatasetCase& c : cases) {
-        const bool defined = name == "expected" ? !c.expected.is_null() || (c.vars.is_object() && c.vars.contains(name))
-                                                : c.vars.is_object() && c.vars.contains(name);
-        if (defined) {
-          continue;
-        }
-        if (first == nullptr) {
-          first = &c;
-        } else {
-          ++others;
-        }
-      }
-      if (first != nullptr) {
-        report(*first, assertion, name, others);
-      }
+      lacks.push_back(Lack{&assertion, &name, {}, 0, 0});
     }
   }
-  for (std::size_t i = 0; i < cases.size() && i < case_asserts.size(); ++i) {
-    const json context = make_template_context(cases[i].vars, cases[i].expected);
+  std::vector<Diagnostic> own_errors;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const DatasetCase& c = cases[i];
+    for (Lack& lack : lacks) {
+      const bool defined = *lack.name == "expected"
+                               ? !c.expected.is_null() || (c.vars.is_object() && c.vars.contains(*lack.name))
+                               : c.vars.is_object() && c.vars.contains(*lack.name);
+      if (defined) {
+        continue;
+      }
+      if (lack.first_id.empty()) {
+        lack.first_id = c.id;
+        lack.first_line = c.line;
+      } else {
+        ++lack.others;
+      }
+    }
+    if (i >= case_asserts.size() || case_asserts[i].empty()) {
+      continue;
+    }
+    const json context = make_template_context(c.vars, c.expected);
     for (const Assertion& assertion : case_asserts[i]) {
       if (const std::string name = missing_variable(assertion, context); !name.empty()) {
-        report(cases[i], assertion, name, 0);
+        report(own_errors, c.id, c.line, assertion, name, 0);
       }
     }
   }
+  std::vector<Diagnostic> out;
+  for (const Lack& lack : lacks) {
+    if (!lack.first_id.empty()) {
+      report(out, lack.first_id, lack.first_line, *lack.assertion, *lack.name, lack.others);
+    }
+  }
+  out.insert(out.end(), std::make_move_iterator(own_errors.begin()),
+             std::make_move_iterator(own_errors.end()));
   return out;
 }
 
@@ -119,16 +139,34 @@ void throw_first_error(const std::vector<Diagnostic>& diagnostics) {
   }
 }
 
+std::vector<Diagnostic> check_case_variables(const Prompt& prompt, const CaseTable& cases,
+                                             const std::string& path, std::size_t begin) {
+  constexpr std::size_t k_chunk = 256;
+  std::vector<Diagnostic> out;
+  std::vector<DatasetCase> chunk;
+  for (std::size_t i = begin; i < cases.size(); i += k_chunk) {
+    chunk.clear();
+    for (std::size_t j = i; j < std::min(i + k_chunk, cases.size()); ++j) {
+      chunk.push_back(cases[j]);
+    }
+    const std::vector<Diagnostic> found =
+        check_case_variables(prompt, std::span<const DatasetCase>(chunk), path);
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
 // Finds the suite's labels: the distinct expected values when every case expects a short one-line
 // string and there are at most k_max_labels of them.
 void find_labels(Suite& suite) {
   suite.labels.clear();
-  for (const DatasetCase& c : suite.cases) {
-    if (!c.expected.is_string()) {
+  for (std::size_t i = 0; i < suite.cases.size(); ++i) {
+    const json value = suite.cases.expected(i);
+    if (!value.is_string()) {
       suite.labels.clear();
       return;
     }
-    const std::string& expected = c.expected.get_ref<const std::string&>();
+    const std::string& expected = value.get_ref<const std::string&>();
     if (expected.size() > k_max_label_length || expected.find('\n') != std::string::npos) {
       suite.labels.clear();
       return;
@@ -168,28 +206,44 @@ void throw_case_errors(const std::vector<Diagnostic>& errors) {
   throw ConfigError(util::join(lines, "\n"), errors.front().hint + "; nothing was sent to the model");
 }
 
-// Adds parsed cases and their own assertions to `suite`. Throws ConfigError at file:line. A
-// case's "assert" JSON is dropped once parsed: 100,000 cases keep only what scoring reads.
+// Adds parsed cases and their own assertions to `suite`. Throws ConfigError at file:line. Each
+// case goes into the compact table as it is read, its "assert" parsed and dropped: 100,000 cases
+// never exist as DatasetCase values at once. The dataset's errors come before the assertions'.
 void add_cases(Suite& suite, const std::string& path, std::string_view text) {
-  ParsedDataset parsed = parse_dataset(text, path);
-  throw_first_error(parsed.diagnostics);
-  if (parsed.cases.empty()) {
+  CaseTable cases;
+  cases.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1, text.size());
+  std::vector<std::vector<Assertion>> case_asserts;
+  std::exception_ptr bad_assertion;  // the first case whose own assertions have an error
+  const std::vector<Diagnostic> diagnostics = parse_dataset(text, path, [&](DatasetCase&& c) {
+    ParsedAssertions own = parse_assertions(c.asserts, Location{path, c.line, 0});
+    if (!bad_assertion) {
+      try {
+        throw_first_error(own.diagnostics);
+      } catch (const ConfigError&) {
+        bad_assertion = std::current_exception();
+      }
+    }
+    case_asserts.push_back(std::move(own.assertions));
+    cases.push_back(c);
+  });
+  throw_first_error(diagnostics);
+  if (cases.empty()) {
     throw ConfigError(path + ": dataset of prompt '" + suite.prompt + "' has no cases",
                       "add one JSON object per line: {\"vars\": {...}, \"expected\": ...}");
   }
-  suite.case_asserts.reserve(suite.case_asserts.size() + parsed.cases.size());
-  for (DatasetCase& c : parsed.cases) {
-    ParsedAssertions own = parse_assertions(c.asserts, Location{path, c.line, 0});
-    throw_first_error(own.diagnostics);
-    suite.case_asserts.push_back(std::move(own.assertions));
-    c.asserts = json();
+  if (bad_assertion) {
+    std::rethrow_exception(bad_assertion);
   }
+  cases.shrink_to_fit();
+  case_asserts.shrink_to_fit();
   if (suite.cases.empty()) {
-    suite.cases = std::move(parsed.cases);  // no second copy of 100,000 cases while it grows
+    suite.cases = std::move(cases);  // no second copy of 100,000 cases
+    suite.case_asserts = std::move(case_asserts);
     return;
   }
-  suite.cases.insert(suite.cases.end(), std::make_move_iterator(parsed.cases.begin()),
-                     std::make_move_iterator(parsed.cases.end()));
+  suite.cases.append(cases);
+  suite.case_asserts.insert(suite.case_asserts.end(), std::make_move_iterator(case_asserts.begin()),
+                            std::make_move_iterator(case_asserts.end()));
 }
 
 // Parses the dataset of `suite` once, when some case must run. Throws ConfigError at file:line.

@@ -18,6 +18,8 @@
 #include <promptops/prompt/prompt.hpp>
 #include <promptops/prompt/registry.hpp>
 
+#include "case_table.hpp"
+
 namespace promptops::inline eval {
 
 // The label a free-text answer gets when it is none of the suite's labels.
@@ -31,7 +33,7 @@ struct Suite {
   std::string dataset_sha;
   std::string text;  // the dataset's bytes until parse_cases() (a cached result never parses)
   bool parsed = false;
-  std::vector<DatasetCase> cases;
+  CaseTable cases;  // compact: a case is read back as a DatasetCase when it is used
   // The distinct expected labels when every case expects a short one-line string and there are
   // at most k_max_labels of them: then the suite is a classification and gets label metrics.
   std::set<std::string> labels;
@@ -62,6 +64,10 @@ void add_cases(Suite& suite, const std::string& path, std::string_view text);
 // Parses the dataset of `suite` once, when some case must run, and checks that every variable
 // an assertion uses is defined. Throws ConfigError at file:line.
 void parse_cases(Suite& suite);
+
+// check_case_variables() over a compact table, a few hundred cases read back at a time.
+std::vector<Diagnostic> check_case_variables(const Prompt& prompt, const CaseTable& cases,
+                                             const std::string& path, std::size_t begin = 0);
 
 // Sets the suite's labels: the distinct expected values when every case expects a short one-line
 // string and there are at most 50 of them; none otherwise.

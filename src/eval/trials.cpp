@@ -78,6 +78,9 @@ struct Trials::Impl {
   Prompt prompt;
   ModelSpec model;
   Suite suite;
+  // The suite's cases read back once for cases(): the optimizer's datasets are small, and it
+  // reads them over and over.
+  std::vector<DatasetCase> cases;
   std::vector<std::size_t> dataset_ends;
   std::size_t own_dataset_calls = 0;
   std::map<std::string, std::string> identities;
@@ -129,7 +132,7 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
     impl.own_dataset_calls += promptops::calls_per_sample(*own, i) * static_cast<std::size_t>(impl.options.repeat);
   }
   // The final evaluation runs the prompt's own dataset, so its cases must render too.
-  std::vector<Diagnostic> unrenderable = check_case_variables(impl.prompt, own->cases, own->dataset);
+  std::vector<Diagnostic> unrenderable = check_case_variables(impl.prompt, own->cases, own->dataset, 0);
   if (impl.options.datasets.empty()) {
     impl.suite = std::move(*own);
     impl.dataset_ends.push_back(impl.suite.cases.size());
@@ -141,8 +144,7 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
     for (const auto& [path, text] : impl.options.datasets) {
       const std::size_t begin = suite.cases.size();
       add_cases(suite, path, text);
-      const std::vector<Diagnostic> bad = check_case_variables(
-          impl.prompt, std::span<const DatasetCase>(suite.cases).subspan(begin), path);
+      const std::vector<Diagnostic> bad = check_case_variables(impl.prompt, suite.cases, path, begin);
       unrenderable.insert(unrenderable.end(), bad.begin(), bad.end());
       impl.dataset_ends.push_back(suite.cases.size());
       paths.push_back(path);
@@ -154,6 +156,10 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
     suite.parsed = true;
   }
   throw_case_errors(unrenderable);
+  impl.cases.reserve(impl.suite.cases.size());
+  for (std::size_t i = 0; i < impl.suite.cases.size(); ++i) {
+    impl.cases.push_back(impl.suite.cases[i]);
+  }
   if (!impl.options.provider_options.exec_trusted) {
     require_no_exec(impl.suite, impl.prompt);
   }
@@ -165,7 +171,7 @@ const Prompt& Trials::prompt() const { return m_impl->prompt; }
 const ModelSpec& Trials::model() const { return m_impl->model; }
 const std::string& Trials::metric() const { return m_impl->suite.metric; }
 const std::string& Trials::dataset() const { return m_impl->suite.dataset; }
-const std::vector<DatasetCase>& Trials::cases() const { return m_impl->suite.cases; }
+const std::vector<DatasetCase>& Trials::cases() const { return m_impl->cases; }
 int Trials::repeat() const { return m_impl->options.repeat; }
 
 std::size_t Trials::calls_per_sample(std::size_t index) const {
@@ -184,7 +190,8 @@ ModelSpec Trials::resolve_model(const std::string& spec) const {
 }
 
 void Trials::set_expected(std::size_t index, json expected) {
-  m_impl->suite.cases.at(index).expected = std::move(expected);
+  m_impl->cases.at(index).expected = expected;
+  m_impl->suite.cases.set_expected(index, expected);
   find_labels(m_impl->suite);
 }
 

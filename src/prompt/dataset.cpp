@@ -58,7 +58,9 @@ std::string json_hint(const std::string& error) {
 
 class Reader {
  public:
-  Reader(const std::string& path, ParsedDataset& out) : m_path(path), m_out(out) {}
+  // Each case goes to `sink` as it is read; `out` gets the diagnostics.
+  Reader(const std::string& path, ParsedDataset& out, const CaseSink& sink)
+      : m_path(path), m_out(out), m_sink(sink) {}
 
   void error(int line, int column, std::string code, std::string message, std::string hint = {}) {
     Diagnostic d;
@@ -70,8 +72,14 @@ class Reader {
   }
 
   // Room for `rows` cases at once, so that 100,000 cases never hold a second, half-size copy
-  // while the vector grows.
-  void reserve(std::size_t rows) { m_out.cases.reserve(rows); }
+  // while the vector grows (only when the cases are kept in `out`).
+  void reserve(std::size_t rows) {
+    if (!m_sink) {
+      m_out.cases.reserve(rows);
+    }
+  }
+
+  std::size_t cases() const { return m_cases; }
 
   void add(DatasetCase c) {
     const auto [it, inserted] = m_id_lines.emplace(c.id, c.line);
@@ -81,7 +89,12 @@ class Reader {
             "give every case its own id");
       return;
     }
-    m_out.cases.push_back(std::move(c));
+    ++m_cases;
+    if (m_sink) {
+      m_sink(std::move(c));
+    } else {
+      m_out.cases.push_back(std::move(c));
+    }
   }
 
   // One JSON case object (a JSONL line or an element of a JSON array).
@@ -202,6 +215,8 @@ class Reader {
  private:
   const std::string& m_path;
   ParsedDataset& m_out;
+  const CaseSink& m_sink;
+  std::size_t m_cases = 0;
   struct UnknownKey {
     int first_line;
     std::size_t cases;
@@ -493,9 +508,12 @@ bool is_dataset_path(std::string_view path) {
   return extension == ".jsonl" || extension == ".json" || extension == ".csv";
 }
 
-ParsedDataset parse_dataset(std::string_view text, const std::string& path) {
-  ParsedDataset parsed;
-  Reader reader(path, parsed);
+namespace {
+
+// Reads `text` into `parsed`: its cases go to `sink`, or into parsed.cases when it is empty.
+void read_dataset(std::string_view text, const std::string& path, ParsedDataset& parsed,
+                  const CaseSink& sink) {
+  Reader reader(path, parsed, sink);
   // Editors hide a byte order mark, so columns on line 1 are counted after it.
   if (text.substr(0, k_bom.size()) == k_bom) {
     text.remove_prefix(k_bom.size());
@@ -518,9 +536,9 @@ ParsedDataset parse_dataset(std::string_view text, const std::string& path) {
     d.message = "unsupported dataset format '" + (extension.empty() ? path : extension) + "'";
     d.hint = "use a .jsonl, .json or .csv file";
     parsed.diagnostics.push_back(std::move(d));
-    return parsed;
+    return;
   }
-  if (parsed.cases.empty() && parsed.diagnostics.empty()) {
+  if (reader.cases() == 0 && parsed.diagnostics.empty()) {
     Diagnostic d;
     d.severity = Severity::warning;
     d.where.file = path;
@@ -530,7 +548,20 @@ ParsedDataset parse_dataset(std::string_view text, const std::string& path) {
   }
   std::stable_sort(parsed.diagnostics.begin(), parsed.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return a.where.line < b.where.line; });
+}
+
+}  // namespace
+
+ParsedDataset parse_dataset(std::string_view text, const std::string& path) {
+  ParsedDataset parsed;
+  read_dataset(text, path, parsed, CaseSink());
   return parsed;
+}
+
+std::vector<Diagnostic> parse_dataset(std::string_view text, const std::string& path, const CaseSink& sink) {
+  ParsedDataset parsed;
+  read_dataset(text, path, parsed, sink);
+  return std::move(parsed.diagnostics);
 }
 
 }  // namespace promptops::prompt

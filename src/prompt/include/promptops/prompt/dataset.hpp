@@ -2,6 +2,7 @@
 // Evaluation datasets: JSONL (or a JSON array) and CSV files of cases.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,14 @@ struct ParsedDataset {
 //   other column is a variable (as a string). An empty expected, id or group cell is absent.
 // Never throws for bad content.
 ParsedDataset parse_dataset(std::string_view text, const std::string& path);
+
+// Receives each case of a dataset as it is read.
+using CaseSink = std::function<void(DatasetCase&&)>;
+
+// parse_dataset(), but each case goes to `sink` as soon as it is read (in file order, rows with
+// errors left out) instead of into one vector: a caller that keeps cases in a compact form never
+// holds 100,000 DatasetCase values at once. Returns the diagnostics. Never throws for bad content.
+std::vector<Diagnostic> parse_dataset(std::string_view text, const std::string& path, const CaseSink& sink);
 
 // True when `path` has an extension that parse_dataset reads.
 bool is_dataset_path(std::string_view path);
