@@ -4,13 +4,16 @@
 // libgit2 and libcurl pull in about 40 shared libraries that cost ~15 ms to map before main()
 // even starts. Keeping them out of the executable lets `--version` (and shell completion,
 // scripts that probe for the tool) return in ~2 ms; every real command loads the core, which
-// costs the same as linking it would have.
+// costs the same as linking it would have. A pre-commit hook with nothing prompt-related staged
+// is answered here too (launcher/noop_hook.cpp), since it runs on every commit.
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "launcher/noop_hook.hpp"
 
 namespace {
 
@@ -32,6 +35,9 @@ std::string executable_dir() {
 int main(int argc, char** argv) {
   if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
     std::printf("git-promptops version %s\n", PROMPTOPS_VERSION);
+    return 0;
+  }
+  if (promptops::launcher::noop_pre_commit(argc, argv)) {
     return 0;
   }
   const std::string dir = executable_dir();

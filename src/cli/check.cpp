@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // `git promptops check [--staged | --worktree | REV] [--against REF]` and the hidden
 // `git promptops hook pre-commit | pre-push` that the installed shims run.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -12,6 +14,7 @@
 #include "common.hpp"
 #include "evaluation.hpp"
 #include <promptops/output/terminal.hpp>
+#include <promptops/util/file.hpp>
 #include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
@@ -98,6 +101,42 @@ void run_check_command(Context& context, const CheckCommandOptions& command) {
   finish(context, report, command.format, nullptr);
 }
 
+// Writes what the launcher needs to answer the next no-op pre-commit hook without the core
+// (src/launcher/noop_hook.cpp reads it): <git-dir>/promptops/pre-commit-filter, one record per
+// line after a version line. Left alone when it already says the same; removed when the index's
+// config has errors, so every hook reports them.
+void remember_staged_filter(const git::Repository& repo) {
+  const std::filesystem::path file = repo.git_dir() / "promptops" / "pre-commit-filter";
+  const std::optional<StagedPathFilter> filter = staged_path_filter(repo);
+  std::string record;
+  if (filter) {
+    record = "config " + filter->config_entry + " " + filter->config_path + "\n";
+    for (const std::string& root : filter->roots) {
+      record += "root " + root + "\n";
+    }
+    for (const std::string& extension : filter->extensions) {
+      record += "extension " + extension + "\n";
+    }
+  }
+  // A path with a line break in it cannot be written one per line: no record, as for errors.
+  const auto lines = [&] { return static_cast<std::size_t>(std::count(record.begin(), record.end(), '\n')); };
+  if (!filter || lines() != 1 + filter->roots.size() + filter->extensions.size()) {
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+    return;
+  }
+  record = "git-promptops pre-commit filter 1\n" + record;
+  if (util::read_file(file) == record) {
+    return;
+  }
+  try {
+    util::write_file_atomic(file, record, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                            util::Sync::none);
+  } catch (const Error&) {
+    // Only a shortcut is lost (a read-only .git, a full disk): the hook itself has passed.
+  }
+}
+
 // The pushed refs, as git gives them on the pre-push hook's stdin: "<local ref> <local sha>
 // <remote ref> <remote sha>" per line. Deletions (a zero local sha) and malformed lines are skipped.
 std::vector<PushedRef> read_pushed_refs(std::istream& in) {
@@ -126,6 +165,7 @@ void run_hook(Context& context, const std::string& hook, const std::vector<std::
     EvalSession session(repo, true, output::is_terminal(stderr));
     const CheckReport report = run_check(repo, options, session.services());
     session.clear_progress();
+    remember_staged_filter(repo);
     if (report.prompts.empty() && report.lint.empty()) {
       return;  // nothing relevant staged: say nothing
     }

@@ -503,9 +503,14 @@ void parse_csv(std::string_view text, Reader& reader) {
 
 }  // namespace
 
+const std::vector<std::string>& dataset_extensions() {
+  static const std::vector<std::string> extensions{".jsonl", ".json", ".csv"};
+  return extensions;
+}
+
 bool is_dataset_path(std::string_view path) {
-  const std::string extension = extension_of(path);
-  return extension == ".jsonl" || extension == ".json" || extension == ".csv";
+  const std::vector<std::string>& extensions = dataset_extensions();
+  return std::find(extensions.begin(), extensions.end(), extension_of(path)) != extensions.end();
 }
 
 namespace {

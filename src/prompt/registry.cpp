@@ -186,6 +186,14 @@ std::optional<std::string> prompt_name_of(const Config& config, const std::strin
   return std::nullopt;
 }
 
+std::vector<std::string> root_dirs(const Config& config) {
+  std::vector<std::string> dirs;
+  for (const std::string& root : config.prompt_roots) {
+    dirs.push_back(strip_root(root));
+  }
+  return dirs;
+}
+
 Prompt load_prompt(const Snapshot& snapshot, const PromptFile& file) {
   const auto text = snapshot.read(file.path);
   if (!text) {

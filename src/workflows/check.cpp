@@ -4,6 +4,7 @@
 #include <promptops/workflows/check.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -528,6 +529,30 @@ CheckReport run_check(git::Repository& repo, const CheckOptions& options, EvalSe
   evaluate_changed(run, std::move(eval_names));
   gate_prompts(run);
   return report;
+}
+
+std::optional<StagedPathFilter> staged_path_filter(const git::Repository& repo) {
+  StagedPathFilter filter;
+  try {
+    const ParsedConfig parsed = load_config(*index_snapshot(repo));
+    if (has_errors(parsed.diagnostics)) {
+      return std::nullopt;
+    }
+    filter.config_path = parsed.config.path;
+    filter.roots = root_dirs(parsed.config);
+    filter.config_entry = "none";
+    for (const git::TreeEntry& entry : repo.read_index().entries) {
+      if (entry.path == filter.config_path) {
+        char mode[16];
+        std::snprintf(mode, sizeof mode, "%o", static_cast<unsigned>(entry.mode));
+        filter.config_entry = std::string(mode) + " " + entry.id.hex();
+      }
+    }
+  } catch (const GitError&) {
+    return std::nullopt;
+  }
+  filter.extensions = dataset_extensions();
+  return filter;
 }
 
 std::optional<git::Oid> push_base(const git::Repository& repo, const std::string& remote, const PushedRef& ref) {

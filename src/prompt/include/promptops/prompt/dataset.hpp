@@ -54,7 +54,10 @@ using CaseSink = std::function<void(DatasetCase&&)>;
 // holds 100,000 DatasetCase values at once. Returns the diagnostics. Never throws for bad content.
 std::vector<Diagnostic> parse_dataset(std::string_view text, const std::string& path, const CaseSink& sink);
 
-// True when `path` has an extension that parse_dataset reads.
+// The extensions parse_dataset reads, lower case with the dot (".jsonl"); case is ignored.
+const std::vector<std::string>& dataset_extensions();
+
+// True when `path` has one of dataset_extensions().
 bool is_dataset_path(std::string_view path);
 
 }  // namespace promptops::prompt

@@ -123,6 +123,10 @@ std::vector<PromptFile> find_prompts(const Snapshot& snapshot, const Config& con
 // the same name first is not considered.
 std::optional<std::string> prompt_name_of(const Config& config, const std::string& path);
 
+// The configured prompt roots as repository-relative directories: trailing slashes removed, "."
+// as "" (the whole repository).
+std::vector<std::string> root_dirs(const Config& config);
+
 // Loads one prompt. Throws ConfigError with the first error diagnostic (and its hint) when the
 // file cannot be used; warnings are ignored here (lint reports them).
 Prompt load_prompt(const Snapshot& snapshot, const PromptFile& file);

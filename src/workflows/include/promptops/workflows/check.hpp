@@ -103,4 +103,20 @@ struct PushCheckReport {
 PushCheckReport run_push_check(git::Repository& repo, const std::string& remote, const std::vector<PushedRef>& refs,
                                const CheckOptions& base, EvalServices& services);
 
+// What the pre-commit hook's launcher needs to answer "nothing to check" without loading the core
+// (see src/launcher/): a staged path matters when it is the config, has a dataset extension or lies
+// under a prompt root. That is a superset of what run_check() reads for the index (patterns,
+// hidden paths and which prompt names a dataset are not considered), so a hook the launcher
+// answers alone is one where run_check() would have found nothing to do.
+struct StagedPathFilter {
+  std::string config_path;              // ".promptops.toml"
+  std::string config_entry;             // its index entry, "<mode in octal> <blob hex>", or "none"
+  std::vector<std::string> roots;       // root_dirs() of the index's config; "" is the whole tree
+  std::vector<std::string> extensions;  // dataset_extensions()
+};
+
+// The filter for the index as it is now; nullopt when the index's config has errors (each hook
+// must then report them) or the index cannot be read (a bare repository, merge conflicts).
+std::optional<StagedPathFilter> staged_path_filter(const git::Repository& repo);
+
 }  // namespace promptops::workflows
