@@ -104,7 +104,8 @@ AssertionResult evaluate_contains_json(const Assertion& assertion, std::string_v
     return verdict(false, "output contains no JSON object");
   }
   if (found_count > 1) {
-    first_failure.reason += " (nor do " + util::plural(found_count - 1, "other JSON value") + ")";
+    first_failure.reason +=
+        (found_count == 2 ? " (nor does " : " (nor do ") + util::plural(found_count - 1, "other JSON value") + ")";
   }
   return first_failure;
 }

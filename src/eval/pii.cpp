@@ -322,10 +322,11 @@ PiiScan find_pii(std::string_view text, PiiKinds kinds) {
 }
 
 std::string mask_pii(std::string_view text) {
-  const std::size_t keep = std::clamp<std::size_t>(text.size() / 4, 1, 4);
-  if (text.size() <= 2 * keep) {
+  constexpr std::size_t k_shortest_shown = 8;
+  if (text.size() < k_shortest_shown) {
     return "…";
   }
+  const std::size_t keep = std::min<std::size_t>(text.size() / 4, 4);
   return std::string(text.substr(0, keep)) + "…" + std::string(text.substr(text.size() - keep));
 }
 

@@ -49,7 +49,7 @@ struct PiiScan {
 PiiScan find_pii(std::string_view text, PiiKinds kinds);
 
 // `text` with its middle replaced by "…", so a reason can show which data it means without
-// repeating it: the first and last quarter (at most 4 bytes each) stay.
+// repeating it: the first and last quarter (at most 4 bytes each) stay; under 8 bytes, nothing.
 std::string mask_pii(std::string_view text);
 
 // The verdict of pii on `text`; `subject` is "output" or "input". Fails naming the first finding's
