@@ -22,9 +22,21 @@ std::string span_text(const EmbeddedJson& found) {
   return "bytes " + std::to_string(found.begin + 1) + "-" + std::to_string(found.end);
 }
 
-// The body of the fence opening at `pos` when it is one JSON value, trimmed.
+// Whether the fence at `pos` opens a block: an even number of fences come before it. Counts on
+// from where the last call stopped, so a search reads the text once.
+bool opens_block(std::string_view text, std::size_t pos, EmbeddedJsonSearch& search) {
+  for (std::size_t at = text.find(k_fence, search.counted); at < pos; at = text.find(k_fence, search.counted)) {
+    ++search.fences;
+    search.counted = at + k_fence.size();
+  }
+  return search.fences % 2 == 0;
+}
+
+// The body of the fence opening at `pos` when it is one JSON value, trimmed. The info string
+// ("json") is short: a fence with no line end soon after it opens nothing.
 std::optional<EmbeddedJson> fenced_json(std::string_view text, std::size_t pos, std::size_t& budget) {
-  const std::size_t line_end = text.find('\n', pos + k_fence.size());
+  constexpr std::size_t k_max_info = 64;
+  const std::size_t line_end = text.substr(0, pos + k_fence.size() + k_max_info).find('\n', pos + k_fence.size());
   if (line_end == std::string_view::npos) {
     return std::nullopt;
   }
@@ -33,7 +45,7 @@ std::optional<EmbeddedJson> fenced_json(std::string_view text, std::size_t pos, 
     return std::nullopt;
   }
   const std::string_view body = util::trim(text.substr(line_end + 1, close - line_end - 1));
-  budget -= std::min(budget, body.size());
+  budget -= std::min(budget, close - line_end);
   if (body.empty() || !check_json_syntax(body).valid) {
     return std::nullopt;
   }
@@ -43,10 +55,10 @@ std::optional<EmbeddedJson> fenced_json(std::string_view text, std::size_t pos, 
 
 }  // namespace
 
-std::optional<EmbeddedJson> find_embedded_json(std::string_view text, std::size_t from, std::size_t& budget) {
-  for (std::size_t pos = from; pos < text.size() && budget > 0; ++pos) {
+std::optional<EmbeddedJson> find_embedded_json(std::string_view text, std::size_t from, EmbeddedJsonSearch& search) {
+  for (std::size_t pos = from; pos < text.size() && search.budget > 0; ++pos) {
     if (text.compare(pos, k_fence.size(), k_fence) == 0) {
-      if (auto fenced = fenced_json(text, pos, budget)) {
+      if (auto fenced = opens_block(text, pos, search) ? fenced_json(text, pos, search.budget) : std::nullopt) {
         return fenced;
       }
       pos += k_fence.size() - 1;  // a run of backticks opens no second fence
@@ -56,7 +68,7 @@ std::optional<EmbeddedJson> find_embedded_json(std::string_view text, std::size_
       continue;
     }
     const JsonSyntax syntax = check_json_prefix(text.substr(pos));
-    budget -= std::min(budget, syntax.offset + 1);
+    search.budget -= std::min(search.budget, syntax.offset + 1);
     if (syntax.valid) {
       return EmbeddedJson{pos, pos + syntax.offset, pos + syntax.offset};
     }
@@ -77,11 +89,11 @@ AssertionResult check_schema(const JsonSchema& schema, std::string_view json_tex
 }
 
 AssertionResult evaluate_contains_json(const Assertion& assertion, std::string_view output) {
-  std::size_t budget = k_embedded_json_budget;
+  EmbeddedJsonSearch search;
   std::size_t from = 0;
   std::size_t found_count = 0;
   AssertionResult first_failure;
-  while (const std::optional<EmbeddedJson> found = find_embedded_json(output, from, budget)) {
+  while (const std::optional<EmbeddedJson> found = find_embedded_json(output, from, search)) {
     ++found_count;
     const std::string what = "JSON at " + span_text(*found);
     if (!assertion.schema) {
@@ -96,7 +108,7 @@ AssertionResult evaluate_contains_json(const Assertion& assertion, std::string_v
     }
     from = found->resume;
   }
-  if (budget == 0) {
+  if (search.budget == 0) {
     return AssertionResult{false, 0.0, "contains-json scanned " + std::to_string(k_embedded_json_budget >> 20) +
                                            " MiB without an answer; the output is too unlike JSON to search", true};
   }

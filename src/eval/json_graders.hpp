@@ -23,11 +23,18 @@ struct EmbeddedJson {
 // the assertion cannot judge (text such as "{{{{..." would otherwise cost quadratic time).
 inline constexpr std::size_t k_embedded_json_budget = 32u * 1024 * 1024;
 
-// The first JSON value at or after byte `from` of `text`: an object starting at a '{' (as promptfoo
-// finds them), or the whole body of a ``` code fence (any JSON value, with or without an info
-// string such as "json"). `budget` is decreased by the bytes scanned; nullopt when there is none
-// or the budget ran out.
-std::optional<EmbeddedJson> find_embedded_json(std::string_view text, std::size_t from, std::size_t& budget);
+// The state of one search through an output, carried from one find_embedded_json() to the next.
+struct EmbeddedJsonSearch {
+  std::size_t budget = k_embedded_json_budget;  // decreased by the bytes scanned
+  std::size_t fences = 0;                       // ``` fences that start before `counted`
+  std::size_t counted = 0;
+};
+
+// The first JSON value at or after byte `from` of `text` (`from` never decreasing within one
+// search): an object starting at a '{' (as promptfoo finds them), or the whole body of a ``` code
+// fence that opens a block (any JSON value, with or without an info string such as "json").
+// nullopt when there is none or the budget ran out.
+std::optional<EmbeddedJson> find_embedded_json(std::string_view text, std::size_t from, EmbeddedJsonSearch& search);
 
 // `json_text` (valid JSON syntax) against `schema`; `what` names it in the reason ("output").
 AssertionResult check_schema(const JsonSchema& schema, std::string_view json_text, const std::string& what);

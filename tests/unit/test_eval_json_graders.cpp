@@ -40,10 +40,10 @@ std::string diagnose(const json& spec) {
 
 // The spans find_embedded_json() gives over all of `text`, as "begin-end" in bytes.
 std::string spans(std::string_view text) {
-  std::size_t budget = k_embedded_json_budget;
+  EmbeddedJsonSearch search;
   std::size_t from = 0;
   std::string out;
-  while (const auto found = find_embedded_json(text, from, budget)) {
+  while (const auto found = find_embedded_json(text, from, search)) {
     out += (out.empty() ? "" : " ") + std::string(text.substr(found->begin, found->end - found->begin));
     from = found->resume;
   }
@@ -87,6 +87,8 @@ TEST_CASE("contains-json finds objects in prose and code fences", "[eval][json-g
   CHECK(spans("```json\n{\"a\": 1}\n```") == "{\"a\": 1}");
   CHECK(spans("```text\nno json\n```\n{\"after\": true}") == "{\"after\": true}");
   CHECK(spans("a list [1, 2] and a number 3 are not objects") == "");
+  CHECK(spans("```\ncode\n```\n42\n```json\n[true]\n```") == "[true]");  // 42 is between blocks
+  CHECK(spans("```js\nconst x = {\"a\": 1};\n```") == "{\"a\": 1}");
   CHECK(spans("{\"unterminated\": ") == "");
 }
 
@@ -113,6 +115,10 @@ TEST_CASE("contains-json verdicts, with and without a schema", "[eval][json-grad
     output += std::string(3000, ' ');
     CHECK(check(plain, output) ==
           "error|contains-json scanned 32 MiB without an answer; the output is too unlike JSON to search");
+  }
+  SECTION("a megabyte of backticks is read once, not once per fence") {
+    CHECK(check(plain, std::string(1 << 20, '`')) == "fail|output contains no JSON object");
+    CHECK(check(plain, std::string(1 << 20, '`') + "\n{}") == "pass|output contains JSON at bytes 1048578-1048579");
   }
 }
 
