@@ -230,11 +230,16 @@ class Validator {
     if (schema.is_boolean()) {
       return schema.get<bool>() ? "" : here() + ": no value is allowed here (schema false)";
     }
-    if (++m_depth > JsonSchema::k_max_depth) {
-      m_limit = true;
-      return here() + ": schema applied more than " + std::to_string(JsonSchema::k_max_depth) +
-             " levels deep (a $ref loop?)";
+    if (m_limit) {
+      return m_limit_message;
     }
+    if (++m_steps > JsonSchema::k_max_steps) {
+      return stop("schema validation took more than " + std::to_string(JsonSchema::k_max_steps) + " steps");
+    }
+    if (m_depth + 1 > JsonSchema::k_max_depth) {
+      return stop("schema applied more than " + std::to_string(JsonSchema::k_max_depth) + " levels deep (a $ref loop?)");
+    }
+    ++m_depth;
     std::string message = check_generic(schema, instance);
     for (const auto& step : {&Validator::check_number, &Validator::check_string, &Validator::check_array,
                              &Validator::check_object, &Validator::check_combinators}) {
@@ -253,6 +258,13 @@ class Validator {
   }
 
   std::string here() const { return m_pointer.empty() ? "(root)" : m_pointer; }
+
+  // Ends the validation: every check from now on gives this message.
+  std::string stop(const std::string& what) {
+    m_limit = true;
+    m_limit_message = here() + ": " + what;
+    return m_limit_message;
+  }
 
   // Runs `step` with `token` appended to the instance pointer.
   template <class Step>
@@ -330,8 +342,7 @@ class Validator {
     if (const Regex* pattern = m_schema.pattern_of(schema)) {
       const RegexSearchResult found = pattern->search(text);
       if (!found.error.empty()) {
-        m_limit = true;
-        return here() + ": " + found.error;
+        return stop(found.error);
       }
       if (!found.found) {
         return here() + ": " + shown(instance) + " does not match /" + schema.at("pattern").get<std::string>() + "/";
@@ -456,7 +467,7 @@ class Validator {
       for (const json& sub : *one) {
         matched += check(sub, instance).empty() ? 1 : 0;
         if (m_limit) {
-          return here() + ": schema applied more than " + std::to_string(JsonSchema::k_max_depth) + " levels deep";
+          return m_limit_message;
         }
       }
       if (matched != 1) {
@@ -479,7 +490,9 @@ class Validator {
   const JsonSchema& m_schema;
   std::string m_pointer;
   int m_depth = 0;
+  std::size_t m_steps = 0;
   bool m_limit = false;
+  std::string m_limit_message;
 };
 
 }  // namespace

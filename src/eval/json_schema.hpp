@@ -2,6 +2,7 @@
 // A JSON Schema validator for the draft 2020-12 keywords that real schemas use, on nlohmann::json.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,9 @@ class JsonSchema {
   // The deepest validation may go, counting each subschema applied (a $ref, an item, a branch):
   // a schema that refers to itself without consuming the document stops here.
   static constexpr int k_max_depth = 256;
+  // The most subschemas one validation applies: nested anyOf and oneOf over a deep document
+  // would otherwise take exponential time.
+  static constexpr std::size_t k_max_steps = 1'000'000;
 
   // `schema` must be an object or a boolean.
   static JsonSchemaCompiled compile(const nlohmann::json& schema);

@@ -150,6 +150,15 @@ TEST_CASE("schema $ref resolves within the document, and a loop stops at the dep
     const JsonSchemaCheck through_any = compile(R"({"anyOf": [{"$ref": "#"}]})")->validate(json::parse("1"));
     CHECK(through_any.error);
   }
+  SECTION("branching over a deep document stops at the step limit instead of taking exponential time") {
+    const std::string branching = R"({"anyOf": [{"type": "array", "items": {"$ref": "#"}},
+                                             {"type": "array", "items": {"$ref": "#"}}]})";
+    const std::string deep = std::string(60, '[') + "1" + std::string(60, ']');
+    const JsonSchemaCheck check = compile(branching)->validate(json::parse(deep));
+    CHECK(check.error);
+    CHECK(check.message.rfind("/0/0/0/", 0) == 0);
+    CHECK(check.message.find(": schema validation took more than 1000000 steps") != std::string::npos);
+  }
   SECTION("unknown keywords are ignored") {
     CHECK(validate(R"({"title": "x", "format": "email", "x-extra": {"type": 3}})", "5") == "ok");
   }
