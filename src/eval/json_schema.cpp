@@ -22,7 +22,7 @@ namespace {
 
 constexpr std::array<std::string_view, 7> k_type_names{"null", "boolean", "object", "array",
                                                        "number", "string", "integer"};
-constexpr std::array<std::string_view, 3> k_schema_maps{"properties", "$defs", "definitions"};
+constexpr std::array<std::string_view, 4> k_schema_maps{"properties", "patternProperties", "$defs", "definitions"};
 constexpr std::array<std::string_view, 3> k_single_schemas{"items", "additionalProperties", "not"};
 constexpr std::array<std::string_view, 4> k_schema_lists{"prefixItems", "allOf", "anyOf", "oneOf"};
 constexpr std::array<std::string_view, 5> k_numbers{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -107,6 +107,9 @@ class SchemaChecker {
         return;
       }
       for (const auto& [name, sub] : value.items()) {
+        if (key == "patternProperties") {
+          compile_property_pattern(name, sub, path + "/" + pointer_token(name));
+        }
         check(sub, path + "/" + pointer_token(name));
       }
     } else if (is_one_of(key, k_single_schemas)) {
@@ -167,6 +170,16 @@ class SchemaChecker {
       return;
     }
     m_schema.m_patterns[&node] = std::move(compiled.regex);
+  }
+
+  // A patternProperties key, compiled and kept by the address of its schema.
+  void compile_property_pattern(const std::string& pattern, const json& sub, const std::string& path) {
+    RegexCompileResult compiled = Regex::compile(pattern, false);
+    if (!compiled.regex) {
+      fail(path, "is a bad regex /" + pattern + "/: " + compiled.error);
+      return;
+    }
+    m_schema.m_property_patterns[&sub] = std::move(compiled.regex);
   }
 
   void check_ref(const json& value, const std::string& path) {
@@ -422,17 +435,46 @@ class Validator {
     const auto properties = schema.find("properties");
     const auto additional = schema.find("additionalProperties");
     for (const auto& [key, value] : instance.items()) {
-      const bool declared = properties != schema.end() && properties->contains(key);
-      if (!declared && additional == schema.end()) {
-        continue;
+      bool declared = properties != schema.end() && properties->contains(key);
+      if (declared) {
+        if (std::string message = at(key, [&] { return check(properties->at(key), value); }); !message.empty()) {
+          return message;
+        }
       }
-      if (!declared && additional->is_boolean() && !additional->get<bool>()) {
-        return here() + ": property " + shown(json(key)) + " is not allowed";
-      }
-      const json& sub = declared ? properties->at(key) : *additional;
-      std::string message = at(key, [&] { return check(sub, value); });
+      std::string message = check_pattern_properties(schema, key, value, declared);
       if (!message.empty()) {
         return message;
+      }
+      if (declared || additional == schema.end()) {
+        continue;
+      }
+      if (additional->is_boolean() && !additional->get<bool>()) {
+        return here() + ": property " + shown(json(key)) + " is not allowed";
+      }
+      if (message = at(key, [&] { return check(*additional, value); }); !message.empty()) {
+        return message;
+      }
+    }
+    return "";
+  }
+
+  // The patternProperties schemas whose pattern `key` matches; `declared` becomes true if any does.
+  std::string check_pattern_properties(const json& schema, const std::string& key, const json& value, bool& declared) {
+    const auto patterns = schema.find("patternProperties");
+    if (patterns == schema.end()) {
+      return "";
+    }
+    for (const auto& [pattern, sub] : patterns->items()) {
+      const Regex* regex = m_schema.property_pattern_of(sub);
+      const RegexSearchResult found = regex ? regex->search(key) : RegexSearchResult{};
+      if (!found.error.empty()) {
+        return stop(found.error);
+      }
+      if (found.found) {
+        declared = true;
+        if (std::string message = at(key, [&] { return check(sub, value); }); !message.empty()) {
+          return message;
+        }
       }
     }
     return "";
@@ -523,6 +565,11 @@ JsonSchemaCompiled JsonSchema::compile_value(const json& value) {
 }
 
 JsonSchemaCheck JsonSchema::validate(const json& instance) const { return Validator(*this).run(instance); }
+
+const Regex* JsonSchema::property_pattern_of(const json& schema) const {
+  const auto it = m_property_patterns.find(&schema);
+  return it == m_property_patterns.end() ? nullptr : it->second.get();
+}
 
 const Regex* JsonSchema::pattern_of(const json& schema) const {
   const auto it = m_patterns.find(&schema);

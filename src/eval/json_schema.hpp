@@ -31,7 +31,7 @@ struct JsonSchemaCheck {
 
 // A schema checked once: known keywords with the wrong type, references that do not resolve and
 // patterns that do not compile are errors; unknown keywords are ignored, as the specification
-// says. Keywords: type, enum, const, properties, required, additionalProperties, min/maxProperties,
+// says. Keywords: type, enum, const, properties, patternProperties, required, additionalProperties, min/maxProperties,
 // items, prefixItems, min/maxItems, uniqueItems, minimum, maximum, exclusiveMinimum,
 // exclusiveMaximum, multipleOf, min/maxLength (code points), pattern (PCRE2), allOf, anyOf, oneOf,
 // not, $ref to "#" or "#/<JSON pointer>" within the schema, $defs and definitions. Immutable after
@@ -57,12 +57,15 @@ class JsonSchema {
   const nlohmann::json& root() const { return m_root; }
   // The compiled "pattern" of the subschema `schema` (a node inside root()), or null.
   const Regex* pattern_of(const nlohmann::json& schema) const;
+  // The compiled key of the patternProperties entry whose schema is `schema`, or null.
+  const Regex* property_pattern_of(const nlohmann::json& schema) const;
 
  private:
   JsonSchema() = default;
   friend class SchemaChecker;
   nlohmann::json m_root;
   std::map<const nlohmann::json*, std::shared_ptr<const Regex>> m_patterns;
+  std::map<const nlohmann::json*, std::shared_ptr<const Regex>> m_property_patterns;
 };
 
 }  // namespace promptops::eval

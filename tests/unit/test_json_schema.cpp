@@ -58,6 +58,17 @@ TEST_CASE("schema properties, required and additionalProperties name the failing
     CHECK(validate(R"({"additionalProperties": {"type": "integer"}})", R"({"a": 1, "b": "2"})") ==
           "/b: expected integer, got string");
   }
+  SECTION("patternProperties, and additionalProperties for the keys no pattern matches") {
+    const std::string patterned = R"({"properties": {"id": {"type": "integer"}},
+        "patternProperties": {"^x-": {"type": "string"}, "_at$": {"type": "string", "minLength": 10}},
+        "additionalProperties": false})";
+    CHECK(validate(patterned, R"({"id": 1, "x-a": "b", "created_at": "2024-01-15"})") == "ok");
+    CHECK(validate(patterned, R"({"x-a": 2})") == "/x-a: expected string, got integer");
+    CHECK(validate(patterned, R"({"x-created_at": "2024"})") == "/x-created_at: length 4 is less than minLength 10");
+    CHECK(validate(patterned, R"({"id": 1, "name": "n"})") == "(root): property \"name\" is not allowed");
+    CHECK(compile_error(json::parse(R"({"patternProperties": {"a(": {}}})")) ==
+          "/patternProperties/a( is a bad regex /a(/: missing closing parenthesis at offset 2");
+  }
   SECTION("keys with / and ~ are escaped in the pointer") {
     CHECK(validate(R"({"properties": {"a/b~c": {"type": "null"}}})", R"({"a/b~c": 1})") ==
           "/a~1b~0c: expected null, got integer");
