@@ -12,7 +12,10 @@
 #include <promptops/config/config.hpp>
 #include <promptops/prompt/template.hpp>
 
+#include "json_graders.hpp"
+#include "json_schema.hpp"
 #include "json_syntax.hpp"
+#include "pii.hpp"
 #include "regex.hpp"
 #include "unicode.hpp"
 #include <promptops/util/json.hpp>
@@ -31,14 +34,14 @@ struct TypeInfo {
   bool service;
 };
 
-constexpr std::array<TypeInfo, 14> k_types{{
+constexpr std::array<TypeInfo, 16> k_types{{
     {AssertionType::equals, "equals", {"value", "trim", "ignore_case", "normalize"}, false},
     {AssertionType::contains, "contains", {"value", "normalize", "", ""}, false},
     {AssertionType::icontains, "icontains", {"value", "normalize", "", ""}, false},
     {AssertionType::not_contains, "not-contains", {"value", "normalize", "", ""}, false},
     {AssertionType::starts_with, "starts-with", {"value", "normalize", "", ""}, false},
     {AssertionType::regex, "regex", {"value", "ignore_case", "normalize", ""}, false},
-    {AssertionType::is_json, "is-json", {"", "", "", ""}, false},
+    {AssertionType::is_json, "is-json", {"value", "", "", ""}, false},
     {AssertionType::json_field, "json-field", {"path", "value", "matches", ""}, false},
     {AssertionType::length, "length", {"min", "max", "", ""}, false},
     {AssertionType::cost, "cost", {"max", "", "", ""}, false},
@@ -46,10 +49,13 @@ constexpr std::array<TypeInfo, 14> k_types{{
     {AssertionType::llm_rubric, "llm-rubric", {"value", "", "", ""}, true},
     {AssertionType::similar, "similar", {"value", "", "", ""}, true},
     {AssertionType::exec, "exec", {"value", "", "", ""}, true},
+    {AssertionType::contains_json, "contains-json", {"value", "", "", ""}, false},
+    {AssertionType::pii, "pii", {"value", "on", "", ""}, false},
 }};
 
 // k_types is indexed by AssertionType, so its order must follow the enum.
 static_assert(k_types[static_cast<std::size_t>(AssertionType::exec)].type == AssertionType::exec);
+static_assert(k_types[static_cast<std::size_t>(AssertionType::pii)].type == AssertionType::pii);
 
 const TypeInfo& info_of(AssertionType type) { return k_types[static_cast<std::size_t>(type)]; }
 
@@ -382,10 +388,11 @@ AssertionResult evaluate_substring(const Assertion& assertion, std::string_view 
   return verdict(pass, (found ? "output contains " : "output does not contain ") + quote(needle) + suffix);
 }
 
-AssertionResult evaluate_is_json(std::string_view output) {
+AssertionResult evaluate_is_json(const Assertion& assertion, std::string_view output) {
   const JsonSyntax syntax = check_json_syntax(output);
   if (syntax.valid) {
-    return verdict(true, "output is JSON " + syntax.type);
+    return assertion.schema ? check_schema(*assertion.schema, output, "output")
+                            : verdict(true, "output is JSON " + syntax.type);
   }
   // nlohmann's message is the more telling one when it stops no earlier (its checks are a subset).
   struct Sax : json::json_sax_t {
@@ -581,6 +588,36 @@ void read_json_field(const json& spec, Assertion& assertion, const std::string& 
   }
 }
 
+// is-json, contains-json: an optional JSON Schema in "value", checked and compiled once.
+void read_schema(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  const auto value = spec.find("value");
+  if (value == spec.end() || value->is_null()) {
+    return;
+  }
+  JsonSchemaCompiled compiled = JsonSchema::compile_value(*value);
+  if (!compiled.schema) {
+    parser.error(type + " assertion has a bad JSON Schema in 'value': " + compiled.error,
+                 "write the schema inline as a table or object, e.g. { type = \"object\", required = [\"answer\"] }");
+  }
+  assertion.schema = std::move(compiled.schema);
+}
+
+// pii: the kinds in "value" (default all), and "on": "output" (default) or "input".
+void read_guardrail(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  const PiiKindsParse kinds = parse_pii_kinds(spec.value("value", json()));
+  if (!kinds.error.empty()) {
+    parser.error(kinds.error, kinds.hint);
+  }
+  assertion.pii_kinds = kinds.kinds;
+  if (const auto on = spec.find("on"); on != spec.end()) {
+    if (!on->is_string() || (*on != "output" && *on != "input")) {
+      parser.error(type + " assertion option 'on' must be \"output\" or \"input\"");
+    } else {
+      assertion.on_input = *on == "input";
+    }
+  }
+}
+
 // length, cost and latency: numeric limits.
 void read_limits(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
   switch (assertion.type) {
@@ -647,6 +684,11 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
       }
       break;
     case AssertionType::is_json:
+    case AssertionType::contains_json:
+      read_schema(spec, assertion, type, parser);
+      break;
+    case AssertionType::pii:
+      read_guardrail(spec, assertion, type, parser);
       break;
     case AssertionType::json_field:
       read_json_field(spec, assertion, type, parser);
@@ -752,7 +794,15 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
       return search(assertion, pattern, output, "output");
     }
     case AssertionType::is_json:
-      return evaluate_is_json(output);
+      return evaluate_is_json(assertion, output);
+    case AssertionType::contains_json:
+      return evaluate_contains_json(assertion, output);
+    case AssertionType::pii:
+      if (assertion.on_input && !context.input) {
+        return error_result(located(assertion) + "pii on = \"input\" has no rendered input here");
+      }
+      return evaluate_pii(assertion.on_input ? *context.input : output, assertion.pii_kinds,
+                          assertion.on_input ? "input" : "output");
     case AssertionType::json_field:
       return evaluate_json_field(assertion, output, context);
     case AssertionType::length:

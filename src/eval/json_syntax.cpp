@@ -16,7 +16,7 @@ bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' 
 
 class Scanner {
  public:
-  explicit Scanner(std::string_view text) : m_text(text) {}
+  explicit Scanner(std::string_view text, bool prefix = false) : m_text(text), m_prefix(prefix) {}
 
   JsonSyntax run() {
     skip_space();
@@ -25,6 +25,11 @@ class Scanner {
     }
     m_result.type = type_at(peek());
     if (!scan_document()) {
+      return m_result;
+    }
+    if (m_prefix) {
+      m_result.valid = true;
+      m_result.offset = m_pos;
       return m_result;
     }
     skip_space();
@@ -260,6 +265,7 @@ class Scanner {
   }
 
   std::string_view m_text;
+  bool m_prefix = false;
   std::size_t m_pos = 0;
   std::vector<char> m_stack;
   JsonSyntax m_result;
@@ -268,5 +274,7 @@ class Scanner {
 }  // namespace
 
 JsonSyntax check_json_syntax(std::string_view text) { return Scanner(text).run(); }
+
+JsonSyntax check_json_prefix(std::string_view text) { return Scanner(text, true).run(); }
 
 }  // namespace promptops::eval

@@ -11,7 +11,7 @@ namespace promptops::inline eval {
 struct JsonSyntax {
   bool valid = false;
   std::string type;        // valid: "object", "array", "string", "number", "boolean" or "null"
-  std::size_t offset = 0;  // invalid: the byte where the text stops being JSON
+  std::size_t offset = 0;  // invalid: the byte where the text stops being JSON (prefix: see below)
   std::string error;       // invalid: what was expected there
 };
 
@@ -20,5 +20,9 @@ struct JsonSyntax {
 // double (1e400); strings must be valid UTF-8. Nesting depth costs one byte of memory per level,
 // never stack.
 JsonSyntax check_json_syntax(std::string_view text);
+
+// Whether `text` starts with one JSON value (after optional whitespace); what follows it is not
+// read. When valid, `offset` is the byte just past the value. Otherwise as check_json_syntax().
+JsonSyntax check_json_prefix(std::string_view text);
 
 }  // namespace promptops::eval

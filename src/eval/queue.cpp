@@ -438,6 +438,14 @@ void EvalQueue::score_answer(Job& job, std::size_t case_index, CaseTally& tally,
   }
   context.latency_ms = response.latency_ms;
   context.services = &m_run.assertion_services;
+  std::string input;  // rendered again only for a guardrail that judges it
+  if (needs_input(*job.suite, case_index)) {
+    if (!job.renderer) {
+      job.renderer = std::make_unique<PromptRenderer>(job.prompt);
+    }
+    input = input_text(job.renderer->render(c.vars));
+    context.input = input;
+  }
   m_run.assertion_services.set_current(job.provider, job.model);
   Verdict verdict = apply_assertions(*job.suite, case_index, response.text, context);
   if (!verdict.error.empty()) {

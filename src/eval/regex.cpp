@@ -110,10 +110,15 @@ RegexCompileResult Regex::compile(std::string_view pattern, bool ignore_case) {
 }
 
 RegexSearchResult Regex::search(std::string_view subject) const {
+  const RegexMatch match = find(subject, 0);
+  return {match.found, match.error};
+}
+
+RegexMatch Regex::find(std::string_view subject, std::size_t start) const {
   const MatchDataHandle data{pcre2_match_data_create_from_pattern(m_compiled->code.get(), nullptr)};
   const MatchContextHandle context{pcre2_match_context_create(nullptr)};
   if (!data || !context) {
-    return {false, "regex heap limit reached"};
+    return {false, 0, 0, "regex heap limit reached"};
   }
   pcre2_set_match_limit(context.get(), k_match_limit);
   pcre2_set_depth_limit(context.get(), k_match_limit);
@@ -126,16 +131,17 @@ RegexSearchResult Regex::search(std::string_view subject) const {
   Clock clock{std::chrono::steady_clock::now() + std::chrono::milliseconds(k_time_limit_ms)};
   pcre2_set_callout(context.get(), check_clock, &clock);
   // A null subject is allowed only from PCRE2 10.41 on, whatever its length.
-  const char* start = subject.empty() ? "" : subject.data();
-  const int rc = pcre2_match(m_compiled->code.get(), reinterpret_cast<PCRE2_SPTR>(start), subject.size(), 0, 0,
+  const char* begin = subject.empty() ? "" : subject.data();
+  const int rc = pcre2_match(m_compiled->code.get(), reinterpret_cast<PCRE2_SPTR>(begin), subject.size(), start, 0,
                              data.get(), context.get());
   if (rc >= 0) {
-    return {true, ""};
+    const PCRE2_SIZE* span = pcre2_get_ovector_pointer(data.get());
+    return {true, span[0], span[1], ""};
   }
   if (rc == PCRE2_ERROR_NOMATCH) {
-    return {false, ""};
+    return {};
   }
-  return {false, limit_message(rc, clock)};
+  return {false, 0, 0, limit_message(rc, clock)};
 }
 
 }  // namespace promptops::eval

@@ -26,6 +26,14 @@ struct RegexSearchResult {
   std::string error;  // "regex match limit reached", "regex time limit reached", or empty
 };
 
+// What Regex::find gives: the first match's byte span, or an error as for search().
+struct RegexMatch {
+  bool found = false;
+  std::size_t begin = 0;  // byte offsets in the subject: [begin, end)
+  std::size_t end = 0;
+  std::string error;
+};
+
 // A compiled PCRE2 pattern. The dialect is PCRE2's in UTF mode with Unicode properties (\w, \d,
 // \s, \b and [[:alpha:]] over all of Unicode, \p{Lu}), ECMAScript escapes \xHH, \uHHHH and
 // \u{H...}, and $ only at the very end. Invalid UTF-8 in a subject never matches and is not an
@@ -44,6 +52,9 @@ class Regex {
 
   // Whether the pattern matches somewhere in `subject`.
   RegexSearchResult search(std::string_view subject) const;
+
+  // The first match that starts at byte `start` or later (lookbehind may see the bytes before).
+  RegexMatch find(std::string_view subject, std::size_t start) const;
 
   ~Regex();
   Regex(const Regex&) = delete;

@@ -2,6 +2,7 @@
 // Scoring one answer, and an evaluation's result from the tallies of its cases.
 #include "score.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <promptops/util/strings.hpp>
@@ -56,6 +57,20 @@ Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string
     apply(implicit_equals(), output, context, verdict);
   }
   return verdict;
+}
+
+bool needs_input(const Suite& suite, std::size_t case_index) {
+  const auto on_input = [](const Assertion& assertion) { return assertion.on_input; };
+  return std::any_of(suite.asserts.begin(), suite.asserts.end(), on_input) ||
+         std::any_of(suite.case_asserts[case_index].begin(), suite.case_asserts[case_index].end(), on_input);
+}
+
+std::string input_text(const std::vector<Message>& messages) {
+  std::string text;
+  for (const Message& message : messages) {
+    text += (text.empty() ? "" : "\n\n") + message.content;
+  }
+  return text;
 }
 
 void set_labels(CaseOutcome& outcome, const Suite& suite, const DatasetCase& c, std::string_view output,

@@ -36,6 +36,13 @@ struct Verdict {
 Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string_view output,
                          const EvalContext& context);
 
+// Whether an assertion of the suite or of the case judges the rendered input (on = "input").
+bool needs_input(const Suite& suite, std::size_t case_index);
+
+// The rendered prompt as a guardrail with on = "input" reads it: the messages' contents joined by
+// blank lines.
+std::string input_text(const std::vector<Message>& messages);
+
 // Sets the expected and predicted labels of `outcome` when the suite is a classification: the
 // trimmed output, the expected label when it compares equal in `form`, else "(other)" when it is
 // none of the suite's labels.

@@ -269,12 +269,17 @@ TEST_CASE("parsing reports every problem as a diagnostic", "[eval]") {
 }
 
 TEST_CASE("assertion type names round-trip", "[eval]") {
-  CHECK(assertion_type_names().size() == 14);
+  CHECK(assertion_type_names().size() == 16);
   CHECK(assertion_type_name(AssertionType::not_contains) == "not-contains");
   CHECK(assertion_type_name(AssertionType::llm_rubric) == "llm-rubric");
   for (const std::string& name : assertion_type_names()) {
     std::vector<Diagnostic> diagnostics;
-    const json spec{{"type", name}, {"value", "x"}, {"path", "/x"}, {"min", 1}, {"max", 2}, {"max_ms", 3}};
+    json spec{{"type", name}, {"value", "x"}, {"path", "/x"}, {"min", 1}, {"max", 2}, {"max_ms", 3}};
+    if (name == "is-json" || name == "contains-json") {
+      spec["value"] = json::object();  // a schema
+    } else if (name == "pii") {
+      spec["value"] = "email";  // the kinds
+    }
     const std::optional<Assertion> assertion = parse_assertion(spec, Location{}, diagnostics);
     INFO(name << (diagnostics.empty() ? "" : ": " + diagnostics[0].message));
     REQUIRE(assertion.has_value());

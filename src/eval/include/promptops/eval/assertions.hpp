@@ -40,6 +40,8 @@ enum class AssertionType {
   llm_rubric,  // evaluated through AssertionServices
   similar,     // evaluated through AssertionServices
   exec,        // evaluated through AssertionServices
+  contains_json,
+  pii,
 };
 
 // The spelling used in files: "not-contains" for AssertionType::not_contains.
@@ -48,7 +50,8 @@ std::string_view assertion_type_name(AssertionType type);
 // Every spelling accepted in "type", in declaration order (for "did you mean").
 const std::vector<std::string>& assertion_type_names();
 
-class Regex;  // src/eval/regex.hpp: PCRE2 in UTF mode with limits
+class Regex;       // src/eval/regex.hpp: PCRE2 in UTF mode with limits
+class JsonSchema;  // src/eval/json_schema.hpp: a checked JSON Schema
 
 // One parsed assertion. Only the fields that its type uses are set.
 struct Assertion {
@@ -66,6 +69,9 @@ struct Assertion {
   std::optional<double> max_ms;  // latency: the slowest a call may be, in milliseconds
   // regex and json-field "matches" without {{vars}}, compiled once at parse time; shared by copies.
   std::shared_ptr<const Regex> compiled;
+  std::shared_ptr<const JsonSchema> schema;  // is-json, contains-json: the "value" schema, or null
+  unsigned pii_kinds = 0;                    // pii: the kinds checked, one bit per PiiKind
+  bool on_input = false;                     // guardrails: judge the rendered input (on = "input")
   std::vector<std::string> variables;  // the top-level names its templates use outside sections
   Location where;                      // where it was written, for errors found at evaluation
 };
@@ -113,6 +119,9 @@ struct EvalContext {
   std::optional<double> cost;                      // of the call that produced the output, for "cost"
   std::optional<double> latency_ms;                // of that call, for "latency"
   const AssertionServices* services = nullptr;     // not owned; null: service types fail
+  // The rendered prompt (its messages' contents, joined by blank lines), for guardrails with
+  // on = "input"; not owned. Null: not available, and those assertions cannot judge.
+  std::optional<std::string_view> input;
 };
 
 // The template context of a case: `vars` (an object, or null for none) with "expected" added
