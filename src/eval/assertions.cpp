@@ -79,6 +79,10 @@ constexpr std::array<std::string_view, 3> k_common_keys{"type", "description", "
 // Quoted for a reason line: JSON string escapes, long text elided at a code point boundary.
 std::string quote(std::string_view text) {
   constexpr std::size_t k_max_bytes = 80;
+  const auto plain = [](char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; };
+  if (text.size() <= k_max_bytes && std::all_of(text.begin(), text.end(), plain)) {
+    return '"' + std::string(text) + '"';  // printable ASCII needs no escape: JSON's text is the same
+  }
   std::string shown(text);
   if (shown.size() > k_max_bytes) {
     std::size_t cut = k_max_bytes;
@@ -224,10 +228,44 @@ void read_value(Parser& parser, const json& spec, Assertion& assertion, std::str
 
 }  // namespace
 
+namespace {
+
+// The string variable that `text` is exactly ("{{name}}", "{{{name}}}", "{{& name}}"), or null.
+// Rendering inserts strings as they are, so such a template renders to the string.
+const std::string* lone_string_variable(std::string_view text, const json& vars) {
+  if (text.size() < 5 || text.substr(0, 2) != "{{" || text.substr(text.size() - 2) != "}}" || !vars.is_object()) {
+    return nullptr;
+  }
+  std::string_view name = text.substr(2, text.size() - 4);
+  if (name.size() >= 2 && name.front() == '{' && name.back() == '}') {
+    name = name.substr(1, name.size() - 2);
+  } else if (!name.empty() && name.front() == '&') {
+    name.remove_prefix(1);
+  }
+  name = util::trim(name);
+  if (name.empty() || name.find_first_of("{}#^/!>=.& \t\n") != std::string_view::npos) {
+    return nullptr;
+  }
+  const auto it = vars.find(name);
+  return it != vars.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+}  // namespace
+
+std::string render_text(const std::string& text, const json& vars) {
+  if (text.find("{{") == std::string::npos) {
+    return text;  // nothing to render: the common case, and the cheap one
+  }
+  if (const std::string* value = lone_string_variable(text, vars)) {
+    return *value;
+  }
+  return render_template(text, vars);
+}
+
 // Renders a string value; other JSON values become their JSON text.
 std::string render_value(const json& value, const EvalContext& context) {
   if (value.is_string()) {
-    return render_template(value.get<std::string>(), context.vars);
+    return render_text(value.get_ref<const std::string&>(), context.vars);
   }
   return value.dump();
 }
@@ -479,7 +517,7 @@ AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view
     }
   }
   if (assertion.matches) {
-    const std::string pattern = render_template(*assertion.matches, context.vars);
+    const std::string pattern = render_text(*assertion.matches, context.vars);
     if (pattern.empty()) {
       return error_result(located(assertion) + "'matches' renders to an empty string");
     }

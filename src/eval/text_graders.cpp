@@ -4,11 +4,13 @@
 #include "text_graders.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <unordered_map>
+#include <memory>
 #include <utility>
 
 #include <utf8proc.h>
@@ -85,48 +87,158 @@ std::vector<std::int32_t> code_points(std::string_view text) {
   return out;
 }
 
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// Removes the bytes `a` and `b` start and end with alike, cut where a code point starts.
+void trim_common_ends(std::string_view& a, std::string_view& b) {
+  const std::size_t shorter = std::min(a.size(), b.size());
+  std::size_t prefix = 0;
+  while (prefix < shorter && a[prefix] == b[prefix]) {
+    ++prefix;
+  }
+  while (prefix > 0 && prefix < a.size() && is_continuation(a[prefix])) {
+    --prefix;
+  }
+  while (prefix > 0 && prefix < b.size() && is_continuation(b[prefix])) {
+    --prefix;
+  }
+  a.remove_prefix(prefix);
+  b.remove_prefix(prefix);
+  std::size_t suffix = 0;
+  while (suffix < std::min(a.size(), b.size()) && a[a.size() - 1 - suffix] == b[b.size() - 1 - suffix]) {
+    ++suffix;
+  }
+  while (suffix > 0 && is_continuation(a[a.size() - suffix])) {
+    --suffix;
+  }
+  a.remove_suffix(suffix);
+  b.remove_suffix(suffix);
+}
+
 // ---- n-grams ---------------------------------------------------------------------------------
 
-using Counts = std::unordered_map<std::string, std::size_t>;
+// <0, 0, >0 as token i of `a` orders before, equal to, after token j of `b`: by hash, then (for
+// equal hashes, which almost always means equal words) by the words themselves, so equality is exact.
+int compare_tokens(const Tokens& a, std::size_t i, const Tokens& b, std::size_t j) {
+  if (a.hashes[i] != b.hashes[j]) {
+    return a.hashes[i] < b.hashes[j] ? -1 : 1;
+  }
+  return a.words[i].compare(b.words[j]);
+}
 
-// The n-grams of `words` with their counts; words never hold U+001F, so it joins them.
-Counts ngram_counts(const Words& words, std::size_t n) {
-  Counts counts;
-  if (words.size() < n) {
-    return counts;
-  }
-  for (std::size_t i = 0; i + n <= words.size(); ++i) {
-    std::string gram = words[i];
-    for (std::size_t k = 1; k < n; ++k) {
-      gram += '\x1f';
-      gram += words[i + k];
+// The n-grams of some tokens as their start positions, sorted by content.
+struct Grams {
+  const Tokens* tokens;
+  std::size_t n;
+  std::vector<std::uint32_t> starts;
+
+  std::size_t size() const { return starts.size(); }
+  // <0, 0, >0 as gram i of this orders before, equal to, after gram j of `other`.
+  int compare(std::size_t i, const Grams& other, std::size_t j) const {
+    for (std::size_t k = 0; k < n; ++k) {
+      if (const int order = compare_tokens(*tokens, starts[i] + k, *other.tokens, other.starts[j] + k); order != 0) {
+        return order;
+      }
     }
-    ++counts[std::move(gram)];
+    return 0;
   }
-  return counts;
+  // How many grams from i on equal gram i.
+  std::size_t run(std::size_t i) const {
+    std::size_t end = i + 1;
+    while (end < size() && compare(end, *this, i) == 0) {
+      ++end;
+    }
+    return end - i;
+  }
+};
+
+Grams grams_of(const Tokens& tokens, std::size_t n) {
+  Grams grams{&tokens, n, {}};
+  if (tokens.size() < n) {
+    return grams;
+  }
+  grams.starts.resize(tokens.size() - n + 1);
+  for (std::size_t i = 0; i < grams.starts.size(); ++i) {
+    grams.starts[i] = static_cast<std::uint32_t>(i);
+  }
+  std::sort(grams.starts.begin(), grams.starts.end(), [&](std::uint32_t a, std::uint32_t b) {
+    for (std::size_t k = 0; k < n; ++k) {
+      if (const int order = compare_tokens(tokens, a + k, tokens, b + k); order != 0) {
+        return order < 0;
+      }
+    }
+    return false;
+  });
+  return grams;
 }
 
 // The n-grams of `a` also in `b`, each counted at most as often as in `b`.
-std::size_t clipped_matches(const Counts& a, const Counts& b) {
+std::size_t clipped_matches(const Grams& a, const Grams& b) {
   std::size_t matches = 0;
-  for (const auto& [gram, count] : a) {
-    if (const auto it = b.find(gram); it != b.end()) {
-      matches += std::min(count, it->second);
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    const int order = a.compare(i, b, j);
+    if (order != 0) {
+      (order < 0 ? i : j) += 1;
+      continue;
     }
+    const std::size_t in_a = a.run(i);
+    const std::size_t in_b = b.run(j);
+    matches += std::min(in_a, in_b);
+    i += in_a;
+    j += in_b;
   }
   return matches;
 }
 
-std::size_t closest_length(std::size_t length, const std::vector<Words>& references) {
-  std::size_t best = references.front().size();
-  for (const Words& reference : references) {
-    const std::size_t size = reference.size();
+std::size_t closest_length(std::size_t length, const std::vector<const Tokens*>& references) {
+  std::size_t best = references.front()->size();
+  for (const Tokens* reference : references) {
+    const std::size_t size = reference->size();
     const auto gap = [&](std::size_t s) { return s > length ? s - length : length - s; };
     if (gap(size) < gap(best) || (gap(size) == gap(best) && size < best)) {
       best = size;
     }
   }
   return best;
+}
+
+// ---- per-thread memory of the last texts -----------------------------------------------------
+
+// The value `make` gives for (`text`, `tag`), remembered for the last few texts of this thread:
+// an answer and its reference are tokenised or folded once per case, not once per assertion.
+// Texts over 64 KiB are not kept.
+template <class Value, class Make>
+std::shared_ptr<const Value> remembered(std::string_view text, int tag, Make make) {
+  constexpr std::size_t k_max_kept = 64 * 1024;
+  struct Entry {
+    std::string text;
+    int tag = -1;
+    std::shared_ptr<const Value> value;
+  };
+  thread_local std::array<Entry, 6> entries;
+  thread_local std::size_t next = 0;
+  for (const Entry& entry : entries) {
+    if (entry.value && entry.tag == tag && entry.text == text) {
+      return entry.value;
+    }
+  }
+  auto value = std::make_shared<const Value>(make(text));
+  if (text.size() <= k_max_kept) {
+    Entry& slot = entries[next++ % entries.size()];
+    slot = Entry{std::string(text), tag, value};
+  }
+  return value;
+}
+
+std::shared_ptr<const Tokens> tokens_of(std::string_view text) {
+  return remembered<Tokens>(text, 0, [](std::string_view t) { return Tokens(text_words(t)); });
+}
+
+std::shared_ptr<const std::string> comparable_of(std::string_view text, TextForm form) {
+  return remembered<std::string>(text, 1 + (form.fold_case ? 1 : 0) + (form.nfc ? 2 : 0),
+                                 [&](std::string_view t) { return comparable_text(t, form); });
 }
 
 // ---- reasons ---------------------------------------------------------------------------------
@@ -350,7 +462,7 @@ struct RenderedItems {
 RenderedItems render_items(const Assertion& assertion, const EvalContext& context) {
   RenderedItems out;
   for (const std::string& item : assertion.items) {
-    out.items.push_back(render_template(item, context.vars));
+    out.items.push_back(render_text(item, context.vars));
     if (out.items.back().empty()) {
       out.empty_error = located(assertion) + "item " + quote(item) + " of 'value' renders to an empty string";
       break;
@@ -366,11 +478,11 @@ AssertionResult evaluate_list(const Assertion& assertion, std::string_view outpu
   }
   const bool fold = assertion.type == AssertionType::icontains_any || assertion.type == AssertionType::icontains_all;
   const TextForm form{fold, assertion.normalize};
-  const std::string subject = comparable_text(output, form);
+  const std::shared_ptr<const std::string> subject = comparable_of(output, form);
   std::vector<std::string> found;
   std::vector<std::string> missing;
   for (const std::string& item : rendered.items) {
-    (subject.find(comparable_text(item, form)) != std::string::npos ? found : missing).push_back(item);
+    (subject->find(comparable_text(item, form)) != std::string::npos ? found : missing).push_back(item);
   }
   const std::string suffix = fold ? " (ignoring case)" : "";
   if (assertion.type == AssertionType::contains_any || assertion.type == AssertionType::icontains_any) {
@@ -454,21 +566,24 @@ AssertionResult metric_verdict(std::string name, double score, double threshold,
 }
 
 AssertionResult evaluate_metric(const Assertion& assertion, std::string_view output, const EvalContext& context) {
-  const Words candidate = text_words(output);
+  const std::shared_ptr<const Tokens> candidate_tokens = tokens_of(output);
+  const Tokens& candidate = *candidate_tokens;
   if (assertion.type == AssertionType::bleu) {
     const RenderedItems rendered = render_items(assertion, context);
     if (!rendered.empty_error.empty()) {
       return cannot_judge(rendered.empty_error);
     }
-    std::vector<Words> references;
+    std::vector<std::shared_ptr<const Tokens>> kept;  // keeps each reference's tokens alive
+    std::vector<const Tokens*> references;
     for (const std::string& text : rendered.items) {
-      references.push_back(text_words(text));
+      references.push_back(kept.emplace_back(tokens_of(text)).get());
     }
-    return metric_verdict("BLEU", bleu_score(candidate, references), assertion.threshold.value_or(0.5),
+    return metric_verdict("BLEU", bleu_of(candidate, references), assertion.threshold.value_or(0.5),
                           rendered.items.front());
   }
   const std::string reference_text = render_value(assertion.value, context);
-  const Words reference = text_words(reference_text);
+  const std::shared_ptr<const Tokens> reference_tokens = tokens_of(reference_text);
+  const Tokens& reference = *reference_tokens;
   const std::size_t needed = assertion.type == AssertionType::rouge_n ? assertion.ngram : 1;
   if (reference.size() < needed) {
     return cannot_judge(located(assertion) + "reference " + quote(reference_text) + " has fewer than " +
@@ -600,6 +715,17 @@ std::vector<std::string> text_words(std::string_view text) {
   std::vector<std::string> words;
   std::string word;
   for (std::size_t pos = 0; pos < folded.size();) {
+    const auto byte = static_cast<unsigned char>(folded[pos]);
+    if (byte < 0x80) {  // ASCII: letters and digits are its only word characters
+      if (std::isalnum(byte) != 0) {
+        word += static_cast<char>(byte);
+      } else if (!word.empty()) {
+        words.push_back(std::move(word));
+        word.clear();
+      }
+      ++pos;
+      continue;
+    }
     const CodePoint point = next_code_point(folded, pos);
     const std::string_view bytes(folded.data() + pos, point.length);
     pos += point.length;
@@ -626,9 +752,10 @@ std::size_t count_words(std::string_view text) {
   std::size_t count = 0;
   bool in_word = false;
   for (std::size_t pos = 0; pos < text.size();) {
-    const CodePoint point = next_code_point(text, pos);
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    const CodePoint point = byte < 0x80 ? CodePoint{byte, 1} : next_code_point(text, pos);
     pos += point.length;
-    const bool space = is_white_space(point.value);
+    const bool space = byte < 0x80 ? (byte == ' ' || (byte >= 0x09 && byte <= 0x0D)) : is_white_space(point.value);
     count += !space && !in_word ? 1 : 0;
     in_word = !space;
   }
@@ -636,6 +763,7 @@ std::size_t count_words(std::string_view text) {
 }
 
 std::size_t levenshtein_distance(std::string_view a_text, std::string_view b_text, std::size_t limit) {
+  trim_common_ends(a_text, b_text);  // the distance of what differs: the same, for less work
   std::vector<std::int32_t> a = code_points(a_text);
   std::vector<std::int32_t> b = code_points(b_text);
   if (a.size() < b.size()) {
@@ -671,30 +799,44 @@ std::size_t levenshtein_distance(std::string_view a_text, std::string_view b_tex
   return std::min(previous[m], over);
 }
 
-double rouge_n_score(const Words& candidate, const Words& reference, std::size_t n) {
-  const Counts reference_grams = ngram_counts(reference, n);
-  const std::size_t total = reference.size() < n ? 0 : reference.size() - n + 1;
-  if (total == 0) {
-    return 0.0;
+Tokens::Tokens(Words list) : words(std::move(list)) {
+  hashes.reserve(words.size());
+  for (const std::string& word : words) {
+    hashes.push_back(std::hash<std::string>{}(word));
   }
-  return static_cast<double>(clipped_matches(ngram_counts(candidate, n), reference_grams)) /
-         static_cast<double>(total);
 }
 
-double bleu_score(const Words& candidate, const std::vector<Words>& references) {
+double rouge_n_score(const Tokens& candidate, const Tokens& reference, std::size_t n) {
+  if (reference.size() < n) {
+    return 0.0;
+  }
+  const Grams reference_grams = grams_of(reference, n);
+  return static_cast<double>(clipped_matches(grams_of(candidate, n), reference_grams)) /
+         static_cast<double>(reference_grams.size());
+}
+
+double bleu_score(const Tokens& candidate, const std::vector<Tokens>& references) {
+  std::vector<const Tokens*> pointers;
+  for (const Tokens& reference : references) {
+    pointers.push_back(&reference);
+  }
+  return bleu_of(candidate, pointers);
+}
+
+double bleu_of(const Tokens& candidate, const std::vector<const Tokens*>& references) {
   constexpr std::size_t k_max_order = 4;
-  if (candidate.empty() || references.empty()) {
+  if (candidate.size() == 0 || references.empty()) {
     return 0.0;
   }
   double log_sum = 0.0;
   std::size_t orders = 0;
   for (std::size_t n = 1; n <= k_max_order && n <= candidate.size(); ++n) {
-    const Counts candidate_grams = ngram_counts(candidate, n);
+    const Grams candidate_grams = grams_of(candidate, n);
     std::size_t best = 0;
-    for (const Words& reference : references) {
-      best = std::max(best, clipped_matches(candidate_grams, ngram_counts(reference, n)));
+    for (const Tokens* reference : references) {
+      best = std::max(best, clipped_matches(candidate_grams, grams_of(*reference, n)));
     }
-    const double precision = static_cast<double>(best) / static_cast<double>(candidate.size() - n + 1);
+    const double precision = static_cast<double>(best) / static_cast<double>(candidate_grams.size());
     log_sum += std::log(precision == 0.0 ? 1e-7 : precision);
     ++orders;
   }
@@ -704,11 +846,11 @@ double bleu_score(const Words& candidate, const std::vector<Words>& references) 
   return brevity * std::exp(log_sum / static_cast<double>(orders));
 }
 
-double f_score_value(const Words& candidate, const Words& reference) {
-  if (candidate.empty() || reference.empty()) {
+double f_score_value(const Tokens& candidate, const Tokens& reference) {
+  if (candidate.size() == 0 || reference.size() == 0) {
     return 0.0;
   }
-  const auto common = static_cast<double>(clipped_matches(ngram_counts(candidate, 1), ngram_counts(reference, 1)));
+  const auto common = static_cast<double>(clipped_matches(grams_of(candidate, 1), grams_of(reference, 1)));
   if (common == 0.0) {
     return 0.0;
   }

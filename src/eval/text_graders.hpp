@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,9 @@ namespace promptops::inline eval {
 // Defined in assertions.cpp, shared with the graders: a text quoted for a reason line (JSON
 // escapes, elided past 80 bytes); a value rendered against the case; "file:line: " or "".
 std::string quote(std::string_view text);
+// `text` rendered with `vars` as render_template() does, without parsing when it holds no
+// {{...}} or is exactly one string variable.
+std::string render_text(const std::string& text, const nlohmann::json& vars);
 std::string render_value(const nlohmann::json& value, const EvalContext& context);
 std::string located(const Assertion& assertion);
 
@@ -64,17 +68,28 @@ std::size_t levenshtein_distance(std::string_view a, std::string_view b, std::si
 
 using Words = std::vector<std::string>;
 
+// Words with their hashes, so that n-grams compare as numbers (and as strings only when the
+// hashes are equal: the comparison stays exact).
+struct Tokens {
+  Tokens(Words list);  // NOLINT(google-explicit-constructor): a list of words is a list of tokens
+  Words words;
+  std::vector<std::uint64_t> hashes;
+
+  std::size_t size() const { return words.size(); }
+};
+
 // ROUGE-N recall: the reference's n-grams also in the candidate (clipped counts) over the
-// reference's n-grams. The reference must have at least n words.
-double rouge_n_score(const Words& candidate, const Words& reference, std::size_t n);
+// reference's n-grams; 0 when the reference has fewer than n words.
+double rouge_n_score(const Tokens& candidate, const Tokens& reference, std::size_t n);
 
 // Sentence BLEU (Papineni et al.): modified 1..4-gram precisions against the best reference per
 // order, equal weights renormalised over the orders the candidate is long enough for, a zero
 // precision smoothed to 1e-7, brevity penalty against the closest reference length (the shorter
 // on ties). 0 for a candidate without words.
-double bleu_score(const Words& candidate, const std::vector<Words>& references);
+double bleu_score(const Tokens& candidate, const std::vector<Tokens>& references);
+double bleu_of(const Tokens& candidate, const std::vector<const Tokens*>& references);
 
 // Token F1 (SQuAD): words in common (clipped counts); 2PR / (P + R), 0 when none is shared.
-double f_score_value(const Words& candidate, const Words& reference);
+double f_score_value(const Tokens& candidate, const Tokens& reference);
 
 }  // namespace promptops::eval

@@ -100,6 +100,10 @@ TEST_CASE("levenshtein_distance counts code points and stops past the limit", "[
   CHECK(levenshtein_distance("h\xC3\xA9llo", "hello", 5) == 1);  // é is one code point, two bytes
   CHECK(levenshtein_distance("a", "abcdefg", 2) == 3);
   CHECK(levenshtein_distance("ab\xFF", "ab\xFE", 5) == 1);
+  // Common ends are cut where code points start: € (E2 82 AC) and ₤ (E2 82 A4) differ by one.
+  CHECK(levenshtein_distance("x\xE2\x82\xAC" "a", "x\xE2\x82\xA4" "a", 5) == 1);
+  CHECK(levenshtein_distance("h\xE2\x82\xACllo", "h\xE2\x82\xAClo", 0) == 1);
+  CHECK(levenshtein_distance("same text", "same text", 0) == 0);
 }
 
 TEST_CASE("rouge_n_score is clipped n-gram recall", "[eval][text]") {
@@ -112,7 +116,7 @@ TEST_CASE("rouge_n_score is clipped n-gram recall", "[eval][text]") {
 }
 
 TEST_CASE("bleu_score: clipped precisions, geometric mean, brevity penalty", "[eval][text]") {
-  const std::vector<Words> reference{text_words("the cat sat on the mat")};
+  const std::vector<Tokens> reference{text_words("the cat sat on the mat")};
   CHECK(bleu_score(text_words("the cat sat on the mat"), reference) == Approx(1.0));
   // p1 5/6, p2 3/5, p3 2/4, p4 1/3, same length: (1/12)^(1/4).
   CHECK(bleu_score(text_words("the cat sat on a mat"), reference) == Approx(std::pow(1.0 / 12.0, 0.25)));
