@@ -126,6 +126,8 @@ int compare_tokens(const Tokens& a, std::size_t i, const Tokens& b, std::size_t 
   return a.words[i].compare(b.words[j]);
 }
 
+}  // namespace
+
 // The n-grams of some tokens as their start positions, sorted by content.
 struct Grams {
   const Tokens* tokens;
@@ -152,7 +154,9 @@ struct Grams {
   }
 };
 
-Grams grams_of(const Tokens& tokens, std::size_t n) {
+namespace {
+
+Grams sort_grams(const Tokens& tokens, std::size_t n) {
   Grams grams{&tokens, n, {}};
   if (tokens.size() < n) {
     return grams;
@@ -170,6 +174,18 @@ Grams grams_of(const Tokens& tokens, std::size_t n) {
     return false;
   });
   return grams;
+}
+
+// The sorted n-grams of `tokens`, sorted once per text and order (texts are remembered per case).
+const Grams& grams_of(const Tokens& tokens, std::size_t n) {
+  auto& sorted = tokens.sorted_grams;
+  if (sorted.size() < n) {
+    sorted.resize(n);
+  }
+  if (!sorted[n - 1]) {
+    sorted[n - 1] = std::make_shared<const Grams>(sort_grams(tokens, n));
+  }
+  return *sorted[n - 1];
 }
 
 // The n-grams of `a` also in `b`, each counted at most as often as in `b`.
@@ -254,6 +270,13 @@ std::string quoted_list(const std::vector<std::string>& items) {
     out += " and " + std::to_string(items.size() - k_shown) + " more";
   }
   return out;
+}
+
+// A threshold for a reason: its shortest round-trip text ("0.75", "5"), without printf.
+std::string number_text(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc{} ? std::string(buffer, end) : util::shortest(value);
 }
 
 // A score for a reason: at most four decimals, no trailing zeros ("0.6667", "1", "0.5").
@@ -550,9 +573,9 @@ AssertionResult evaluate_levenshtein(const Assertion& assertion, std::string_vie
                         std::to_string(k_max_cells) + " cells; lower 'threshold'");
   }
   const std::size_t distance = levenshtein_distance(output, reference, limit);
-  const std::string max = " (max " + util::shortest(threshold) + ")";
+  const std::string max = " (max " + number_text(threshold) + ")";
   if (distance > limit) {
-    return judged(false, "Levenshtein distance to " + quote(reference) + " is above " + util::shortest(threshold));
+    return judged(false, "Levenshtein distance to " + quote(reference) + " is above " + number_text(threshold));
   }
   return judged(true, "Levenshtein distance to " + quote(reference) + " is " + std::to_string(distance) + max);
 }
@@ -562,7 +585,7 @@ AssertionResult metric_verdict(std::string name, double score, double threshold,
   const bool pass = score >= threshold;
   return scored(pass, score,
                 name + " " + score_text(score) + " against " + quote(reference) +
-                    (pass ? " is at least " : " is below ") + util::shortest(threshold));
+                    (pass ? " is at least " : " is below ") + number_text(threshold));
 }
 
 AssertionResult evaluate_metric(const Assertion& assertion, std::string_view output, const EvalContext& context) {
@@ -810,7 +833,7 @@ double rouge_n_score(const Tokens& candidate, const Tokens& reference, std::size
   if (reference.size() < n) {
     return 0.0;
   }
-  const Grams reference_grams = grams_of(reference, n);
+  const Grams& reference_grams = grams_of(reference, n);
   return static_cast<double>(clipped_matches(grams_of(candidate, n), reference_grams)) /
          static_cast<double>(reference_grams.size());
 }
@@ -831,7 +854,7 @@ double bleu_of(const Tokens& candidate, const std::vector<const Tokens*>& refere
   double log_sum = 0.0;
   std::size_t orders = 0;
   for (std::size_t n = 1; n <= k_max_order && n <= candidate.size(); ++n) {
-    const Grams candidate_grams = grams_of(candidate, n);
+    const Grams& candidate_grams = grams_of(candidate, n);
     std::size_t best = 0;
     for (const Tokens* reference : references) {
       best = std::max(best, clipped_matches(candidate_grams, grams_of(*reference, n)));

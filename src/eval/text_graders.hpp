@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,10 +71,15 @@ using Words = std::vector<std::string>;
 
 // Words with their hashes, so that n-grams compare as numbers (and as strings only when the
 // hashes are equal: the comparison stays exact).
+struct Grams;
+
 struct Tokens {
   Tokens(Words list);  // NOLINT(google-explicit-constructor): a list of words is a list of tokens
   Words words;
   std::vector<std::uint64_t> hashes;
+  // The n-grams sorted, filled on first use for each n (so a Tokens is not to be shared between
+  // threads; the remembered ones are per thread).
+  mutable std::vector<std::shared_ptr<const Grams>> sorted_grams;
 
   std::size_t size() const { return words.size(); }
 };
