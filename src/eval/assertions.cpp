@@ -17,6 +17,7 @@
 #include "json_syntax.hpp"
 #include "pii.hpp"
 #include "regex.hpp"
+#include "text_graders.hpp"
 #include "unicode.hpp"
 #include <promptops/util/json.hpp>
 #include <promptops/util/strings.hpp>
@@ -34,7 +35,7 @@ struct TypeInfo {
   bool service;
 };
 
-constexpr std::array<TypeInfo, 16> k_types{{
+constexpr std::array<TypeInfo, 26> k_types{{
     {AssertionType::equals, "equals", {"value", "trim", "ignore_case", "normalize"}, false},
     {AssertionType::contains, "contains", {"value", "normalize", "", ""}, false},
     {AssertionType::icontains, "icontains", {"value", "normalize", "", ""}, false},
@@ -51,20 +52,43 @@ constexpr std::array<TypeInfo, 16> k_types{{
     {AssertionType::exec, "exec", {"value", "", "", ""}, true},
     {AssertionType::contains_json, "contains-json", {"value", "", "", ""}, false},
     {AssertionType::pii, "pii", {"value", "on", "", ""}, false},
+    {AssertionType::contains_any, "contains-any", {"value", "normalize", "", ""}, false},
+    {AssertionType::contains_all, "contains-all", {"value", "normalize", "", ""}, false},
+    {AssertionType::icontains_any, "icontains-any", {"value", "normalize", "", ""}, false},
+    {AssertionType::icontains_all, "icontains-all", {"value", "normalize", "", ""}, false},
+    {AssertionType::ends_with, "ends-with", {"value", "normalize", "", ""}, false},
+    {AssertionType::word_count, "word-count", {"value", "", "", ""}, false},
+    {AssertionType::levenshtein, "levenshtein", {"value", "threshold", "", ""}, false},
+    {AssertionType::rouge_n, "rouge-n", {"value", "threshold", "n", ""}, false},
+    {AssertionType::bleu, "bleu", {"value", "threshold", "", ""}, false},
+    {AssertionType::f_score, "f-score", {"value", "threshold", "", ""}, false},
 }};
 
 // k_types is indexed by AssertionType, so its order must follow the enum.
 static_assert(k_types[static_cast<std::size_t>(AssertionType::exec)].type == AssertionType::exec);
 static_assert(k_types[static_cast<std::size_t>(AssertionType::pii)].type == AssertionType::pii);
+static_assert(k_types.back().type == AssertionType::f_score);
+
+// Types that "not-<name>" negates: the deterministic ones. A service's verdict is not flipped,
+// since a judge that cannot answer would then pass; not-contains is already a negation.
+bool negatable(const TypeInfo& info) { return !info.service && info.type != AssertionType::not_contains; }
+
+constexpr std::string_view k_not = "not-";
 
 const TypeInfo& info_of(AssertionType type) { return k_types[static_cast<std::size_t>(type)]; }
 
 // Keys any assertion may carry for people, not for evaluation.
 constexpr std::array<std::string_view, 3> k_common_keys{"type", "description", "name"};
 
+}  // namespace
+
 // Quoted for a reason line: JSON string escapes, long text elided at a code point boundary.
 std::string quote(std::string_view text) {
   constexpr std::size_t k_max_bytes = 80;
+  const auto plain = [](char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; };
+  if (text.size() <= k_max_bytes && std::all_of(text.begin(), text.end(), plain)) {
+    return '"' + std::string(text) + '"';  // printable ASCII needs no escape: JSON's text is the same
+  }
   std::string shown(text);
   if (shown.size() > k_max_bytes) {
     std::size_t cut = k_max_bytes;
@@ -75,6 +99,8 @@ std::string quote(std::string_view text) {
   }
   return json(shown).dump(-1, ' ', false, json::error_handler_t::replace);
 }
+
+namespace {
 
 // The parse error without nlohmann's "[json.exception.parse_error.101] " prefix.
 std::string json_error_text(const json::exception& error) {
@@ -206,13 +232,51 @@ void read_value(Parser& parser, const json& spec, Assertion& assertion, std::str
   assertion.value = *it;
 }
 
+}  // namespace
+
+namespace {
+
+// The string variable that `text` is exactly ("{{name}}", "{{{name}}}", "{{& name}}"), or null.
+// Rendering inserts strings as they are, so such a template renders to the string.
+const std::string* lone_string_variable(std::string_view text, const json& vars) {
+  if (text.size() < 5 || text.substr(0, 2) != "{{" || text.substr(text.size() - 2) != "}}" || !vars.is_object()) {
+    return nullptr;
+  }
+  std::string_view name = text.substr(2, text.size() - 4);
+  if (name.size() >= 2 && name.front() == '{' && name.back() == '}') {
+    name = name.substr(1, name.size() - 2);
+  } else if (!name.empty() && name.front() == '&') {
+    name.remove_prefix(1);
+  }
+  name = util::trim(name);
+  if (name.empty() || name.find_first_of("{}#^/!>=.& \t\n") != std::string_view::npos) {
+    return nullptr;
+  }
+  const auto it = vars.find(name);
+  return it != vars.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+}  // namespace
+
+std::string render_text(const std::string& text, const json& vars) {
+  if (text.find("{{") == std::string::npos) {
+    return text;  // nothing to render: the common case, and the cheap one
+  }
+  if (const std::string* value = lone_string_variable(text, vars)) {
+    return *value;
+  }
+  return render_template(text, vars);
+}
+
 // Renders a string value; other JSON values become their JSON text.
 std::string render_value(const json& value, const EvalContext& context) {
   if (value.is_string()) {
-    return render_template(value.get<std::string>(), context.vars);
+    return render_text(value.get_ref<const std::string&>(), context.vars);
   }
   return value.dump();
 }
+
+namespace {
 
 AssertionResult verdict(bool pass, std::string reason) {
   return AssertionResult{pass, pass ? 1.0 : 0.0, std::move(reason)};
@@ -220,10 +284,14 @@ AssertionResult verdict(bool pass, std::string reason) {
 
 AssertionResult error_result(std::string reason) { return AssertionResult{false, 0.0, std::move(reason), true}; }
 
+}  // namespace
+
 // "file:line: " of the assertion, or "" when it was made in code.
 std::string located(const Assertion& assertion) {
   return assertion.where.file.empty() ? "" : assertion.where.format() + ": ";
 }
+
+namespace {
 
 // The text form the assertion compares in.
 TextForm form_of(const Assertion& assertion, bool fold_case) { return TextForm{fold_case, assertion.normalize}; }
@@ -456,7 +524,7 @@ AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view
     }
   }
   if (assertion.matches) {
-    const std::string pattern = render_template(*assertion.matches, context.vars);
+    const std::string pattern = render_text(*assertion.matches, context.vars);
     if (pattern.empty()) {
       return error_result(located(assertion) + "'matches' renders to an empty string");
     }
@@ -499,15 +567,45 @@ const std::vector<std::string>& assertion_type_names() {
     for (const TypeInfo& info : k_types) {
       out.emplace_back(info.name);
     }
+    for (const TypeInfo& info : k_types) {
+      if (negatable(info) && info.type != AssertionType::contains) {  // "not-contains" is listed
+        out.push_back(std::string(k_not) + std::string(info.name));
+      }
+    }
     return out;
   }();
   return names;
 }
 
+std::string assertion_name(const Assertion& assertion) {
+  return (assertion.negate ? std::string(k_not) : std::string()) + std::string(assertion_type_name(assertion.type));
+}
+
 namespace {
 
+// The type `name` spells: a name in k_types, or "not-" and a negatable one (then `negate` is set).
+const TypeInfo* lookup_type(std::string_view name, bool& negate) {
+  const auto named = [](std::string_view wanted) {
+    const auto found =
+        std::find_if(k_types.begin(), k_types.end(), [&](const TypeInfo& info) { return info.name == wanted; });
+    return found == k_types.end() ? nullptr : &*found;
+  };
+  negate = false;
+  if (const TypeInfo* info = named(name)) {
+    return info;
+  }
+  if (name.substr(0, k_not.size()) == k_not) {
+    const TypeInfo* base = named(name.substr(k_not.size()));
+    if (base != nullptr && negatable(*base)) {
+      negate = true;
+      return base;
+    }
+  }
+  return nullptr;
+}
+
 // The type that `spec` names; null (and an error) when it names none.
-const TypeInfo* find_type(const json& spec, Parser& parser) {
+const TypeInfo* find_type(const json& spec, Parser& parser, bool& negate) {
   if (!spec.is_object()) {
     parser.error("an assertion must be a JSON object, not " + std::string(spec.type_name()),
                  "write {\"type\": \"equals\", \"value\": \"...\"}");
@@ -519,16 +617,15 @@ const TypeInfo* find_type(const json& spec, Parser& parser) {
     return nullptr;
   }
   const std::string type_name = type_it->get<std::string>();
-  const auto found = std::find_if(k_types.begin(), k_types.end(),
-                                  [&](const TypeInfo& info) { return info.name == type_name; });
-  if (found == k_types.end()) {
+  const TypeInfo* found = lookup_type(type_name, negate);
+  if (found == nullptr) {
     const std::string suggestion = did_you_mean(type_name, assertion_type_names());
     parser.report(Severity::error, "unknown-assertion", "unknown assertion type '" + type_name + "'",
                   suggestion.empty() ? "expected one of " + util::join(assertion_type_names(), ", ")
                                      : "did you mean '" + suggestion + "'?");
     return nullptr;
   }
-  return &*found;
+  return found;
 }
 
 // A warning for each option the type does not know (service types take any: they pass them on).
@@ -648,6 +745,17 @@ void read_limits(const json& spec, Assertion& assertion, const std::string& type
   }
 }
 
+// A text grader's options (text_graders.cpp), its problems reported through `parser`.
+void read_text_options(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  const TextGraderProblems problems = read_text_grader(spec, assertion, type);
+  for (const auto& [text, key] : problems.templates) {
+    parser.check_template(text, key, type, assertion);
+  }
+  for (const TextGraderProblems::Problem& problem : problems.errors) {
+    parser.error(problem.message, problem.hint);
+  }
+}
+
 // The options of `assertion`'s type, checked.
 void read_options(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
   switch (assertion.type) {
@@ -698,6 +806,18 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
     case AssertionType::latency:
       read_limits(spec, assertion, type, parser);
       break;
+    case AssertionType::contains_any:
+    case AssertionType::contains_all:
+    case AssertionType::icontains_any:
+    case AssertionType::icontains_all:
+    case AssertionType::ends_with:
+    case AssertionType::word_count:
+    case AssertionType::levenshtein:
+    case AssertionType::rouge_n:
+    case AssertionType::bleu:
+    case AssertionType::f_score:
+      read_text_options(spec, assertion, type, parser);
+      break;
   }
 }
 
@@ -706,16 +826,18 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
 std::optional<Assertion> parse_assertion(const json& spec, const Location& where,
                                          std::vector<Diagnostic>& diagnostics) {
   Parser parser(where, diagnostics);
-  const TypeInfo* info = find_type(spec, parser);
+  bool negate = false;
+  const TypeInfo* info = find_type(spec, parser, negate);
   if (info == nullptr) {
     return std::nullopt;
   }
   Assertion assertion;
   assertion.type = info->type;
+  assertion.negate = negate;
   assertion.spec = spec;
   assertion.where = where;
   warn_unknown_options(spec, *info, parser);
-  read_options(spec, assertion, std::string(info->name), parser);
+  read_options(spec, assertion, assertion_name(assertion), parser);
   if (parser.failed()) {
     return std::nullopt;
   }
@@ -773,7 +895,9 @@ std::string missing_variable(const Assertion& assertion, const json& vars) {
   return "";
 }
 
-AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context) {
+namespace {
+
+AssertionResult evaluate_positive(const Assertion& assertion, std::string_view output, const EvalContext& context) {
   if (const std::string missing = missing_variable(assertion, context.vars); !missing.empty()) {
     return error_result(located(assertion) + "assertion uses variable '" + missing +
                         "', which the case does not define");
@@ -847,8 +971,26 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
       result.score = std::isnan(result.score) ? 0.0 : std::clamp(result.score, 0.0, 1.0);
       return result;
     }
+    case AssertionType::contains_any:
+    case AssertionType::contains_all:
+    case AssertionType::icontains_any:
+    case AssertionType::icontains_all:
+    case AssertionType::ends_with:
+    case AssertionType::word_count:
+    case AssertionType::levenshtein:
+    case AssertionType::rouge_n:
+    case AssertionType::bleu:
+    case AssertionType::f_score:
+      return evaluate_text_grader(assertion, output, context);
   }
   return verdict(false, "unknown assertion");
+}
+
+}  // namespace
+
+AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context) {
+  AssertionResult result = evaluate_positive(assertion, output, context);
+  return assertion.negate ? negated(std::move(result), assertion_name(assertion)) : result;
 }
 
 }  // namespace promptops::eval

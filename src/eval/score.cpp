@@ -34,7 +34,7 @@ void apply(const Assertion& assertion, std::string_view output, const EvalContex
   if (result.error && verdict.error.empty()) {
     verdict.error = result.reason;
   }
-  if (assertion.type == AssertionType::equals) {
+  if (assertion.type == AssertionType::equals && !assertion.negate) {  // labels follow equals, not not-equals
     verdict.label_form.fold_case = verdict.label_form.fold_case || assertion.ignore_case;
     verdict.label_form.nfc = verdict.label_form.nfc || assertion.normalize;
   }

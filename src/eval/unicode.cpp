@@ -2,6 +2,7 @@
 // Case folding and NFC through utf8proc, one valid UTF-8 run at a time.
 #include "unicode.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -37,11 +38,24 @@ void append_mapped(std::string& out, std::string_view run, utf8proc_option_t opt
   out.append(reinterpret_cast<const char*>(mapped.get()), static_cast<std::size_t>(length));
 }
 
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0x80) == 0; });
+}
+
 }  // namespace
 
 std::string comparable_text(std::string_view text, TextForm form) {
   if (!form.fold_case && !form.nfc) {
     return std::string(text);
+  }
+  if (is_ascii(text)) {  // NFC leaves ASCII as it is, and folding it is lower-casing A-Z
+    std::string out(text);
+    if (form.fold_case) {
+      for (char& c : out) {
+        c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      }
+    }
+    return out;
   }
   int options = 0;
   if (form.fold_case) {

@@ -42,12 +42,24 @@ enum class AssertionType {
   exec,        // evaluated through AssertionServices
   contains_json,
   pii,
+  // Text graders (src/eval/text_graders.cpp).
+  contains_any,
+  contains_all,
+  icontains_any,
+  icontains_all,
+  ends_with,
+  word_count,
+  levenshtein,
+  rouge_n,
+  bleu,
+  f_score,
 };
 
 // The spelling used in files: "not-contains" for AssertionType::not_contains.
 std::string_view assertion_type_name(AssertionType type);
 
-// Every spelling accepted in "type", in declaration order (for "did you mean").
+// Every spelling accepted in "type": the types in declaration order, then the negated spellings
+// ("not-equals") of those that can be negated (for "did you mean").
 const std::vector<std::string>& assertion_type_names();
 
 class Regex;       // src/eval/regex.hpp: PCRE2 in UTF mode with limits
@@ -63,7 +75,11 @@ struct Assertion {
   bool normalize = false;                 // equals, contains, icontains, not-contains, starts-with, regex: NFC
   std::string path;                       // json-field: a JSON pointer such as "/answer"
   std::optional<std::string> matches;     // json-field: a regex the field must match; may hold {{vars}}
-  std::optional<std::size_t> min_length;  // length: in UTF-8 code points
+  bool negate = false;                    // written "not-<type>": pass and score flipped
+  std::vector<std::string> items;         // contains-any/-all, icontains-any/-all; bleu: references
+  std::optional<double> threshold;        // levenshtein: max distance; rouge-n, bleu, f-score: min score
+  std::size_t ngram = 1;                  // rouge-n: n
+  std::optional<std::size_t> min_length;  // length: in UTF-8 code points; word-count: in words
   std::optional<std::size_t> max_length;
   std::optional<double> max;     // cost: the most a call may cost
   std::optional<double> max_ms;  // latency: the slowest a call may be, in milliseconds
@@ -83,6 +99,9 @@ struct Assertion {
 // the same code, except for llm-rubric, similar and exec, whose options belong to the services.
 std::optional<Assertion> parse_assertion(const nlohmann::json& spec, const Location& where,
                                          std::vector<Diagnostic>& diagnostics);
+
+// The spelling `assertion` was written with: "not-equals" for a negated equals.
+std::string assertion_name(const Assertion& assertion);
 
 struct ParsedAssertions {
   std::vector<Assertion> assertions;  // the valid ones, in order
