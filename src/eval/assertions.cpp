@@ -12,6 +12,7 @@
 #include <promptops/config/config.hpp>
 #include <promptops/prompt/template.hpp>
 
+#include "assertion_sets.hpp"
 #include "json_syntax.hpp"
 #include "regex.hpp"
 #include "unicode.hpp"
@@ -534,6 +535,9 @@ void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser
   for (std::string_view key : k_common_keys) {
     known.emplace_back(key);
   }
+  for (std::string_view key : k_scoring_keys) {
+    known.emplace_back(key);
+  }
   for (std::string_view key : info.options) {
     if (!key.empty()) {
       known.emplace_back(key);
@@ -663,6 +667,9 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
 
 std::optional<Assertion> parse_assertion(const json& spec, const Location& where,
                                          std::vector<Diagnostic>& diagnostics) {
+  if (is_assert_set(spec)) {
+    return parse_assert_set(spec, where, diagnostics);
+  }
   Parser parser(where, diagnostics);
   const TypeInfo* info = find_type(spec, parser);
   if (info == nullptr) {
@@ -674,6 +681,9 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
   assertion.where = where;
   warn_unknown_options(spec, *info, parser);
   read_options(spec, assertion, std::string(info->name), parser);
+  if (!read_scoring_keys(spec, assertion, where, diagnostics)) {
+    parser.fail();
+  }
   if (parser.failed()) {
     return std::nullopt;
   }
@@ -732,6 +742,9 @@ std::string missing_variable(const Assertion& assertion, const json& vars) {
 }
 
 AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context) {
+  if (assertion.is_set) {
+    return evaluate_set(assertion, output, context);
+  }
   if (const std::string missing = missing_variable(assertion, context.vars); !missing.empty()) {
     return error_result(located(assertion) + "assertion uses variable '" + missing +
                         "', which the case does not define");
