@@ -210,6 +210,25 @@ std::vector<std::string> row_cells(const Line& line) {
 const std::vector<std::string> k_headers = {"COMMIT", "PROMPT", "VERSION", "METRIC", "VALUE",
                                             "95% CI", "DELTA",  "CALLS",   "COST",   "SUBJECT"};
 
+// The named metrics (assertions' `metric`) of the finished lines, one row per line and name.
+const std::vector<std::string> k_named_headers = {"COMMIT", "PROMPT", "VERSION", "NAMED METRIC", "VALUE", "95% CI",
+                                                  "CASES"};
+
+std::vector<std::vector<std::string>> named_rows(const std::vector<Line>& lines) {
+  std::vector<std::vector<std::string>> rows;
+  for (const Line& line : lines) {
+    if (line.result == nullptr) {
+      continue;
+    }
+    for (const auto& [name, metric] : line.result->metrics.named) {
+      rows.push_back({commit_label(*line.target), line.row->prompt, line.version, name, fixed(metric.mean, 3),
+                      "[" + fixed(metric.ci.low, 2) + ", " + fixed(metric.ci.high, 2) + "]",
+                      std::to_string(metric.cases)});
+    }
+  }
+  return rows;
+}
+
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) {
     return text;
@@ -324,6 +343,17 @@ std::string markdown(const std::vector<Line>& lines) {
     cells[0] = "`" + cells[0] + "`";
     out += "| " + util::join(cells, " | ") + " |\n";
   }
+  const std::vector<std::vector<std::string>> named = named_rows(lines);
+  if (!named.empty()) {
+    out += "\n| " + util::join(k_named_headers, " | ") + " |\n| --- | --- | --- | --- | ---: | --- | ---: |\n";
+    for (std::vector<std::string> cells : named) {
+      for (std::string& cell : cells) {
+        cell = util::replace_all(cell, "|", "\\|");
+      }
+      cells[0] = "`" + cells[0] + "`";
+      out += "| " + util::join(cells, " | ") + " |\n";
+    }
+  }
   return out;
 }
 
@@ -410,6 +440,21 @@ EvalArguments eval_arguments(const Context& context, const EvalCommandOptions& o
   return arguments;
 }
 
+// The named metrics' table after the main one, when some evaluation has any.
+void print_named_metrics(Context& context, const std::vector<Line>& lines) {
+  const std::vector<std::vector<std::string>> rows = named_rows(lines);
+  if (rows.empty()) {
+    return;
+  }
+  output::Table table(k_named_headers, {output::Align::left, output::Align::left, output::Align::left,
+                                        output::Align::left, output::Align::right, output::Align::left,
+                                        output::Align::right});
+  for (const std::vector<std::string>& row : rows) {
+    table.add_row(row);
+  }
+  context.out("\n" + table.render(output::terminal_width(stdout)));
+}
+
 // Prints the report in `format` on stdout; for text, the flaky cases and the summary on stderr.
 void print_eval_report(Context& context, git::Repository& repo, const EvalReport& report, const std::string& format) {
   const std::vector<Line> lines = report_lines(repo, report);
@@ -458,6 +503,7 @@ void print_eval_report(Context& context, git::Repository& repo, const EvalReport
         table.add_row(row_cells(line));
       }
       context.out(table.render(output::terminal_width(stdout)));
+      print_named_metrics(context, lines);
     }
     for (const auto& [key, result] : report.results) {
       if (!result.flaky.empty()) {

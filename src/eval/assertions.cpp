@@ -12,6 +12,7 @@
 #include <promptops/config/config.hpp>
 #include <promptops/prompt/template.hpp>
 
+#include "assertion_sets.hpp"
 #include "json_graders.hpp"
 #include "json_schema.hpp"
 #include "json_syntax.hpp"
@@ -638,6 +639,9 @@ void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser
   for (std::string_view key : k_common_keys) {
     known.emplace_back(key);
   }
+  for (std::string_view key : k_scoring_keys) {
+    known.emplace_back(key);
+  }
   for (std::string_view key : info.options) {
     if (!key.empty()) {
       known.emplace_back(key);
@@ -825,6 +829,9 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
 
 std::optional<Assertion> parse_assertion(const json& spec, const Location& where,
                                          std::vector<Diagnostic>& diagnostics) {
+  if (is_assert_set(spec)) {
+    return parse_assert_set(spec, where, diagnostics);
+  }
   Parser parser(where, diagnostics);
   bool negate = false;
   const TypeInfo* info = find_type(spec, parser, negate);
@@ -838,6 +845,9 @@ std::optional<Assertion> parse_assertion(const json& spec, const Location& where
   assertion.where = where;
   warn_unknown_options(spec, *info, parser);
   read_options(spec, assertion, assertion_name(assertion), parser);
+  if (!read_scoring_keys(spec, assertion, where, diagnostics)) {
+    parser.fail();
+  }
   if (parser.failed()) {
     return std::nullopt;
   }
@@ -989,6 +999,9 @@ AssertionResult evaluate_positive(const Assertion& assertion, std::string_view o
 }  // namespace
 
 AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context) {
+  if (assertion.is_set) {
+    return evaluate_set(assertion, output, context);
+  }
   AssertionResult result = evaluate_positive(assertion, output, context);
   return assertion.negate ? negated(std::move(result), assertion_name(assertion)) : result;
 }

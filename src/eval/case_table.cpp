@@ -48,6 +48,9 @@ void CaseTable::push_back(const DatasetCase& c) {
   if (!c.other_keys.is_null()) {
     extra["other_keys"] = c.other_keys;
   }
+  if (c.threshold) {
+    extra["threshold"] = *c.threshold;
+  }
   if (!extra.is_null()) {
     row.extra = add_text(pack(extra));
   }
@@ -91,6 +94,9 @@ DatasetCase CaseTable::at(std::size_t index) const {
     }
     if (const auto other = extra.find("other_keys"); other != extra.end()) {
       c.other_keys = std::move(*other);
+    }
+    if (const auto threshold = extra.find("threshold"); threshold != extra.end()) {
+      c.threshold = threshold->get<double>();
     }
   }
   return c;

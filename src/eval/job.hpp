@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct Job {
   std::size_t total = 0;  // samples
   std::size_t done = 0;
   std::vector<CaseTally> tallies;                    // by position in the cases run
+  // Per named metric, each case's score sum and samples, by position (only for suites that name
+  // metrics: the paired tests of a gate on one need the per-case values).
+  std::map<std::string, std::vector<std::pair<double, std::uint16_t>>> named_tallies;
   std::vector<nlohmann::json>* records = nullptr;    // also keeps each case record here (trials)
   std::optional<EvalResult>* result = nullptr;       // where the result goes when done; null = the report
   MetricsAccumulator metrics;

@@ -49,8 +49,14 @@ Interval wilson_interval(std::size_t k, std::size_t n, double z) {
   if (n == 0) {
     return Interval{0.0, 1.0};
   }
+  return wilson_interval_of_mean(static_cast<double>(k) / static_cast<double>(n), n, z);
+}
+
+Interval wilson_interval_of_mean(double p, std::size_t n, double z) {
+  if (n == 0) {
+    return Interval{0.0, 1.0};
+  }
   const double trials = static_cast<double>(n);
-  const double p = static_cast<double>(k) / trials;
   const double z2 = z * z;
   const double denominator = 1.0 + z2 / trials;
   const double center = (p + z2 / (2.0 * trials)) / denominator;
@@ -137,7 +143,7 @@ json Metrics::to_json() const {
     latency_json = {{"count", latency->count}, {"mean", latency->mean_ms}, {"p50", latency->p50_ms},
                     {"p95", latency->p95_ms},  {"p99", latency->p99_ms},   {"max", latency->max_ms}};
   }
-  return {{"cases", cases},
+  json out = {{"cases", cases},
           {"passed", passed},
           {"failed", failed},
           {"pass_rate", pass_rate},
@@ -151,6 +157,14 @@ json Metrics::to_json() const {
           {"real_calls", real_calls},
           {"cached", cached},
           {"latency_ms", latency_json}};
+  if (!named.empty()) {  // only then: notes of suites without named metrics stay as they were
+    json by_name = json::object();
+    for (const auto& [name, metric] : named) {
+      by_name[name] = {{"cases", metric.cases}, {"mean", metric.mean}, {"ci", interval_json(metric.ci)}};
+    }
+    out["named"] = std::move(by_name);
+  }
+  return out;
 }
 
 Metrics Metrics::from_json(const json& in) {
@@ -207,6 +221,12 @@ Metrics Metrics::from_json(const json& in) {
     l.max_ms = latency.at("max").get<double>();
     out.latency = l;
   }
+  if (const auto named = in.find("named"); named != in.end()) {
+    for (const auto& [name, metric] : named->items()) {
+      out.named[name] = NamedMetric{metric.at("cases").get<std::size_t>(), metric.at("mean").get<double>(),
+                                    interval(metric.at("ci"))};
+    }
+  }
   return out;
 }
 
@@ -233,6 +253,11 @@ void MetricsAccumulator::add(const CaseOutcome& outcome) {
   if (outcome.expected_label) {
     ++m_label_pairs[{*outcome.expected_label, outcome.predicted_label}];
   }
+  for (const auto& [name, score] : outcome.named) {
+    auto& [sum, count] = m_named[name];
+    sum += score;
+    ++count;
+  }
 }
 
 Metrics MetricsAccumulator::metrics() const {
@@ -251,6 +276,10 @@ Metrics MetricsAccumulator::metrics() const {
     latency.p99_ms = *percentile(sorted, 99);
     latency.max_ms = sorted.back();
     metrics.latency = latency;
+  }
+  for (const auto& [name, total] : m_named) {
+    const double average = total.first / static_cast<double>(total.second);
+    metrics.named[name] = NamedMetric{total.second, average, wilson_interval_of_mean(average, total.second, m_z)};
   }
   if (!m_label_pairs.empty()) {
     std::set<std::string> labels;
@@ -289,6 +318,10 @@ double metric_value(const Metrics& metrics, const std::string& metric, std::opti
   }
   if (metric == "macro_f1") {
     return metrics.labels ? metrics.labels->macro_f1 : 0.0;
+  }
+  if (const auto named = metrics.named.find(metric); named != metrics.named.end()) {
+    *interval = named->second.ci;
+    return named->second.mean;
   }
   return metrics.mean_score;
 }

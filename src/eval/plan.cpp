@@ -35,8 +35,12 @@ std::string prompt_content(const Prompt& prompt) {
 
 std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model, const Suite& suite,
                      int repeat) {
-  return content_key({"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(), suite.dataset,
-                      suite.dataset_sha, suite.asserts_json.dump(), suite.metric, std::to_string(repeat)});
+  std::vector<std::string> parts{"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(), suite.dataset,
+                                 suite.dataset_sha, suite.asserts_json.dump(), suite.metric, std::to_string(repeat)};
+  if (!suite.defaults_json.is_null()) {  // only then: older suites keep their keys
+    parts.push_back(suite.defaults_json.dump());
+  }
+  return content_key(std::vector<std::string_view>(parts.begin(), parts.end()));
 }
 
 // Applies a target's model ("PROVIDER/NAME", or "NAME" on the prompt's provider): the prefix is a

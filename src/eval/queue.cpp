@@ -303,7 +303,7 @@ std::vector<JudgeCall> EvalQueue::judge_calls(const Sample& sample, std::string_
   const DatasetCase& c = job.suite->cases[case_index];
   std::optional<json> vars;
   const auto consider = [&](const Assertion& assertion) {
-    if (assertion.type != AssertionType::llm_rubric) {
+    if (assertion.is_set || assertion.type != AssertionType::llm_rubric) {
       return;
     }
     try {
@@ -324,10 +324,10 @@ std::vector<JudgeCall> EvalQueue::judge_calls(const Sample& sample, std::string_
     }
   };
   for (const Assertion& assertion : job.suite->asserts) {
-    consider(assertion);
+    for_each_leaf(assertion, consider);
   }
   for (const Assertion& assertion : job.suite->case_asserts[case_index]) {
-    consider(assertion);
+    for_each_leaf(assertion, consider);
   }
   return calls;
 }
@@ -409,6 +409,18 @@ void EvalQueue::report_progress() {
   m_run.services.progress(progress);
 }
 
+// Each named metric's score of one sample, into its case's running sums (`tally` is that case's).
+void EvalQueue::add_named_tallies(Job& job, const CaseTally& tally,
+                                  const std::vector<std::pair<std::string, double>>& named) {
+  const auto position = static_cast<std::size_t>(&tally - job.tallies.data());
+  for (const auto& [name, score] : named) {
+    auto& per_case = job.named_tallies[name];
+    per_case.resize(job.tallies.size());
+    per_case[position].first += score;
+    ++per_case[position].second;
+  }
+}
+
 // A sample without a judged answer: counted in errors and left out of every metric.
 void EvalQueue::record_error(Job& job, CaseTally& tally, json* record, const std::string& error) {
   ++tally.errors;
@@ -447,7 +459,7 @@ void EvalQueue::score_answer(Job& job, std::size_t case_index, CaseTally& tally,
     context.input = input;
   }
   m_run.assertion_services.set_current(job.provider, job.model);
-  Verdict verdict = apply_assertions(*job.suite, case_index, response.text, context);
+  Verdict verdict = apply_assertions(*job.suite, case_index, response.text, context, c.threshold);
   if (!verdict.error.empty()) {
     // The output could not be judged (a regex limit, say): an error like a missing answer.
     if (record != nullptr) {
@@ -462,6 +474,8 @@ void EvalQueue::score_answer(Job& job, std::size_t case_index, CaseTally& tally,
   }
   outcome.pass = verdict.pass;
   outcome.score = verdict.score();
+  outcome.named = verdict.named;
+  add_named_tallies(job, tally, verdict.named);
   set_labels(outcome, *job.suite, c, response.text, verdict.label_form);
   job.metrics.add(outcome);
   (verdict.pass ? tally.passes : tally.fails) += 1;

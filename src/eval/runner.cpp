@@ -31,7 +31,7 @@ double call_cost(const Config& config, const std::string& model, std::int64_t to
 }
 
 json EvalResult::to_json() const {
-  return {{"key", key},
+  json out = {{"key", key},
           {"prompt", prompt},
           {"model", model},
           {"dataset", dataset},
@@ -47,6 +47,18 @@ json EvalResult::to_json() const {
           {"flaky", flaky},
           {"errors", errors},
           {"evaluated_at", evaluated_at}};
+  if (!named_scores.empty()) {
+    json by_name = json::object();
+    for (const auto& [name, scores] : named_scores) {
+      json list = json::array();
+      for (const std::optional<double>& score : scores) {
+        list.push_back(score ? json(*score) : json(nullptr));
+      }
+      by_name[name] = std::move(list);
+    }
+    out["named_scores"] = std::move(by_name);
+  }
+  return out;
 }
 
 EvalResult EvalResult::from_json(const json& in) {
@@ -70,6 +82,14 @@ EvalResult EvalResult::from_json(const json& in) {
     out.flaky = in.at("flaky").get<std::vector<std::string>>();
     out.errors = in.at("errors").get<std::size_t>();
     out.evaluated_at = in.at("evaluated_at").get<std::int64_t>();
+    if (const auto named = in.find("named_scores"); named != in.end()) {
+      for (const auto& [name, list] : named->items()) {
+        std::vector<std::optional<double>>& scores = out.named_scores[name];
+        for (const json& score : list) {
+          scores.push_back(score.is_null() ? std::nullopt : std::optional<double>(score.get<double>()));
+        }
+      }
+    }
     return out;
   } catch (const json::exception& e) {
     throw Error(std::string("unreadable evaluation result: ") + e.what());

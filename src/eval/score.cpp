@@ -2,6 +2,8 @@
 // Scoring one answer, and an evaluation's result from the tallies of its cases.
 #include "score.hpp"
 
+#include "assertion_sets.hpp"
+
 #include <algorithm>
 #include <chrono>
 
@@ -23,21 +25,52 @@ const Assertion& implicit_equals() {
   return assertion;
 }
 
-void apply(const Assertion& assertion, std::string_view output, const EvalContext& context, Verdict& verdict) {
-  const AssertionResult result = evaluate(assertion, output, context);
-  verdict.pass = verdict.pass && result.pass;
-  verdict.score_sum += result.score;
-  ++verdict.count;
+// Adds `score` to the case's score of `metric` (a running mean over the assertions that feed it).
+void add_named(Verdict& verdict, std::vector<std::size_t>& counts, const std::string& metric, double score) {
+  for (std::size_t i = 0; i < verdict.named.size(); ++i) {
+    if (verdict.named[i].first == metric) {
+      ++counts[i];
+      verdict.named[i].second += (score - verdict.named[i].second) / static_cast<double>(counts[i]);
+      return;
+    }
+  }
+  verdict.named.emplace_back(metric, score);
+  counts.push_back(1);
+}
+
+// The named metrics of `assertion` and, for a set, of its members (`members`: their results).
+void add_metrics(const Assertion& assertion, const AssertionResult& result,
+                 const std::vector<AssertionResult>& members, Verdict& verdict, std::vector<std::size_t>& counts) {
+  if (!assertion.metric.empty()) {
+    add_named(verdict, counts, assertion.metric, result.score);
+  }
+  for (std::size_t i = 0; i < members.size() && i < assertion.members.size(); ++i) {
+    if (!assertion.members[i].metric.empty()) {
+      add_named(verdict, counts, assertion.members[i].metric, members[i].score);
+    }
+  }
+}
+
+void apply(const Assertion& assertion, std::string_view output, const EvalContext& context, Verdict& verdict,
+           std::vector<std::size_t>& metric_counts) {
+  std::vector<AssertionResult> members;
+  const AssertionResult result =
+      assertion.is_set ? evaluate_set(assertion, output, context, &members) : evaluate(assertion, output, context);
+  verdict.total.add(result, assertion.weight);
   if (!result.pass) {
-    verdict.reasons.push_back(result.reason);
+    // An assertion of weight 0 is reported, never failing (promptfoo's rule).
+    verdict.reasons.push_back(assertion.weight > 0.0 ? result.reason : "not scored (weight 0): " + result.reason);
   }
   if (result.error && verdict.error.empty()) {
     verdict.error = result.reason;
   }
-  if (assertion.type == AssertionType::equals && !assertion.negate) {  // labels follow equals, not not-equals
-    verdict.label_form.fold_case = verdict.label_form.fold_case || assertion.ignore_case;
-    verdict.label_form.nfc = verdict.label_form.nfc || assertion.normalize;
-  }
+  add_metrics(assertion, result, members, verdict, metric_counts);
+  for_each_leaf(assertion, [&](const Assertion& leaf) {
+    if (leaf.type == AssertionType::equals && !leaf.negate) {  // labels follow equals, not not-equals
+      verdict.label_form.fold_case = verdict.label_form.fold_case || leaf.ignore_case;
+      verdict.label_form.nfc = verdict.label_form.nfc || leaf.normalize;
+    }
+  });
 }
 
 }  // namespace
@@ -45,16 +78,22 @@ void apply(const Assertion& assertion, std::string_view output, const EvalContex
 std::string model_label(const ModelSpec& model) { return model.provider + "/" + model.name; }
 
 Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string_view output,
-                         const EvalContext& context) {
+                         const EvalContext& context, const std::optional<double>& case_threshold) {
   Verdict verdict;
+  std::vector<std::size_t> metric_counts;
   for (const Assertion& assertion : suite.asserts) {
-    apply(assertion, output, context, verdict);
+    apply(assertion, output, context, verdict, metric_counts);
   }
   for (const Assertion& assertion : suite.case_asserts[case_index]) {
-    apply(assertion, output, context, verdict);
+    apply(assertion, output, context, verdict, metric_counts);
   }
-  if (verdict.count == 0 && suite.cases.has_expected(case_index)) {
-    apply(implicit_equals(), output, context, verdict);
+  if (verdict.total.count() == 0 && suite.cases.has_expected(case_index)) {
+    apply(implicit_equals(), output, context, verdict, metric_counts);
+  }
+  const std::optional<double> threshold = case_threshold ? case_threshold : suite.threshold;
+  verdict.pass = verdict.total.pass(threshold);
+  if (threshold) {
+    verdict.reasons.push_back(verdict.total.threshold_reason(threshold));
   }
   return verdict;
 }
@@ -136,6 +175,15 @@ EvalResult summarize(const Job& job, int repeat) {
     result.outcomes.push_back(outcome);
     result.case_ids.push_back(id);
     result.scores.push_back(tally.done == 0 ? 0.0 : tally.score_sum / static_cast<double>(tally.done));
+  }
+  for (const auto& [name, per_case] : job.named_tallies) {
+    std::vector<std::optional<double>>& scores = result.named_scores[name];
+    scores.resize(job.tallies.size());
+    for (std::size_t i = 0; i < per_case.size() && i < scores.size(); ++i) {
+      if (per_case[i].second > 0 && job.tallies[i].errors == 0) {
+        scores[i] = per_case[i].first / static_cast<double>(per_case[i].second);
+      }
+    }
   }
   return result;
 }

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -22,19 +25,23 @@ namespace promptops::inline eval {
 // What the assertions said about one answer.
 struct Verdict {
   bool pass = true;
-  double score_sum = 0.0;
-  std::size_t count = 0;  // assertions applied
+  WeightedScore total;    // the weighted mean of the assertions' scores
   nlohmann::json reasons = nlohmann::json::array();  // of the failed ones
   TextForm label_form;    // labels compare as the equals assertions do
   std::string error;      // the first assertion that could not judge the output; empty = none
+  // The case's score of each named metric its assertions feed (the mean when several do), in
+  // order of first use.
+  std::vector<std::pair<std::string, double>> named;
 
-  double score() const { return count == 0 ? 1.0 : score_sum / static_cast<double>(count); }
+  double score() const { return total.score(); }
 };
 
 // Applies the suite's assertions, then the case's own, to `output`; `equals {{expected}}` when
-// there are none and the case expects something. May throw what evaluate() throws.
+// there are none and the case expects something. The case passes when every assertion passes,
+// or, when the case (or the suite) has a threshold, when the weighted mean reaches it. May throw
+// what evaluate() throws.
 Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string_view output,
-                         const EvalContext& context);
+                         const EvalContext& context, const std::optional<double>& case_threshold = std::nullopt);
 
 // Whether an assertion of the suite or of the case judges the rendered input (on = "input").
 bool needs_input(const Suite& suite, std::size_t case_index);

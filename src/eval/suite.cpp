@@ -3,6 +3,8 @@
 // first model call; and lint_eval(), which reports the same problems without stopping.
 #include "suite.hpp"
 
+#include "assertion_sets.hpp"
+
 #include <algorithm>
 #include <exception>
 
@@ -103,7 +105,7 @@ std::vector<Diagnostic> undefined_variables(const std::vector<Assertion>& prompt
   return out;
 }
 
-bool is_exec(const Assertion& assertion) { return assertion.type == AssertionType::exec; }
+bool is_exec(const Assertion& assertion) { return !assertion.is_set && assertion.type == AssertionType::exec; }
 
 // The dataset's own assertions and the variables every assertion needs from its cases. The
 // dataset's other problems are lint()'s.
@@ -117,7 +119,10 @@ void lint_case_assertions(const Snapshot& snapshot, const EvalSpec& eval, const 
   if (file.kind != SnapshotFile::Kind::file) {
     return;
   }
-  const ParsedDataset parsed = parse_dataset(file.content, eval.dataset);
+  ParsedDataset parsed = parse_dataset(file.content, eval.dataset);
+  for (DatasetCase& c : parsed.cases) {
+    apply_default_vars(eval, c.vars);
+  }
   std::vector<std::vector<Assertion>> case_asserts;
   for (const DatasetCase& c : parsed.cases) {
     ParsedAssertions own = parse_assertions(c.asserts, Location{eval.dataset, c.line, 0});
@@ -127,6 +132,71 @@ void lint_case_assertions(const Snapshot& snapshot, const EvalSpec& eval, const 
   const std::vector<Diagnostic> undefined =
       undefined_variables(prompt_asserts, parsed.cases, case_asserts, eval.dataset);
   out.insert(out.end(), undefined.begin(), undefined.end());
+}
+
+
+// [eval] default_assert (appended to the prompt's assertions), default_vars and threshold, each
+// checked; their diagnostics at the [eval] line.
+std::vector<Diagnostic> read_defaults(Suite& suite, const EvalSpec& eval) {
+  std::vector<Diagnostic> out;
+  json defaults = json::object();
+  if (const auto it = eval.raw.find("default_assert"); it != eval.raw.end()) {
+    ParsedAssertions parsed = parse_assertions(*it, eval.where);
+    out = std::move(parsed.diagnostics);
+    for (Assertion& assertion : parsed.assertions) {
+      suite.asserts.push_back(std::move(assertion));
+    }
+    defaults["default_assert"] = *it;
+  }
+  if (!eval.default_vars.empty()) {
+    suite.default_vars = eval.default_vars;
+    defaults["default_vars"] = eval.default_vars;
+  }
+  if (const auto it = eval.raw.find("threshold"); it != eval.raw.end()) {
+    if (const std::string problem = threshold_problem(*it); !problem.empty()) {
+      out.push_back(Diagnostic{Severity::error, eval.where, "invalid-threshold", "[eval] threshold " + problem,
+                               "0.5 passes a case when half the weight of its assertions passes"});
+    } else {
+      suite.threshold = it->get<double>();
+    }
+    defaults["threshold"] = *it;
+  }
+  if (!defaults.empty()) {
+    suite.defaults_json = std::move(defaults);
+  }
+  return out;
+}
+
+void set_defaults(Suite& suite, const EvalSpec& eval) { throw_first_error(read_defaults(suite, eval)); }
+
+// The metric names that `asserts` (and their sets' members) declare, sorted and distinct.
+std::vector<std::string> declared_metrics(const std::vector<Assertion>& asserts) {
+  std::set<std::string> names;
+  for (const Assertion& assertion : asserts) {
+    if (!assertion.metric.empty()) {
+      names.insert(assertion.metric);
+    }
+    for (const Assertion& member : assertion.members) {
+      if (!member.metric.empty()) {
+        names.insert(member.metric);
+      }
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+// An "unknown-metric" error when [eval] metric is neither built in nor declared by an assertion.
+std::optional<Diagnostic> check_headline_metric(const EvalSpec& eval, const std::vector<std::string>& declared) {
+  if (eval.metric.empty() ||
+      std::find(k_metric_names.begin(), k_metric_names.end(), eval.metric) != k_metric_names.end() ||
+      std::find(declared.begin(), declared.end(), eval.metric) != declared.end()) {
+    return std::nullopt;
+  }
+  std::vector<std::string> known = k_metric_names;
+  known.insert(known.end(), declared.begin(), declared.end());
+  const std::string close = did_you_mean(eval.metric, known);
+  return Diagnostic{Severity::error, eval.where, "unknown-metric", "unknown metric '" + eval.metric + "' in [eval]",
+                    close.empty() ? "use one of: " + util::join(known, ", ") : "did you mean '" + close + "'?"};
 }
 
 }  // namespace
@@ -214,7 +284,10 @@ void add_cases(Suite& suite, const std::string& path, std::string_view text) {
   cases.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1, text.size());
   std::vector<std::vector<Assertion>> case_asserts;
   std::exception_ptr bad_assertion;  // the first case whose own assertions have an error
+  EvalSpec defaults;
+  defaults.default_vars = suite.default_vars;
   const std::vector<Diagnostic> diagnostics = parse_dataset(text, path, [&](DatasetCase&& c) {
+    apply_default_vars(defaults, c.vars);
     ParsedAssertions own = parse_assertions(c.asserts, Location{path, c.line, 0});
     if (!bad_assertion) {
       try {
@@ -267,13 +340,12 @@ void set_assertions(Suite& suite, const Prompt& prompt) {
   throw_first_error(asserts.diagnostics);
   suite.asserts = std::move(asserts.assertions);
   suite.asserts_json = eval.asserts;
+  set_defaults(suite, eval);
+  suite.named_metrics = declared_metrics(suite.asserts);
   suite.metric = eval.metric.empty() ? "pass_rate" : eval.metric;
-  if (std::find(k_metric_names.begin(), k_metric_names.end(), suite.metric) == k_metric_names.end()) {
-    const std::string close = did_you_mean(suite.metric, k_metric_names);
-    throw ConfigError(
-        eval.where.format() + ": unknown metric '" + suite.metric + "' in [eval] of prompt '" + prompt.name +
-            "'",
-        close.empty() ? "use one of: " + util::join(k_metric_names, ", ") : "did you mean '" + close + "'?");
+  if (const std::optional<Diagnostic> unknown = check_headline_metric(eval, suite.named_metrics)) {
+    throw ConfigError(eval.where.format() + ": " + unknown->message + " of prompt '" + prompt.name + "'",
+                      unknown->hint);
   }
 }
 
@@ -318,36 +390,46 @@ void require_no_exec(const Suite& suite, const Prompt& prompt) {
             "` but this repository is not trusted to run commands",
         "read the command, then run: git config promptops.trustExec true");
   };
-  for (const Assertion& assertion : suite.asserts) {
-    if (is_exec(assertion)) {
-      refuse(assertion);
+  const auto check = [&](const Assertion& leaf) {
+    if (is_exec(leaf)) {
+      refuse(leaf);
     }
+  };
+  for (const Assertion& assertion : suite.asserts) {
+    for_each_leaf(assertion, check);
   }
   for (const std::vector<Assertion>& own : suite.case_asserts) {
     for (const Assertion& assertion : own) {
-      if (is_exec(assertion)) {
-        refuse(assertion);
-      }
+      for_each_leaf(assertion, check);
     }
   }
 }
 
 bool model_graded(const Assertion& assertion) {
-  return assertion.type == AssertionType::llm_rubric || assertion.type == AssertionType::similar;
+  return !assertion.is_set && (assertion.type == AssertionType::llm_rubric || assertion.type == AssertionType::similar);
 }
 
 std::size_t calls_per_sample(const Suite& suite, std::size_t index) {
   std::size_t calls = 1;
+  const auto count = [&](const Assertion& leaf) { calls += model_graded(leaf) ? 1 : 0; };
   for (const Assertion& assertion : suite.asserts) {
-    calls += model_graded(assertion) ? 1 : 0;
+    for_each_leaf(assertion, count);
   }
   for (const Assertion& assertion : suite.case_asserts.at(index)) {
-    calls += model_graded(assertion) ? 1 : 0;
+    for_each_leaf(assertion, count);
   }
   return calls;
 }
 
 const std::vector<std::string>& metric_names() { return k_metric_names; }
+
+std::vector<std::string> named_metrics_of(const Prompt& prompt) {
+  Suite suite;
+  ParsedAssertions asserts = parse_assertions(prompt.eval.asserts, prompt.eval.where);
+  suite.asserts = std::move(asserts.assertions);
+  read_defaults(suite, prompt.eval);
+  return declared_metrics(suite.asserts);
+}
 
 std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<std::string>& names) {
   std::vector<Diagnostic> out;
@@ -368,18 +450,14 @@ std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<st
     const EvalSpec& eval = prompt->eval;
     ParsedAssertions asserts = parse_assertions(eval.asserts, eval.where);
     out.insert(out.end(), asserts.diagnostics.begin(), asserts.diagnostics.end());
+    Suite defaults;
+    const std::vector<Diagnostic> bad_defaults = read_defaults(defaults, eval);
+    out.insert(out.end(), bad_defaults.begin(), bad_defaults.end());
+    asserts.assertions.insert(asserts.assertions.end(), std::make_move_iterator(defaults.asserts.begin()),
+                              std::make_move_iterator(defaults.asserts.end()));
     lint_case_assertions(snapshot, eval, asserts.assertions, out);
-    if (!eval.metric.empty() &&
-        std::find(k_metric_names.begin(), k_metric_names.end(), eval.metric) == k_metric_names.end()) {
-      const std::string close = did_you_mean(eval.metric, k_metric_names);
-      Diagnostic d;
-      d.severity = Severity::error;
-      d.where = eval.where;
-      d.code = "unknown-metric";
-      d.message = "unknown metric '" + eval.metric + "' in [eval]";
-      d.hint =
-          close.empty() ? "use one of: " + util::join(k_metric_names, ", ") : "did you mean '" + close + "'?";
-      out.push_back(std::move(d));
+    if (std::optional<Diagnostic> unknown = check_headline_metric(eval, declared_metrics(asserts.assertions))) {
+      out.push_back(std::move(*unknown));
     }
   }
   return out;

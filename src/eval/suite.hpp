@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -41,6 +42,15 @@ struct Suite {
   std::vector<std::vector<Assertion>> case_asserts;  // each case's own "assert"
   nlohmann::json asserts_json;
   std::string metric;
+  // [eval] threshold: the score every case must reach unless it sets its own; nullopt = every
+  // assertion must pass.
+  std::optional<double> threshold;
+  nlohmann::json default_vars = nlohmann::json::object();  // [eval] default_vars
+  // default_assert, default_vars and threshold as written, for the eval key; null when [eval] has
+  // none of them (so that a suite without them keeps the key it had before they existed).
+  nlohmann::json defaults_json;
+  // The named metrics that the prompt's own assertions declare (metric = "..."), sorted.
+  std::vector<std::string> named_metrics;
 };
 
 // Throws ConfigError for the first error of `diagnostics`; nothing when there is none.

@@ -15,7 +15,8 @@ namespace promptops::inline prompt {
 
 namespace {
 
-const std::vector<std::string> k_case_keys{"vars", "expected", "assert", "id", "group", "description", "metadata"};
+const std::vector<std::string> k_case_keys{"vars",  "expected",    "assert",  "id",
+                                           "group", "description", "metadata", "threshold"};
 constexpr std::string_view k_bom = "\xEF\xBB\xBF";
 
 std::string extension_of(std::string_view path) {
@@ -160,6 +161,9 @@ class Reader {
         ok = false;
       }
     }
+    if (const auto threshold = row.find("threshold"); threshold != row.end() && !threshold->is_null()) {
+      ok = set_threshold(c, *threshold, line) && ok;
+    }
     if (const auto metadata = row.find("metadata"); metadata != row.end() && !metadata->is_null()) {
       if (metadata->is_object()) {
         c.metadata = *metadata;
@@ -173,7 +177,7 @@ class Reader {
     }
   }
 
-  // Keys no field reads (promptfoo's "options", "threshold"...) are kept with the case; one
+  // Keys no field reads (promptfoo's "options", "providerOutput"...) are kept with the case; one
   // warning per key names its first line and how many cases have it.
   void note_unknown_key(const std::string& key, int line) {
     const auto [it, inserted] = m_unknown_keys.try_emplace(key, UnknownKey{line, 0});
@@ -207,6 +211,17 @@ class Reader {
       return false;
     }
     c.asserts = asserts;
+    return true;
+  }
+
+  // A case threshold: a score from 0 to 1.
+  bool set_threshold(DatasetCase& c, const nlohmann::json& value, int line) {
+    if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 1.0)) {
+      error(line, 0, "invalid-case", "'threshold' must be a number from 0 to 1 (a score), not " + value.dump(),
+            "0.5 passes the case when half the weight of its assertions passes");
+      return false;
+    }
+    c.threshold = value.get<double>();
     return true;
   }
 
@@ -400,47 +415,207 @@ std::vector<CsvRecord> read_csv(std::string_view text, Reader& reader) {
   return records;
 }
 
+enum class Role { var, expected, id, group, assert_json, assertion, description, metadata, threshold, metric };
+
+struct Column {
+  std::string name;
+  Role role = Role::var;
+  std::string key;  // __metadata:KEY's KEY
+};
+
+// The role of a header column, by name; promptfoo's "__" columns included.
+Column classify_column(const std::string& name) {
+  Column column{name, Role::var, {}};
+  if (name == "expected" || name == "__expected") {
+    column.role = Role::expected;
+  } else if (name.size() > 10 && name.rfind("__expected", 0) == 0 &&
+             std::all_of(name.begin() + 10, name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    column.role = Role::assertion;
+  } else if (name == "id") {
+    column.role = Role::id;
+  } else if (name == "group") {
+    column.role = Role::group;
+  } else if (name == "assert") {
+    column.role = Role::assert_json;
+  } else if (name == "__description") {
+    column.role = Role::description;
+  } else if (name.rfind("__metadata:", 0) == 0 && name.size() > 11) {
+    column.role = Role::metadata;
+    column.key = name.substr(11);
+  } else if (name == "__threshold") {
+    column.role = Role::threshold;
+  } else if (name == "__metric") {
+    column.role = Role::metric;
+  }
+  return column;
+}
+
+// The header's columns, or nullopt when it has an error (each reported).
+std::optional<std::vector<Column>> read_header(const CsvRecord& header, Reader& reader) {
+  std::vector<Column> columns;
+  bool ok = header.ok;
+  std::optional<std::string> expected_column;
+  for (std::size_t c = 0; c < header.fields.size(); ++c) {
+    const std::string name(util::trim(header.fields[c]));
+    if (name.empty()) {
+      reader.error(header.line, 0, "invalid-header", "column " + std::to_string(c + 1) + " of the header has no name");
+      ok = false;
+    } else if (std::any_of(columns.begin(), columns.end(), [&](const Column& other) { return other.name == name; })) {
+      reader.error(header.line, 0, "invalid-header", "duplicate column '" + name + "'");
+      ok = false;
+    } else if (name == "__prefix" || name == "__suffix") {
+      reader.error(header.line, 0, "invalid-header", "column '" + name + "' (promptfoo's) is not supported",
+                   "put the text in the prompt's template, or in a variable the template uses");
+      ok = false;
+    }
+    Column column = classify_column(name);
+    if (column.role == Role::expected) {
+      if (expected_column) {
+        reader.error(header.line, 0, "invalid-header",
+                     "columns '" + *expected_column + "' and '" + name + "' both give the expected output");
+        ok = false;
+      }
+      expected_column = name;
+    }
+    columns.push_back(std::move(column));
+  }
+  if (!ok) {
+    return std::nullopt;
+  }
+  return columns;
+}
+
+// promptfoo's types that run code: refused, since a tracked file never runs a command here.
+bool runs_code(std::string_view cell) {
+  for (std::string_view prefix : {"javascript:", "fn:", "eval:", "python:", "ruby:", "file://", "not-javascript:",
+                                  "not-python:", "not-ruby:"}) {
+    if (cell.substr(0, prefix.size()) == prefix) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// One assertion cell (__expectedN, or __expected written as an assertion) into the case's asserts.
+bool add_cell_assertion(DatasetCase& c, const Column& column, const std::string& cell, bool plain_is_equals,
+                        Reader& reader, int line) {
+  const std::string_view text = util::trim(cell);
+  if (runs_code(text)) {
+    reader.error(line, 0, "invalid-case",
+                 "column '" + column.name + "': '" + std::string(text.substr(0, text.find(':'))) +
+                     "' assertions run code, which git-promptops never does for a tracked file",
+                 "use a type that needs no code (regex, contains, is-json, llm-rubric...), or an exec assertion "
+                 "in a repository you trust (promptops.trustExec)");
+    return false;
+  }
+  std::optional<nlohmann::json> assertion = csv_assertion(text);
+  if (!assertion) {
+    if (!plain_is_equals) {
+      return true;
+    }
+    assertion = nlohmann::json{{"type", "equals"}, {"value", cell}};
+  }
+  if (!c.asserts.is_array()) {
+    c.asserts = nlohmann::json::array();
+  }
+  c.asserts.push_back(std::move(*assertion));
+  return true;
+}
+
+// A CSV cell as a number, for __threshold.
+std::optional<double> cell_number(const std::string& cell) {
+  const util::JsonParse parsed = util::parse_json(util::trim(cell));
+  if (!parsed.ok() || !parsed.value.is_number()) {
+    return std::nullopt;
+  }
+  return parsed.value.get<double>();
+}
+
+// Fills `c` from one cell by its column's role; false when the cell is bad (reported).
+bool read_cell(DatasetCase& c, const Column& column, const std::string& cell, Reader& reader, int line,
+               std::string& metric) {
+  switch (column.role) {
+    case Role::var:
+      c.vars[column.name] = cell;
+      return true;
+    case Role::expected:
+      if (column.name == "__expected" && (csv_assertion(util::trim(cell)) || runs_code(util::trim(cell)))) {
+        return add_cell_assertion(c, column, cell, false, reader, line);
+      }
+      if (!cell.empty()) {
+        c.expected = cell;
+      }
+      return true;
+    case Role::assertion:
+      return cell.empty() || add_cell_assertion(c, column, cell, true, reader, line);
+    case Role::id:
+      if (!cell.empty()) {
+        c.id = cell;
+      }
+      return true;
+    case Role::group:
+      c.group = cell;
+      return true;
+    case Role::description:
+      c.description = cell;
+      return true;
+    case Role::metadata:
+      if (!cell.empty()) {
+        c.metadata[column.key] = cell;
+      }
+      return true;
+    case Role::threshold: {
+      if (util::trim(cell).empty()) {
+        return true;
+      }
+      const std::optional<double> number = cell_number(cell);
+      return reader.set_threshold(c, number ? nlohmann::json(*number) : nlohmann::json(cell), line);
+    }
+    case Role::metric:
+      metric = std::string(util::trim(cell));
+      return true;
+    case Role::assert_json:
+      break;
+  }
+  if (util::trim(cell).empty()) {
+    return true;
+  }
+  util::JsonParse parsed = util::parse_json(cell);
+  if (!parsed.ok()) {
+    reader.error(line, 0, "invalid-json", "invalid JSON in column 'assert': " + parsed.reason(),
+                 json_hint(parsed.reason()));
+    return false;
+  }
+  nlohmann::json asserts = std::move(parsed.value);
+  if (asserts.is_object()) {
+    asserts = nlohmann::json::array({asserts});
+  }
+  if (!reader.set_asserts(c, asserts, line)) {
+    return false;
+  }
+  return true;
+}
+
+// __metric names the metric of the assertions the row's __expected columns wrote (those without one).
+void apply_row_metric(DatasetCase& c, std::size_t json_asserts, const std::string& metric) {
+  if (metric.empty() || !c.asserts.is_array()) {
+    return;
+  }
+  for (std::size_t i = json_asserts; i < c.asserts.size(); ++i) {
+    nlohmann::json& a = c.asserts[i];
+    if (a.is_object() && !a.contains("metric")) {
+      a["metric"] = metric;
+    }
+  }
+}
+
 void parse_csv(std::string_view text, Reader& reader) {
   const std::vector<CsvRecord> records = read_csv(text, reader);
   if (records.empty()) {
     return;
   }
-  enum class Role { var, expected, id, group, assert_json };
-  std::vector<std::string> names;
-  std::vector<Role> roles;
-  bool header_ok = records.front().ok;
-  const int header_line = records.front().line;
-  std::optional<std::string> expected_column;
-  for (std::size_t c = 0; c < records.front().fields.size(); ++c) {
-    const std::string name(util::trim(records.front().fields[c]));
-    if (name.empty()) {
-      reader.error(header_line, 0, "invalid-header",
-                   "column " + std::to_string(c + 1) + " of the header has no name");
-      header_ok = false;
-    } else if (std::find(names.begin(), names.end(), name) != names.end()) {
-      reader.error(header_line, 0, "invalid-header", "duplicate column '" + name + "'");
-      header_ok = false;
-    }
-    Role role = Role::var;
-    if (name == "expected" || name == "__expected") {
-      if (expected_column) {
-        reader.error(header_line, 0, "invalid-header",
-                     "columns '" + *expected_column + "' and '" + name + "' both give the expected output");
-        header_ok = false;
-      }
-      expected_column = name;
-      role = Role::expected;
-    } else if (name == "id") {
-      role = Role::id;
-    } else if (name == "group") {
-      role = Role::group;
-    } else if (name == "assert") {
-      role = Role::assert_json;
-    }
-    names.push_back(name);
-    roles.push_back(role);
-  }
-  if (!header_ok) {
+  const std::optional<std::vector<Column>> columns = read_header(records.front(), reader);
+  if (!columns) {
     return;
   }
   for (std::size_t r = 1; r < records.size(); ++r) {
@@ -448,53 +623,30 @@ void parse_csv(std::string_view text, Reader& reader) {
     if (!record.ok) {
       continue;
     }
-    if (record.fields.size() != names.size()) {
+    if (record.fields.size() != columns->size()) {
       reader.error(record.line, 0, "invalid-row",
                    "row has " + std::to_string(record.fields.size()) + " fields, the header has " +
-                       std::to_string(names.size()));
+                       std::to_string(columns->size()));
       continue;
     }
     DatasetCase c;
     c.line = record.line;
     c.id = std::to_string(record.line);
     bool ok = true;
-    for (std::size_t f = 0; f < names.size(); ++f) {
-      const std::string& cell = record.fields[f];
-      switch (roles[f]) {
-        case Role::var:
-          c.vars[names[f]] = cell;
-          break;
-        case Role::expected:
-          if (!cell.empty()) {
-            c.expected = cell;
-          }
-          break;
-        case Role::id:
-          if (!cell.empty()) {
-            c.id = cell;
-          }
-          break;
-        case Role::group:
-          c.group = cell;
-          break;
-        case Role::assert_json:
-          if (!util::trim(cell).empty()) {
-            util::JsonParse parsed = util::parse_json(cell);
-            if (!parsed.ok()) {
-              reader.error(record.line, 0, "invalid-json", "invalid JSON in column 'assert': " + parsed.reason(),
-                           json_hint(parsed.reason()));
-              ok = false;
-              break;
-            }
-            nlohmann::json asserts = std::move(parsed.value);
-            if (asserts.is_object()) {
-              asserts = nlohmann::json::array({asserts});
-            }
-            ok = reader.set_asserts(c, asserts, record.line) && ok;
-          }
-          break;
+    std::string metric;
+    // The "assert" column's JSON comes first, so cell assertions are appended after it.
+    for (std::size_t f = 0; f < columns->size(); ++f) {
+      if ((*columns)[f].role == Role::assert_json) {
+        ok = read_cell(c, (*columns)[f], record.fields[f], reader, record.line, metric) && ok;
       }
     }
+    const std::size_t json_asserts = c.asserts.is_array() ? c.asserts.size() : 0;
+    for (std::size_t f = 0; f < columns->size(); ++f) {
+      if ((*columns)[f].role != Role::assert_json) {
+        ok = read_cell(c, (*columns)[f], record.fields[f], reader, record.line, metric) && ok;
+      }
+    }
+    apply_row_metric(c, json_asserts, metric);
     if (ok) {
       reader.add(std::move(c));
     }
@@ -502,6 +654,60 @@ void parse_csv(std::string_view text, Reader& reader) {
 }
 
 }  // namespace
+
+namespace {
+
+bool is_type_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+// "(0.8)" after a type: the number, or nullopt when `text` is not one in parentheses.
+std::optional<double> parenthesized_number(std::string_view text) {
+  if (text.size() < 3 || text.front() != '(' || text.back() != ')') {
+    return std::nullopt;
+  }
+  const util::JsonParse parsed = util::parse_json(text.substr(1, text.size() - 2));
+  if (!parsed.ok() || !parsed.value.is_number()) {
+    return std::nullopt;
+  }
+  return parsed.value.get<double>();
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> csv_assertion(std::string_view cell) {
+  cell = util::trim(cell);
+  if (cell.empty() || cell.front() < 'a' || cell.front() > 'z') {
+    return std::nullopt;
+  }
+  std::size_t end = 0;
+  while (end < cell.size() && is_type_char(cell[end])) {
+    ++end;
+  }
+  std::string type(cell.substr(0, end));
+  const std::string_view base = std::string_view(type).substr(type.rfind("not-", 0) == 0 ? 4 : 0);
+  if (end == cell.size()) {  // a bare type: only the valueless kinds promptfoo writes so
+    const bool valueless = base.rfind("is-", 0) == 0 || base.rfind("contains-", 0) == 0;
+    return valueless && base.size() > 3 ? std::optional(nlohmann::json{{"type", type}}) : std::nullopt;
+  }
+  const std::size_t colon = cell.find(':', end);
+  if (colon == std::string_view::npos || cell.substr(colon, 3) == "://") {
+    return std::nullopt;
+  }
+  std::optional<double> threshold;
+  if (colon != end) {
+    threshold = parenthesized_number(cell.substr(end, colon - end));
+    if (!threshold) {
+      return std::nullopt;
+    }
+  }
+  if (type == "grade") {
+    type = "llm-rubric";
+  }
+  nlohmann::json assertion{{"type", type}, {"value", std::string(util::trim(cell.substr(colon + 1)))}};
+  if (threshold) {
+    assertion["threshold"] = *threshold;
+  }
+  return assertion;
+}
 
 const std::vector<std::string>& dataset_extensions() {
   static const std::vector<std::string> extensions{".jsonl", ".json", ".csv"};

@@ -216,6 +216,13 @@ void read_eval(TomlReader& reader, const toml::table& table, Prompt& prompt) {
   if (auto metric = reader.get_string(table, "metric", "eval")) {
     eval.metric = std::move(*metric);
   }
+  if (const toml::node* defaults = table.get("default_vars")) {
+    if (const auto* vars = defaults->as_table()) {
+      eval.default_vars = config::to_json(*vars);
+    } else {
+      reader.wrong_type(*defaults, "eval.default_vars", "a table such as { scope = \"cards\" }");
+    }
+  }
   if (const toml::node* asserts = table.get("assert")) {
     const auto* array = asserts->as_array();
     if (array == nullptr) {
@@ -683,12 +690,28 @@ std::vector<std::string> missing_variables(const std::vector<std::string>& requi
   return missing;
 }
 
+void apply_default_vars(const EvalSpec& eval, nlohmann::json& vars) {
+  if (eval.default_vars.empty()) {
+    return;
+  }
+  if (!vars.is_object()) {
+    vars = nlohmann::json::object();
+  }
+  for (const auto& [name, value] : eval.default_vars.items()) {
+    if (!vars.contains(name)) {
+      vars[name] = value;
+    }
+  }
+}
+
 std::vector<Diagnostic> check_case_variables(const Prompt& prompt, std::span<const DatasetCase> cases,
                                              const std::string& path) {
   std::vector<Diagnostic> out;
   const std::vector<std::string> required = required_variables(prompt);
   for (const DatasetCase& c : cases) {
-    for (const std::string& name : missing_variables(required, c.vars)) {
+    nlohmann::json vars = c.vars;
+    apply_default_vars(prompt.eval, vars);
+    for (const std::string& name : missing_variables(required, vars)) {
       Diagnostic d;
       d.where = Location{path, c.line, 0};
       d.code = "missing-variable";

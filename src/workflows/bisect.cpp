@@ -36,14 +36,22 @@ std::string headline_of(const Prompt& prompt) {
   return prompt.eval.metric.empty() ? metric_names().front() : prompt.eval.metric;
 }
 
+bool is_builtin_metric(const std::string& metric) {
+  const std::vector<std::string>& names = metric_names();
+  return std::find(names.begin(), names.end(), metric) != names.end();
+}
+
+// A built-in metric, or a name far from every built-in one: a named metric (an assertion's
+// "metric"), which the evaluation must then have (require_metric_in).
 void require_known_metric(const std::string& metric) {
   const std::vector<std::string>& names = metric_names();
-  if (std::find(names.begin(), names.end(), metric) != names.end()) {
+  if (is_builtin_metric(metric)) {
     return;
   }
   const std::string close = did_you_mean(metric, names);
-  throw UsageError("unknown metric '" + metric + "'", close.empty() ? "use one of: " + util::join(names, ", ")
-                                                                    : "did you mean '" + close + "'?");
+  if (!close.empty()) {
+    throw UsageError("unknown metric '" + metric + "'", "did you mean '" + close + "'?");
+  }
 }
 
 // A metric that the evaluation has no values for (labels for accuracy and macro_f1).
@@ -51,6 +59,11 @@ void require_metric_in(const EvalResult& result, const std::string& metric, cons
   if ((metric == "accuracy" || metric == "macro_f1") && !result.metrics.labels) {
     throw Error("prompt '" + prompt + "' has no " + metric + ": its cases have no expected labels",
                 "use --metric pass_rate or mean_score, or give the cases one-line \"expected\" labels");
+  }
+  if (!is_builtin_metric(metric) && result.metrics.named.count(metric) == 0) {
+    throw Error("prompt '" + prompt + "' has no metric '" + metric + "': no assertion of its suite names it",
+                "use one of: " + util::join(metric_names(), ", ") + ", or add metric = \"" + metric +
+                    "\" to an assertion");
   }
 }
 
@@ -568,6 +581,9 @@ struct Search {
     std::optional<EvalResult> baseline;
     if (i != 0 && good.result) {
       baseline = good.result;
+    }
+    if (options.suite_at == SuiteAt::newest) {  // every version on the bad side's suite: it has the metric
+      require_metric_in(*version.result, report.metric, options.prompt);
     }
     bisect_phases::Judgement judged =
         bisect_phases::judge_version(report.gate, baseline, *version.result, groups_for(version), plain_drop);

@@ -20,25 +20,72 @@ constexpr double k_epsilon = 1e-12;
 
 bool is_pass_metric(const std::string& metric) { return metric == "pass_rate" || metric == "accuracy"; }
 
-void require_known(const std::string& metric, const GateSpec& gate) {
-  const std::vector<std::string>& known = metric_names();
-  if (std::find(known.begin(), known.end(), metric) != known.end()) {
+bool is_builtin(const std::string& metric) {
+  const std::vector<std::string>& builtin = metric_names();
+  return std::find(builtin.begin(), builtin.end(), metric) != builtin.end();
+}
+
+// `metric` is built in or one of `named` (the metrics a prompt's assertions name); else the
+// gate's file:line error with a did-you-mean.
+void require_known(const std::string& metric, const GateSpec& gate, const std::vector<std::string>& named = {}) {
+  if (is_builtin(metric) || std::find(named.begin(), named.end(), metric) != named.end()) {
     return;
   }
+  std::vector<std::string> known = metric_names();
+  known.insert(known.end(), named.begin(), named.end());
   const std::string close = did_you_mean(metric, known);
   throw ConfigError(
       gate.where.format() + ": unknown metric '" + metric + "' in [gate]",
       close.empty() ? "use one of: " + util::join(known, ", ") : "did you mean '" + close + "'?");
 }
 
+std::vector<std::string> named_in(const EvalResult& result) {
+  std::vector<std::string> names;
+  for (const auto& [name, metric] : result.metrics.named) {
+    names.push_back(name);
+  }
+  return names;
+}
+
+// Per-case values of a named metric in both runs, paired by id; cases without the metric (or an
+// answer) on either side are left out.
 }  // namespace
+
+PairedCases paired_named_cases(const EvalResult& baseline, const EvalResult& candidate,
+                         const std::vector<std::string>& groups, const std::string& metric) {
+  PairedCases out;
+  const auto base_scores = baseline.named_scores.find(metric);
+  const auto head_scores = candidate.named_scores.find(metric);
+  if (base_scores == baseline.named_scores.end() || head_scores == candidate.named_scores.end()) {
+    return out;
+  }
+  std::map<std::string, std::size_t> base_index;
+  for (std::size_t i = 0; i < baseline.case_ids.size(); ++i) {
+    base_index.emplace(baseline.case_ids[i], i);
+  }
+  for (std::size_t i = 0; i < candidate.case_ids.size() && i < head_scores->second.size(); ++i) {
+    const auto it = base_index.find(candidate.case_ids[i]);
+    if (it == base_index.end() || it->second >= base_scores->second.size() || !head_scores->second[i] ||
+        !base_scores->second[it->second]) {
+      continue;
+    }
+    out.a.push_back(*base_scores->second[it->second]);
+    out.b.push_back(*head_scores->second[i]);
+    out.groups.push_back(i < groups.size() ? groups[i] : std::string());
+  }
+  if (std::all_of(out.groups.begin(), out.groups.end(), [](const std::string& g) { return g.empty(); })) {
+    out.groups.clear();
+  }
+  return out;
+}
 
 GateSpec effective_gate(const Prompt& prompt, const Config& config) {
   // Names are checked where they are written, before the merge mixes the two sources.
+  const std::vector<std::string> named = named_metrics_of(prompt);
   for (const GateSpec* source : {&config.default_gate, &prompt.gate}) {
     for (const auto* thresholds : {&source->min, &source->max_drop}) {
       for (const auto& [metric, value] : *thresholds) {
-        require_known(metric, *source);
+        require_known(metric, *source, named);
       }
     }
   }
@@ -78,8 +125,9 @@ GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baselin
   if (baseline) {
     verdict.flips = flips(baseline->case_ids, baseline->outcomes, candidate.case_ids, candidate.outcomes);
   }
+  const std::vector<std::string> named = named_in(candidate);
   for (const std::string& metric : metrics) {
-    require_known(metric, gate);
+    require_known(metric, gate, named);
     MetricCheck check;
     check.metric = metric;
     check.candidate = metric_value(candidate.metrics, metric, &check.candidate_interval);
@@ -107,7 +155,9 @@ GateVerdict judge(const GateSpec& gate, const std::optional<EvalResult>& baselin
         check.significant = test.p_value < alpha;
         smallest_p = smallest_p_value(test.b + test.c);
       } else {
-        const PairedCases paired = paired_cases(*baseline, candidate, groups, is_pass_metric(metric));
+        const PairedCases paired = is_builtin(metric)
+                                       ? paired_cases(*baseline, candidate, groups, is_pass_metric(metric))
+                                       : paired_named_cases(*baseline, candidate, groups, metric);
         const SignFlipResult test = paired_sign_flip(paired.a, paired.b, paired.groups, 10000, 1);
         check.test = "sign_flip";
         check.p_value = test.p_value;

@@ -15,12 +15,17 @@ namespace promptops::inline workflows {
 
 namespace {
 
-// The headline first, then pass_rate and mean_score when they are not it.
-std::vector<std::string> metric_names_for(const std::string& headline) {
-  std::vector<std::string> names = {headline};
+// The headline first, then pass_rate and mean_score when they are not it, then the named metrics.
+std::vector<std::string> metric_names_for(const EvalResult& head) {
+  std::vector<std::string> names = {head.metric};
   for (const char* extra : {"pass_rate", "mean_score"}) {
     if (std::find(names.begin(), names.end(), extra) == names.end()) {
       names.emplace_back(extra);
+    }
+  }
+  for (const auto& [name, metric] : head.metrics.named) {  // assertions' named metrics
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
     }
   }
   return names;
@@ -41,6 +46,12 @@ void paired_test(MetricRow& row, const EvalResult& base, const EvalResult& head,
     row.p_value = test.p_value;
     row.test = "mcnemar";
     row.smallest_p = smallest_p_value(test.b + test.c);
+  } else if (head.metrics.named.count(row.name) != 0) {
+    const PairedCases paired = paired_named_cases(base, head, groups, row.name);
+    const SignFlipResult test = paired_sign_flip(paired.a, paired.b, paired.groups);
+    row.p_value = test.p_value;
+    row.test = "sign_flip";
+    row.smallest_p = test.min_p_value;
   }
 }
 
@@ -154,7 +165,7 @@ std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<s
   if (base) {
     flips = promptops::flips(base->case_ids, base->outcomes, head->case_ids, head->outcomes);
   }
-  for (const std::string& name : metric_names_for(head->metric)) {
+  for (const std::string& name : metric_names_for(*head)) {
     MetricRow row = quality_row(name, check, groups, flips);
     // pass_rate says nothing new when the headline (accuracy) equals it on both sides.
     if (name == "pass_rate" && !rows.empty() && rows.front().head == row.head &&

@@ -168,17 +168,14 @@ TEST_CASE("promptfoo's JSONL evaluates: description and metadata are read, other
   }
   CHECK(first.at("description") == "greets Ann");
   CHECK(first.at("metadata") == json({{"source", "faq"}, {"n", 1}}));
-  CHECK(first.at("other_keys") == json({{"options", {{"provider", "openai:gpt-4o"}}}, {"threshold", 0.5}}));
+  CHECK(first.at("other_keys") == json({{"options", {{"provider", "openai:gpt-4o"}}}}));
   const RunResult lint = run_promptops(p.repo.path(), {"lint"});
   CHECK(lint.exit_code == 1);
   CHECK(lint.out ==
         "evals/greet.jsonl:1: warning: unknown key 'options' in 200 cases (kept in the per-case records, otherwise "
         "unused) [unknown-key]\n"
         "  hint: a case has vars, expected, assert, id, group, description and metadata; variables go in \"vars\"\n"
-        "evals/greet.jsonl:1: warning: unknown key 'threshold' in 200 cases (kept in the per-case records, "
-        "otherwise unused) [unknown-key]\n"
-        "  hint: a case has vars, expected, assert, id, group, description and metadata; variables go in \"vars\"\n"
-        "0 errors, 2 warnings\n");
+        "0 errors, 1 warning\n");
   CHECK(lint.err.empty());
 }
 

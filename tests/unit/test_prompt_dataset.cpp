@@ -94,17 +94,15 @@ TEST_CASE("JSONL datasets as promptfoo writes them", "[prompt]") {
     const DatasetCase& c = parsed.cases[149];
     CHECK(c.description == "case 150");
     CHECK(c.metadata.dump() == R"({"n":150,"source":"faq"})");
-    CHECK(c.other_keys.dump() == R"({"options":{"provider":"x"},"providerOutput":"y","threshold":0.5})");
-    CHECK(parsed.cases[0].other_keys.dump() == R"({"options":{"provider":"x"},"threshold":0.5})");
+    CHECK(c.other_keys.dump() == R"({"options":{"provider":"x"},"providerOutput":"y"})");
+    CHECK(parsed.cases[0].other_keys.dump() == R"({"options":{"provider":"x"}})");
+    CHECK(c.threshold == 0.5);
   }
   SECTION("one warning per unknown key, at its first line, with the number of cases") {
     CHECK(listing(parsed.diagnostics) ==
           "evals/pf.jsonl:1: warning: unknown key 'options' in 200 cases (kept in the per-case records, otherwise "
           "unused) [unknown-key] (a case has vars, expected, assert, id, group, description and metadata; "
           "variables go in \"vars\")\n"
-          "evals/pf.jsonl:1: warning: unknown key 'threshold' in 200 cases (kept in the per-case records, "
-          "otherwise unused) [unknown-key] (a case has vars, expected, assert, id, group, description and "
-          "metadata; variables go in \"vars\")\n"
           "evals/pf.jsonl:150: warning: unknown key 'providerOutput' in 1 case (kept in the per-case records, "
           "otherwise unused) [unknown-key] (a case has vars, expected, assert, id, group, description and "
           "metadata; variables go in \"vars\")\n");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,7 +78,7 @@ struct Assertion {
   std::optional<std::string> matches;     // json-field: a regex the field must match; may hold {{vars}}
   bool negate = false;                    // written "not-<type>": pass and score flipped
   std::vector<std::string> items;         // contains-any/-all, icontains-any/-all; bleu: references
-  std::optional<double> threshold;        // levenshtein: max distance; rouge-n, bleu, f-score: min score
+  std::optional<double> threshold;        // levenshtein: max distance; rouge-n, bleu, f-score, assert-set: min score
   std::size_t ngram = 1;                  // rouge-n: n
   std::optional<std::size_t> min_length;  // length: in UTF-8 code points; word-count: in words
   std::optional<std::size_t> max_length;
@@ -90,6 +91,14 @@ struct Assertion {
   bool on_input = false;                     // guardrails: judge the rendered input (on = "input")
   std::vector<std::string> variables;  // the top-level names its templates use outside sections
   Location where;                      // where it was written, for errors found at evaluation
+  // Scoring keys any assertion may carry (assertion_sets.cpp): its weight in the case's (or set's)
+  // weighted mean, 0 = reported, never failing, not scored; and the named metric its score feeds.
+  double weight = 1.0;
+  std::string metric;  // empty = none
+  // An assert-set (then `type` means nothing): its members, in order; its own threshold is
+  // `threshold` above (nullopt: every member must pass). Sets do not nest.
+  bool is_set = false;
+  std::vector<Assertion> members;
 };
 
 // Appends the problems with `spec` (one JSON object) to `diagnostics`, each located at
@@ -155,5 +164,29 @@ std::string missing_variable(const Assertion& assertion, const nlohmann::json& v
 // empty, a regex that is bad only after rendering or a regex limit give a result with `error`
 // set; service types may throw what the services throw.
 AssertionResult evaluate(const Assertion& assertion, std::string_view output, const EvalContext& context);
+
+// Calls `visit` with `assertion`, or with each member when it is an assert-set: the assertions
+// that judge an output themselves (for judge calls, exec checks, call counts).
+void for_each_leaf(const Assertion& assertion, const std::function<void(const Assertion&)>& visit);
+
+// How a list of assertion results combines into one verdict: the weighted mean of the scores
+// (an assertion of weight 0 passes and is left out), and pass = every assertion passed, or with
+// a threshold, the weighted mean >= threshold (promptfoo's rule for a test and an assert-set).
+class WeightedScore {
+ public:
+  void add(const AssertionResult& result, double weight);
+  std::size_t count() const { return m_count; }
+  // The weighted mean; 1 when nothing was scored (no assertion, or every weight 0).
+  double score() const;
+  bool pass(const std::optional<double>& threshold) const;
+  // Why it failed: "score 0.33 < threshold 0.5" or "" when there is no threshold.
+  std::string threshold_reason(const std::optional<double>& threshold) const;
+
+ private:
+  double m_weighted = 0.0;
+  double m_weight = 0.0;
+  std::size_t m_count = 0;
+  bool m_all_pass = true;
+};
 
 }  // namespace promptops::eval

@@ -61,6 +61,11 @@ enum class SuiteAt {
 // The headline metrics a prompt's [eval] metric may name.
 const std::vector<std::string>& metric_names();
 
+// The named metrics (an assertion's "metric") that `prompt`'s [eval] assert and default_assert
+// declare, sorted; a [gate], bisect or [eval] metric may name them besides metric_names(). Bad
+// assertions are left out (lint reports them).
+std::vector<std::string> named_metrics_of(const Prompt& prompt);
+
 // What notes (refs/notes/promptops, which anyone who can push may write) are to the engine.
 enum class NotesPolicy {
   trust,   // a result the cache lacks is taken from the notes of the row's commit
@@ -129,6 +134,9 @@ struct EvalResult {
   std::vector<std::string> case_ids;  // in dataset order
   std::vector<double> scores;         // mean assertion score per case, in dataset order
   std::vector<std::string> flaky;     // ids of the 'x' cases
+  // Per named metric (an assertion's `metric`), its mean score per case in dataset order; null
+  // where the case has no assertion of that metric or no answer. Empty when none is named.
+  std::map<std::string, std::vector<std::optional<double>>> named_scores;
   std::size_t errors = 0;             // case samples that got no answer (after retries)
   std::int64_t evaluated_at = 0;      // when it was computed (seconds since the epoch)
   std::string results_file;           // per-case JSONL (absolute); empty when not written
@@ -138,7 +146,8 @@ struct EvalResult {
   bool from_notes = false;
 
   // The cache value and the notes entry: every field above except reused, from_notes and results_file,
-  // with "metrics" as Metrics::to_json() and "interval" as [low, high] or null.
+  // with "metrics" as Metrics::to_json() and "interval" as [low, high] or null; "named_scores"
+  // only when there are some.
   nlohmann::json to_json() const;
   // Throws Error when `json` lacks a field to_json() writes.
   static EvalResult from_json(const nlohmann::json& json);

@@ -79,6 +79,13 @@ struct LatencySummary {
   double max_ms = 0.0;
 };
 
+// A named metric (an assertion's `metric`): the mean of its scores over the samples that had it.
+struct NamedMetric {
+  std::size_t cases = 0;
+  double mean = 0.0;
+  Interval ci;  // Wilson's interval of the mean as a proportion: exact form for 0/1 scores
+};
+
 struct Metrics {
   std::size_t cases = 0;
   std::size_t passed = 0;
@@ -94,22 +101,24 @@ struct Metrics {
   std::size_t real_calls = 0;
   std::size_t cached = 0;
   std::optional<LatencySummary> latency;  // when some case had a latency
+  std::map<std::string, NamedMetric> named;  // by name; empty when no assertion names a metric
 
   // {"cases", "passed", "failed", "pass_rate", "pass_rate_ci": [low, high], "mean_score",
   //  "labels": null | {"total", "correct", "accuracy", "accuracy_ci", "macro_f1",
   //    "per_label": [{"label", "support", "predicted", "precision", "recall", "f1"}],
   //    "confusion": {"labels": [...], "counts": [[...]]}},
   //  "tokens_in", "tokens_out", "cost", "cost_spent", "real_calls", "cached",
-  //  "latency_ms": null | {"count", "mean", "p50", "p95", "p99", "max"}}
+  //  "latency_ms": null | {"count", "mean", "p50", "p95", "p99", "max"},
+  //  "named": {NAME: {"cases", "mean", "ci": [low, high]}}}  (only when `named` is not empty)
   nlohmann::json to_json() const;
   // The inverse of to_json(): from_json(m.to_json()) equals m. Throws nlohmann::json::exception
   // when a field is missing or has the wrong type.
   static Metrics from_json(const nlohmann::json& json);
 };
 
-// The value of a headline metric (metric_names()) and its 95% interval when it has one. accuracy
-// without label metrics is the pass rate; macro_f1 without labels is 0; anything else is
-// mean_score. `interval` may be null.
+// The value of a headline metric (metric_names(), or a named metric of `metrics.named`) and its
+// 95% interval when it has one. accuracy without label metrics is the pass rate; macro_f1 without
+// labels is 0; anything else (a named metric no sample had too) is mean_score. `interval` may be null.
 double metric_value(const Metrics& metrics, const std::string& metric, std::optional<Interval>* interval);
 
 // The outcome of one case, as the runner reports it to MetricsAccumulator.
@@ -123,6 +132,7 @@ struct CaseOutcome {
   double cost = 0.0;
   std::optional<double> latency_ms;
   bool had_real_call = false;  // false when the response came from the cache
+  std::vector<std::pair<std::string, double>> named;  // the case's score of each named metric it has
 };
 
 // Takes outcomes one at a time. Memory grows only with the number of latencies and of
@@ -141,6 +151,11 @@ class MetricsAccumulator {
   double m_score_sum = 0.0;
   std::vector<double> m_latencies;
   std::map<std::pair<std::string, std::string>, std::size_t> m_label_pairs;
+  std::map<std::string, std::pair<double, std::size_t>> m_named;  // score sum and samples
 };
+
+// Wilson's score interval around a mean `p` in [0, 1] of `n` samples (wilson_interval() for 0/1
+// scores; for partial scores an interval no narrower, since their variance is at most p(1 - p)).
+Interval wilson_interval_of_mean(double p, std::size_t n, double z = k_z95);
 
 }  // namespace promptops::eval

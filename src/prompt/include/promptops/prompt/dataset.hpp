@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ struct DatasetCase {
   std::string group;                                 // clusters related cases; empty = none
   std::string description;                           // a human label of the case; empty = none
   nlohmann::json metadata;                           // the row's "metadata" object; null = none
+  // promptfoo's test threshold: the case passes when its weighted score reaches it. JSONL's
+  // "threshold" (also kept in other_keys, as before it was read) or CSV's __threshold.
+  std::optional<double> threshold;
   // The row's other keys (promptfoo's "options", "threshold"...), kept as written for the
   // per-case records; nothing else reads them.
   nlohmann::json other_keys;  // null when the row has none
@@ -40,11 +44,21 @@ struct ParsedDataset {
 //   warning per key (its first line and the number of cases). Values may nest at most
 //   util::k_json_max_depth (128) levels. A .json file whose first character is '[' is instead
 //   one JSON array of such objects.
-// - .csv: RFC 4180 with a header row. The columns "expected" (or "__expected"), "id" and
-//   "group" fill those fields, an "assert" column holds a JSON array of assertions, and every
-//   other column is a variable (as a string). An empty expected, id or group cell is absent.
+// - .csv: RFC 4180 with a header row. The columns "expected", "id" and "group" fill those
+//   fields, an "assert" column holds a JSON array of assertions, and every other column is a
+//   variable (as a string). An empty expected, id or group cell is absent. promptfoo's columns:
+//   "__expected" is the expected output, or one assertion when its cell is written as one
+//   (csv_assertion()); "__expected1", "__expected2"... hold one assertion each (a plain value
+//   means equals); "__description", "__metadata:KEY", "__threshold" and "__metric" (the metric
+//   of the row's __expected assertions) fill those fields; "__prefix" and "__suffix" are errors.
 // Never throws for bad content.
 ParsedDataset parse_dataset(std::string_view text, const std::string& path);
+
+// promptfoo's spelling of one assertion in a CSV cell: "TYPE:VALUE", "TYPE(THRESHOLD):VALUE",
+// or a bare "is-..."/"contains-..." type (optionally "not-"), as {"type", "value", "threshold"};
+// "grade:" is llm-rubric. TYPE is any lower-case name (the evaluation engine checks it), and a
+// value after "://" is not a type (a URL). nullopt when `cell` is a plain value.
+std::optional<nlohmann::json> csv_assertion(std::string_view cell);
 
 // Receives each case of a dataset as it is read.
 using CaseSink = std::function<void(DatasetCase&&)>;

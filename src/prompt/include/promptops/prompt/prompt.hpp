@@ -43,6 +43,9 @@ struct EvalSpec {
   std::string dataset;  // repository-relative path
   std::string metric;   // headline metric; empty = the engine's default
   nlohmann::json asserts = nlohmann::json::array();
+  // default_vars (promptfoo's defaultTest.vars): values every case has unless it sets its own;
+  // an object, empty when [eval] has none.
+  nlohmann::json default_vars = nlohmann::json::object();
   nlohmann::json raw = nlohmann::json::object();  // the whole table, for keys later issues add
   Location where;
 };
@@ -108,6 +111,9 @@ std::vector<std::string> missing_variables(const std::vector<std::string>& requi
 // One "missing-variable" error at path:line per case and required variable it gives no value
 // for: the cases render_prompt() would refuse. lint and the evaluation planner (which checks
 // every case before the first model call) share it.
+// `vars` with each of [eval] default_vars it lacks added (the case's own value wins).
+void apply_default_vars(const EvalSpec& eval, nlohmann::json& vars);
+
 std::vector<Diagnostic> check_case_variables(const Prompt& prompt, std::span<const DatasetCase> cases,
                                              const std::string& path);
 

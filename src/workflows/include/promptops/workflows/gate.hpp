@@ -75,4 +75,9 @@ struct PairedCases {
 PairedCases paired_cases(const EvalResult& a, const EvalResult& b, const std::vector<std::string>& groups_b,
                          bool pass_fail);
 
+// paired_cases() for a named metric (an assertion's "metric"): each side's per-case score of it
+// (EvalResult::named_scores), leaving out cases that lack it on either side.
+PairedCases paired_named_cases(const EvalResult& a, const EvalResult& b, const std::vector<std::string>& groups_b,
+                               const std::string& metric);
+
 }  // namespace promptops::workflows
