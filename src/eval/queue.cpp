@@ -178,7 +178,7 @@ std::optional<ChatRequest> EvalQueue::render(const Job& job, const DatasetCase& 
     m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) + ": case '" +
                                                       c.id + "' cannot render prompt '" + job.prompt.name +
                                                       "': " + e.what(),
-                                                  e.hint()));
+                                                  e.hint(), e.remedy()));
     m_run.stop = true;
     return std::nullopt;
   }
