@@ -10,13 +10,24 @@ SRC_DIR/<L>/ may include
   - "promptops/<M>/..." or <promptops/<M>/...> where M is L or a layer L uses (directly or not),
   - a header beside it in its own directory (a private header of L), by its bare name.
 Anything else that names a layer directory, a private header of another layer, or climbs with "..",
-is reported as `file:line: layer L may not include X (why)`. Exits 1 when anything is reported.
+is reported as `file:line: layer L may not include X (why)`.
+
+Flags are the CLI's: a string literal in any layer but `cli` that names an option (`--` and a
+letter, as in "--good REV") is reported as `file:line: layer L names the flag --X in a string`.
+A lower layer says what the fix is as data (an Error's remedy(), a field of its result) and the
+CLI words it. One exception: a flag after `git <command>` in the same literal is git's own
+("run: git config --global --add ..."), except after `git promptops`. Comments may name flags.
+
+Exits 1 when anything is reported.
 """
 import os
 import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+FLAG = re.compile(r'(?<![\w-])--[a-z][a-z0-9-]*')
+GIT_COMMAND = re.compile(r'\bgit (?!promptops\b)[a-z][a-z-]*')
+FLAG_LAYER = "cli"
 LAYER_CALL = re.compile(r'promptops_layer\(\s*(\w+)([^)]*)\)', re.S)
 # A library's headers, by the target a layer must link *directly* to include them: so <git2.h>
 # stays in git, libcurl in providers, CLI11 in cli, as ARCHITECTURE.md says.
@@ -71,6 +82,61 @@ def problems(src, deps, closure, direct):
                         yield f"{path}:{n}: layer {layer} may not include {m.group(2)} ({why})"
 
 
+def string_literals(text):
+    """(line, contents) of each string literal in C++ `text`, comments and character literals skipped."""
+    i, line, n = 0, 1, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            line += text.count("\n", i, end)
+            i = end
+            continue
+        elif c == "R" and text.startswith('"', i + 1) and not (i and (text[i - 1].isalnum() or text[i - 1] == "_")):
+            delim = text[i + 2:text.find("(", i + 2)]
+            close = ")" + delim + '"'
+            end = text.find(close, i)
+            end = n if end < 0 else end
+            yield line, text[i + 3 + len(delim):end]
+            line += text.count("\n", i, end)
+            i = end + len(close)
+            continue
+        elif c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            if c == '"':
+                yield line, text[i + 1:j]
+            i = j + 1
+            continue
+        i += 1
+
+
+def flags_named(path):
+    """(line, flag) of each flag named in a string literal of `path` outside a `git <command>` hint."""
+    for line, literal in string_literals(open(path, encoding="utf-8", errors="replace").read()):
+        for m in FLAG.finditer(literal):
+            if not any(g.end() <= m.start() for g in GIT_COMMAND.finditer(literal)):
+                yield line, m.group(0)
+
+
+def flag_problems(src, layers):
+    for layer in sorted(layers - {FLAG_LAYER}):
+        for d, _, files in os.walk(os.path.join(src, layer)):
+            for f in sorted(files):
+                if f.endswith((".cpp", ".hpp", ".h")):
+                    path = os.path.join(d, f)
+                    for line, flag in flags_named(path):
+                        yield f"{path}:{line}: layer {layer} names the flag {flag} in a string (flags are the CLI's)"
+
+
 def verdict(layer, path, bracket, spelled, layers, closure, links):
     parts = spelled.split("/")
     for prefix, target in LIBRARIES.items():
@@ -104,10 +170,12 @@ def main(argv):
         print(f"check-layers: no promptops_layer() calls under {src}", file=sys.stderr)
         return 2
     found = list(problems(src, deps, closure, direct))
-    for p in found:
+    flags = list(flag_problems(src, set(deps)))
+    for p in found + flags:
         print(p)
-    print(f"check-layers: {len(deps)} layers, {len(found)} upward or undeclared includes")
-    return 1 if found else 0
+    print(f"check-layers: {len(deps)} layers, {len(found)} upward or undeclared includes, "
+          f"{len(flags)} flag names outside {FLAG_LAYER}")
+    return 1 if found or flags else 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #include "diff_text.hpp"
 #include "evaluation.hpp"
 #include "flip_cases.hpp"
+#include "remedies.hpp"
 #include <promptops/output/markdown.hpp>
 #include <promptops/output/table.hpp>
 #include <promptops/output/terminal.hpp>
@@ -529,9 +530,8 @@ void run_bisect_run(Context& context, const BisectRunOptions& options) {
     if (error.exit_code() != ExitCode::error) {
       throw;
     }
-    throw StopBisect(error.what(), error.hint().empty()
-                                       ? "exit 128 stops git bisect run; fix this and run it again"
-                                       : error.hint());
+    const std::string hint = hint_line(error);
+    throw StopBisect(error.what(), hint.empty() ? "exit 128 stops git bisect run; fix this and run it again" : hint);
   } catch (const std::exception& error) {
     // Not a verdict on this commit: anything from 1 to 127 but 125 would mark it bad.
     throw StopBisect(error.what(), "exit 128 stops git bisect run");

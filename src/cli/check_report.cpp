@@ -63,6 +63,15 @@ json result_json(const std::optional<EvalResult>& result) {
 
 }  // namespace
 
+std::string baseline_problem(const PromptCheck& prompt) {
+  return prompt.baseline_uncached ? "baseline not in the cache or notes (--offline): min only"
+                                  : prompt.baseline_problem;
+}
+
+std::string candidate_problem(const PromptCheck& prompt) {
+  return prompt.candidate_uncached ? "not in the cache or notes (--offline): not checked" : prompt.candidate_problem;
+}
+
 std::string describe_metric(const MetricCheck& check, double confidence) {
   std::string out = check.metric + " ";
   if (check.baseline) {
@@ -143,9 +152,9 @@ std::string prompt_text(const PromptCheck& prompt) {
       out += std::string("    ") + side + " from notes (not recomputed)\n";
     }
   }
-  for (const std::string* problem : {&prompt.baseline_problem, &prompt.candidate_problem}) {
-    if (!problem->empty() && *problem != "new prompt: no baseline") {
-      out += "    " + *problem + "\n";
+  for (const std::string& problem : {baseline_problem(prompt), candidate_problem(prompt)}) {
+    if (!problem.empty() && problem != "new prompt: no baseline") {
+      out += "    " + problem + "\n";
     }
   }
   return out;
@@ -248,8 +257,8 @@ json check_json(const CheckReport& report) {
                        {"has_eval", prompt.has_eval},
                        {"baseline", result_json(prompt.baseline)},
                        {"candidate", result_json(prompt.candidate)},
-                       {"baseline_problem", prompt.baseline_problem},
-                       {"candidate_problem", prompt.candidate_problem},
+                       {"baseline_problem", baseline_problem(prompt)},
+                       {"candidate_problem", candidate_problem(prompt)},
                        {"verdict", prompt.verdict ? verdict_json(*prompt.verdict) : json(nullptr)}});
   }
   const bool judged = report.errors == 0 && !report.interrupted;

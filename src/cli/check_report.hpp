@@ -17,6 +17,10 @@ std::string describe_metric(const MetricCheck& check, double confidence);
 // verdict line. `bypass` (e.g. "git commit --no-verify") is named when the gate fails.
 std::string check_text(const CheckReport& report, const char* bypass);
 
+// Why the baseline (candidate) side of `prompt` has no result, in words; empty when it has one.
+std::string baseline_problem(const PromptCheck& prompt);
+std::string candidate_problem(const PromptCheck& prompt);
+
 nlohmann::json verdict_json(const GateVerdict& verdict);
 nlohmann::json check_json(const CheckReport& report);
 // {"commit", "prompt", "eval_key", "metric", "noted", "computed", "outcomes_differ"}

@@ -12,6 +12,7 @@
 #include <promptops/util/error.hpp>
 
 #include "context.hpp"
+#include "remedies.hpp"
 #include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
@@ -50,8 +51,9 @@ int report(const Error& error) {
     std::fprintf(stderr, "git-promptops: error: %.*s\n", static_cast<int>(end - start), what.data() + start);
     start = end + 1;
   }
-  if (!error.hint().empty()) {
-    std::fprintf(stderr, "hint: %s\n", printable(error.hint()).c_str());
+  const std::string hint = hint_line(error);
+  if (!hint.empty()) {
+    std::fprintf(stderr, "hint: %s\n", printable(hint).c_str());
   }
   return static_cast<int>(error.exit_code());
 }

@@ -20,6 +20,13 @@ git::Repository& Context::repo() {
   return *m_repo;
 }
 
+bool Context::stdout_color() const {
+  const output::ColorMode mode = color == "always"  ? output::ColorMode::always
+                                 : color == "never" ? output::ColorMode::never
+                                                    : output::ColorMode::auto_;
+  return output::use_color(mode, stdout);
+}
+
 git::Oid Context::head() {
   const auto id = repo().head();
   if (!id) {

@@ -29,7 +29,8 @@ class Context {
   std::vector<std::string> args;
   // What the command decided (ok, or negative for a "no" verdict such as lint findings).
   ExitCode exit_status = ExitCode::ok;
-  bool stdout_color() const { return output::use_color(output::parse_color_mode(color), stdout); }
+  // Whether stdout gets colour, by --color (auto, always or never; CLI11 has checked it) and use_color().
+  bool stdout_color() const;
 
   // Writes to stdout (results) and stderr (diagnostics: "git-promptops: warning: ...").
   void out(const std::string& text) const;

@@ -390,13 +390,13 @@ EvalReport run_eval_explained(const git::Repository& repo, const std::vector<Eva
     if (more.empty()) {
       throw;
     }
-    throw ConfigError(error.what(), joined(error.hint(), more));
+    throw ConfigError(error.what(), joined(error.hint(), more), error.remedy());
   } catch (const ProviderError& error) {
     const std::string more = uncommitted_config_hint(repo, targets, spec);
     if (more.empty()) {
       throw;
     }
-    throw ProviderError(error.what(), joined(error.hint(), more));
+    throw ProviderError(error.what(), joined(error.hint(), more), error.remedy());
   }
 }
 

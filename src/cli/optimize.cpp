@@ -12,6 +12,7 @@
 #include "common.hpp"
 #include "evaluation.hpp"
 #include <promptops/util/file.hpp>
+#include <promptops/util/handle.hpp>
 #include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
@@ -96,17 +97,17 @@ auto naming_flags(Step&& step) {
 }
 
 // The --log sink: one JSON line per candidate, flushed as it comes.
-using LogFile = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+using LogFile = util::Handle<std::FILE, std::fclose>;
 
 LogFile open_log(const std::string& path) {
   if (path.empty()) {
-    return {nullptr, &std::fclose};
+    return LogFile();
   }
   std::FILE* log = std::fopen(path.c_str(), "w");
   if (log == nullptr) {
     throw UsageError("cannot write --log " + path, "give a path in a directory that exists");
   }
-  return {log, &std::fclose};
+  return LogFile(log);
 }
 
 OptimizeCallbacks callbacks_for(std::FILE* log) {

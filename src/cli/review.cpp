@@ -130,9 +130,9 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
       }
     }
     if (review.check) {
-      for (const std::string* problem : {&review.check->baseline_problem, &review.check->candidate_problem}) {
-        if (!problem->empty()) {
-          out += "\n> " + *problem + "\n";
+      for (const std::string& problem : {baseline_problem(*review.check), candidate_problem(*review.check)}) {
+        if (!problem.empty()) {
+          out += "\n> " + problem + "\n";
         }
       }
     }
@@ -180,9 +180,9 @@ std::string render_text(const std::string& title, const CheckReport& report,
       }
     }
     if (review.check) {
-      for (const std::string* problem : {&review.check->baseline_problem, &review.check->candidate_problem}) {
-        if (!problem->empty()) {
-          out += "  " + *problem + "\n";
+      for (const std::string& problem : {baseline_problem(*review.check), candidate_problem(*review.check)}) {
+        if (!problem.empty()) {
+          out += "  " + problem + "\n";
         }
       }
     }

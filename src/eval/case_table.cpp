@@ -22,6 +22,18 @@ std::string pack(const json& value) {
 
 }  // namespace
 
+void add_optional_fields(json& out, const DatasetCase& c) {
+  if (!c.description.empty()) {
+    out["description"] = c.description;
+  }
+  if (!c.metadata.is_null()) {
+    out["metadata"] = c.metadata;
+  }
+  if (!c.other_keys.is_null()) {
+    out["other_keys"] = c.other_keys;
+  }
+}
+
 void CaseTable::reserve(std::size_t rows, std::size_t bytes) {
   m_rows.reserve(m_rows.size() + rows);
   m_text.reserve(m_text.size() + bytes);
@@ -39,15 +51,7 @@ void CaseTable::push_back(const DatasetCase& c) {
   if (!c.group.empty()) {
     extra["group"] = c.group;
   }
-  if (!c.description.empty()) {
-    extra["description"] = c.description;
-  }
-  if (!c.metadata.is_null()) {
-    extra["metadata"] = c.metadata;
-  }
-  if (!c.other_keys.is_null()) {
-    extra["other_keys"] = c.other_keys;
-  }
+  add_optional_fields(extra, c);
   if (c.threshold) {
     extra["threshold"] = *c.threshold;
   }

@@ -16,6 +16,11 @@
 
 namespace promptops::inline eval {
 
+// Adds to `out` (a JSON object, or null for one) the optional fields of `c` that are set:
+// "description", "metadata" and "other_keys" (not "group"). What a row keeps beside its id,
+// vars and expected, and what a per-case record shows of the case.
+void add_optional_fields(nlohmann::json& out, const DatasetCase& c);
+
 class CaseTable {
  public:
   std::size_t size() const { return m_rows.size(); }

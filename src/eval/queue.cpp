@@ -178,7 +178,7 @@ std::optional<ChatRequest> EvalQueue::render(const Job& job, const DatasetCase& 
     m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) + ": case '" +
                                                       c.id + "' cannot render prompt '" + job.prompt.name +
                                                       "': " + e.what(),
-                                                  e.hint()));
+                                                  e.hint(), e.remedy()));
     m_run.stop = true;
     return std::nullopt;
   }
@@ -300,14 +300,14 @@ std::vector<JudgeCall> EvalQueue::judge_calls(const Sample& sample, std::string_
   std::vector<JudgeCall> calls;
   const Job& job = *sample.job;
   const std::size_t case_index = job.case_index(sample.position);
-  const DatasetCase& c = job.suite->cases[case_index];
-  std::optional<json> vars;
+  std::optional<json> vars;  // the case is read back only for a rubric
   const auto consider = [&](const Assertion& assertion) {
     if (assertion.is_set || assertion.type != AssertionType::llm_rubric) {
       return;
     }
     try {
       if (!vars) {
+        const DatasetCase c = job.suite->cases[case_index];
         vars = make_template_context(c.vars, c.expected);
       }
       if (!missing_variable(assertion, *vars).empty()) {
@@ -370,15 +370,16 @@ void EvalQueue::finish(const Sample& sample, const ChatResponse* response, bool 
   Job& job = *sample.job;
   const std::size_t case_index = job.case_index(sample.position);
   CaseTally& tally = job.tallies[sample.position];
+  const DatasetCase c = job.suite->cases[case_index];  // read back once for the record and the score
   std::optional<json> record;
   if (keeps_records(job)) {
-    record = case_record(job.suite->cases[case_index], case_index, sample.repeat);
+    record = case_record(c, case_index, sample.repeat);
   }
   json* out = record ? &*record : nullptr;
   if (response == nullptr) {
     record_error(job, tally, out, error);
   } else {
-    score_answer(job, case_index, tally, *response, real_call, out);
+    score_answer(job, case_index, c, tally, *response, real_call, out);
   }
   ++tally.done;
   if (record) {
@@ -434,9 +435,8 @@ void EvalQueue::record_error(Job& job, CaseTally& tally, json* record, const std
 }
 
 // Scores one answer with the suite's and the case's assertions, into the metrics and `record`.
-void EvalQueue::score_answer(Job& job, std::size_t case_index, CaseTally& tally, const ChatResponse& response,
-                             bool real_call, json* record) {
-  const DatasetCase& c = job.suite->cases[case_index];
+void EvalQueue::score_answer(Job& job, std::size_t case_index, const DatasetCase& c, CaseTally& tally,
+                             const ChatResponse& response, bool real_call, json* record) {
   CaseOutcome outcome;
   outcome.tokens_in = response.tokens_in;
   outcome.tokens_out = response.tokens_out;

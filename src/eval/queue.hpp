@@ -97,8 +97,8 @@ class EvalQueue final : public CallQueue {
   void finish(const Sample& sample, const ChatResponse* response, bool real_call, const std::string& error);
   void record_error(Job& job, CaseTally& tally, nlohmann::json* record, const std::string& error);
   void add_named_tallies(Job& job, const CaseTally& tally, const std::vector<std::pair<std::string, double>>& named);
-  void score_answer(Job& job, std::size_t case_index, CaseTally& tally, const ChatResponse& response,
-                    bool real_call, nlohmann::json* record);
+  void score_answer(Job& job, std::size_t case_index, const DatasetCase& c, CaseTally& tally,
+                    const ChatResponse& response, bool real_call, nlohmann::json* record);
   void write_record(Job& job, const nlohmann::json& record);
   void release_judges(const std::vector<std::string>& keys);
   void finalize(Job& job);

@@ -7,16 +7,13 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <promptops/util/handle.hpp>
+
 namespace promptops::inline eval {
 
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct FreeWith {
-  void operator()(T* p) const noexcept { Free(p); }
-};
-template <class T, void (*Free)(T*)>
-using Handle = std::unique_ptr<T, FreeWith<T, Free>>;
+using util::Handle;
 
 using CodeHandle = Handle<pcre2_code, pcre2_code_free>;
 using CompileContextHandle = Handle<pcre2_compile_context, pcre2_compile_context_free>;

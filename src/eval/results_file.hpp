@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <promptops/util/handle.hpp>
+
 namespace promptops::inline eval {
 
 // Owns the open .partial file. Whatever ends the run early (an interrupt, an auth error, an
@@ -35,10 +37,7 @@ class ResultsFile {
   bool is_open() const noexcept { return m_file != nullptr; }
 
  private:
-  struct Close {
-    void operator()(std::FILE* file) const noexcept { std::fclose(file); }
-  };
-  std::unique_ptr<std::FILE, Close> m_file;
+  util::Handle<std::FILE, std::fclose> m_file;
   std::filesystem::path m_path;  // the final name, <key>.jsonl
 };
 

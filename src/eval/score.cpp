@@ -9,6 +9,8 @@
 
 #include <promptops/util/strings.hpp>
 
+#include "case_table.hpp"
+
 namespace promptops::inline eval {
 
 namespace {
@@ -131,15 +133,7 @@ void set_labels(CaseOutcome& outcome, const Suite& suite, const DatasetCase& c, 
 json case_record(const DatasetCase& c, std::size_t index, int repeat) {
   json record = {{"index", index}, {"id", c.id},     {"line", c.line},
                  {"repeat", repeat}, {"vars", c.vars}, {"expected", c.expected}};
-  if (!c.description.empty()) {
-    record["description"] = c.description;
-  }
-  if (!c.metadata.is_null()) {
-    record["metadata"] = c.metadata;
-  }
-  if (!c.other_keys.is_null()) {
-    record["other_keys"] = c.other_keys;
-  }
+  add_optional_fields(record, c);
   return record;
 }
 

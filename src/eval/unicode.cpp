@@ -8,13 +8,11 @@
 
 #include <utf8proc.h>
 
+#include <promptops/util/handle.hpp>
+
 namespace promptops::inline eval {
 
 namespace {
-
-struct FreeUtf8proc {
-  void operator()(utf8proc_uint8_t* p) const noexcept { std::free(p); }
-};
 
 // The length of the valid UTF-8 code point at the start of `text`, or 0 when it is not one.
 std::size_t code_point_length(std::string_view text) {
@@ -30,7 +28,7 @@ void append_mapped(std::string& out, std::string_view run, utf8proc_option_t opt
   utf8proc_uint8_t* raw = nullptr;
   const utf8proc_ssize_t length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(run.data()),
                                                static_cast<utf8proc_ssize_t>(run.size()), &raw, options);
-  const std::unique_ptr<utf8proc_uint8_t, FreeUtf8proc> mapped(raw);
+  const util::Handle<utf8proc_uint8_t, std::free> mapped(raw);
   if (length < 0 || !mapped) {
     out += run;
     return;

@@ -7,14 +7,11 @@
 
 #include <git2.h>
 
+#include <promptops/util/handle.hpp>
+
 namespace promptops::git {
 
-template <class T, void (*Free)(T*)>
-struct FreeWith {
-  void operator()(T* p) const noexcept { Free(p); }
-};
-template <class T, void (*Free)(T*)>
-using Handle = std::unique_ptr<T, FreeWith<T, Free>>;
+using util::Handle;
 
 using RepositoryHandle = Handle<git_repository, git_repository_free>;
 using OdbHandle = Handle<git_odb, git_odb_free>;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Colour and terminal policy, decided per stream: --color=auto|always|never, TERM, NO_COLOR.
+// Colour and terminal policy, decided per stream: the mode asked for (auto, always, never), TERM, NO_COLOR.
 #include <promptops/output/terminal.hpp>
 
 #include <sys/ioctl.h>
@@ -8,22 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <promptops/util/error.hpp>
-
 namespace promptops::output {
-
-ColorMode parse_color_mode(const std::string& text) {
-  if (text == "auto") {
-    return ColorMode::auto_;
-  }
-  if (text == "always") {
-    return ColorMode::always;
-  }
-  if (text == "never") {
-    return ColorMode::never;
-  }
-  throw UsageError("invalid --color value '" + text + "'", "use auto, always or never");
-}
 
 bool is_terminal(std::FILE* stream) { return ::isatty(::fileno(stream)) != 0; }
 

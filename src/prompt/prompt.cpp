@@ -612,19 +612,10 @@ std::vector<Message> PromptRenderer::render(const nlohmann::json& values) const 
   check_syntax();
   const std::vector<std::string> missing = missing_variables(m_required, values);
   if (!missing.empty()) {
-    std::string hint = "pass";
-    for (const std::string& var_name : missing) {
-      hint += " --var " + var_name + "=VALUE";
-    }
-    hint += " or --vars FILE.json";
-    if (missing.size() == 1) {
-      throw ConfigError(
-          "missing value for required variable '" + missing.front() + "' in prompt '" + prompt.name + "'",
-          hint);
-    }
-    throw ConfigError(
-        "missing values for required variables " + quoted_list(missing) + " in prompt '" + prompt.name + "'",
-        hint);
+    const std::string what = missing.size() == 1
+                                 ? "missing value for required variable '" + missing.front() + "'"
+                                 : "missing values for required variables " + quoted_list(missing);
+    throw ConfigError(what + " in prompt '" + prompt.name + "'", {}, std::make_shared<MissingVariables>(missing));
   }
   // Without defaults the case's own object is the context: no copy per case.
   nlohmann::json merged;

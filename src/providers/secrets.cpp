@@ -9,6 +9,7 @@
 #include <array>
 #include <memory>
 
+#include <promptops/util/handle.hpp>
 #include <promptops/util/strings.hpp>
 
 namespace promptops::inline providers {
@@ -25,10 +26,6 @@ constexpr std::array<WellKnown, 2> k_well_known{{
     {"OPENAI_API_KEY", "api.openai.com"},
     {"ANTHROPIC_API_KEY", "api.anthropic.com"},
 }};
-
-struct UrlFree {
-  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
-};
 
 // One part of a URL parsed by libcurl, which is what will connect: "" when absent.
 std::string url_part(CURLU* url, CURLUPart part) {
@@ -47,7 +44,7 @@ struct Destination {
 };
 
 std::optional<Destination> destination_of(std::string_view url) {
-  const std::unique_ptr<CURLU, UrlFree> handle(curl_url());
+  const util::Handle<CURLU, curl_url_cleanup> handle(curl_url());
   if (!handle || curl_url_set(handle.get(), CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK) {
     return std::nullopt;
   }

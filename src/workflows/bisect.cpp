@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -54,11 +55,17 @@ void require_known_metric(const std::string& metric) {
   }
 }
 
+std::shared_ptr<const BisectRemedy> remedy(BisectRemedy::Kind kind) {
+  return std::make_shared<const BisectRemedy>(kind);
+}
+
 // A metric that the evaluation has no values for (labels for accuracy and macro_f1).
 void require_metric_in(const EvalResult& result, const std::string& metric, const std::string& prompt) {
   if ((metric == "accuracy" || metric == "macro_f1") && !result.metrics.labels) {
-    throw Error("prompt '" + prompt + "' has no " + metric + ": its cases have no expected labels",
-                "use --metric pass_rate or mean_score, or give the cases one-line \"expected\" labels");
+    auto fix = std::make_shared<BisectRemedy>(BisectRemedy::Kind::metric_without_labels);
+    fix->metrics = {"pass_rate", "mean_score"};
+    throw Error("prompt '" + prompt + "' has no " + metric + ": its cases have no expected labels", {},
+                std::move(fix));
   }
   if (!is_builtin_metric(metric) && result.metrics.named.count(metric) == 0) {
     throw Error("prompt '" + prompt + "' has no metric '" + metric + "': no assertion of its suite names it",
@@ -140,17 +147,19 @@ std::vector<PromptVersion> resolve_range(const git::Repository& repo, const Bise
                                          BisectReport& report) {
   std::vector<PromptVersion> history = prompt_versions(repo, options.bad, options.prompt, &report.path);
   if (!repo.entry_at(options.bad, report.path)) {
+    auto fix = std::make_shared<BisectRemedy>(BisectRemedy::Kind::bad_side_with_prompt);
+    fix->prompt = options.prompt;
     throw NotFoundError(
-        "prompt '" + options.prompt + "' does not exist at the bad side, " + commit_label(repo, options.bad),
-        "name a bad revision that has it: --bad REV (git promptops log " + options.prompt +
-            " lists its versions)");
+        "prompt '" + options.prompt + "' does not exist at the bad side, " + commit_label(repo, options.bad), {},
+        std::move(fix));
   }
   report.good = options.good ? *options.good : oldest_version(history);
   if (report.good == options.bad) {
-    throw Error("the good and the bad side are the same commit (" + options.bad.short_hex() + ")",
-                options.good
-                    ? "name an older good revision: --good REV"
-                    : "prompt '" + options.prompt + "' has one version up to there: nothing to bisect");
+    const std::string what = "the good and the bad side are the same commit (" + options.bad.short_hex() + ")";
+    if (options.good) {
+      throw Error(what, {}, remedy(BisectRemedy::Kind::older_good_side));
+    }
+    throw Error(what, "prompt '" + options.prompt + "' has one version up to there: nothing to bisect");
   }
   if (!repo.entry_at(report.good, report.path)) {
     throw NotFoundError(
@@ -212,28 +221,31 @@ std::set<std::string> watched_paths(const git::Repository& repo, const BisectOpt
 }
 
 // With one yardstick a dataset change is no candidate; when one happened in the range, a drop
-// may be its doing, and judging each version by its own suite is the way to find it.
-std::string dataset_hint(const git::Repository& repo, const BisectOptions& options, const BisectReport& report,
-                         const Walk& walk) {
+// may be its doing, and judging each version by its own suite is the way to find it. Null when
+// no dataset changed (or the suite is each version's own).
+std::shared_ptr<const BisectRemedy> dataset_remedy(const git::Repository& repo, const BisectOptions& options,
+                                                   const BisectReport& report, const Walk& walk) {
   if (options.suite_at != SuiteAt::newest) {
-    return "";
+    return nullptr;
   }
   try {
     const Prompt prompt = load_prompt(*walk.bad_snapshot, PromptFile{options.prompt, report.path});
     if (!prompt.eval.present || prompt.eval.dataset.empty()) {
-      return "";
+      return nullptr;
     }
     for (const git::PathChange& change : git::path_history(repo, options.bad, prompt.eval.dataset)) {
       if (walk.position.count(change.commit) == 0) {
         break;
       }
-      return "the dataset " + prompt.eval.dataset + " changed in this range (at " + change.commit.short_hex() +
-             ") and every version is judged by the bad side's: --suite-at each judges each by its own";
+      auto fix = std::make_shared<BisectRemedy>(BisectRemedy::Kind::own_suites_dataset_changed);
+      fix->dataset = prompt.eval.dataset;
+      fix->commit = change.commit.short_hex();
+      return fix;
     }
   } catch (const Error&) {
     // no hint
   }
-  return "";
+  return nullptr;
 }
 
 // walk_history: the range, the first-parent line, the watched files and the candidates among its commits.
@@ -263,15 +275,13 @@ Walk walk_history(const git::Repository& repo, const BisectOptions& options, Bis
   report.candidates = out.candidates.size();
   report.walk_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (out.candidates.empty()) {
-    const std::string hint = dataset_hint(repo, options, report, out);
+    const std::shared_ptr<const BisectRemedy> fix = dataset_remedy(repo, options, report, out);
     throw Error("nothing changed prompt '" + options.prompt + "' between the good side " +
                     commit_label(repo, report.good) + " and the bad side " + commit_label(repo, options.bad) +
                     " (" + util::join(std::vector<std::string>(out.watched.begin(), out.watched.end()), ", ") +
                     " untouched in " + std::to_string(out.chain.size()) +
                     (out.chain.size() == 1 ? " commit)" : " commits)"),
-                !hint.empty() ? hint
-                              : "a regression there is not in this prompt: check another prompt, or widen "
-                                "the range with --good");
+                {}, fix ? fix : remedy(BisectRemedy::Kind::widen_range));
   }
   return out;
 }
@@ -349,19 +359,18 @@ void require_searchable(const git::Repository& repo, const BisectOptions& option
   if (report.versions.front().verdict == Verdict::untestable) {
     throw Error("prompt '" + options.prompt + "' cannot be evaluated at the good side " +
                     commit_label(repo, report.good) + ": " + report.versions.front().problem,
-                "name a good revision where it can: --good REV");
+                {}, remedy(BisectRemedy::Kind::good_side_that_evaluates));
   }
   if (report.versions.size() == 1) {
+    const bool newest = options.suite_at == SuiteAt::newest;
     throw Error("nothing that prompt '" + options.prompt +
                     "' is evaluated on changed between the good side " + commit_label(repo, report.good) +
                     " and the bad side " + commit_label(repo, options.bad) + ": " +
                     util::plural(report.candidates, "commit") +
                     " touched its files without changing its messages, model or " +
-                    (options.suite_at == SuiteAt::newest ? "settings" : "suite"),
-                options.suite_at == SuiteAt::newest
-                    ? "every version is judged by the bad side's dataset; a drop that came with a dataset "
-                      "change shows with --suite-at each"
-                    : "a regression there is not in this prompt");
+                    (newest ? "settings" : "suite"),
+                newest ? "" : "a regression there is not in this prompt",
+                newest ? remedy(BisectRemedy::Kind::own_suites_for_dataset_drops) : nullptr);
   }
 }
 
@@ -612,17 +621,17 @@ bool settle_ends(Search& search, const Walk& walk) {
     }
     throw Error("prompt '" + options.prompt + "' at the good side " + commit_label(search.repo, report.good) +
                     " cannot be judged by the bad side's dataset: " + report.versions.front().problem,
-                "name a later good revision, or judge each version by its own dataset: --suite-at each");
+                {}, remedy(BisectRemedy::Kind::later_good_or_own_suites));
   }
   if (ends.good) {
     search.judge(0);
     if (report.versions.front().verdict == Verdict::bad) {
-      const std::string hint = dataset_hint(search.repo, options, report, walk);
+      const std::shared_ptr<const BisectRemedy> fix = dataset_remedy(search.repo, options, report, walk);
       const EvalResult& good = *report.versions.front().result;
       throw Error("the good side " + commit_label(search.repo, report.good) + " is already bad: " +
                       report.metric + " " + util::fixed(metric_value(good.metrics, report.metric, nullptr), 3) +
                       " (" + describe_criterion(report) + ")",
-                  !hint.empty() ? hint : "name an older good revision with --good, or a lower threshold");
+                  {}, fix ? fix : remedy(BisectRemedy::Kind::older_good_or_lower_bar));
     }
   } else {
     report.versions.front().verdict = Verdict::good;

@@ -424,14 +424,14 @@ void gate_prompts(CheckRun& run) {
       continue;
     }
     if (!check.candidate) {
-      check.candidate_problem =
-          offline ? "not in the cache or notes (--offline): not checked" : "not evaluated (interrupted)";
+      check.candidate_uncached = offline;
+      check.candidate_problem = offline ? "" : "not evaluated (interrupted)";
     } else if (check.candidate->errors > 0) {
       check.candidate_problem = util::plural(check.candidate->errors, "case") + " got no answer: not judged";
     }
     if (check.change == PromptCheck::Change::modified && !check.baseline && check.baseline_problem.empty()) {
-      check.baseline_problem =
-          offline ? "baseline not in the cache or notes (--offline): min only" : "baseline not evaluated";
+      check.baseline_uncached = offline;
+      check.baseline_problem = offline ? "" : "baseline not evaluated";
     }
     if (check.baseline && check.baseline->errors > 0) {
       check.baseline_problem =

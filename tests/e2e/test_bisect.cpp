@@ -12,6 +12,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -244,6 +245,20 @@ struct TenVersions {
   std::string s(int n) const { return short_sha(at(n)); }
 };
 
+// The versions the server was asked about, in order: one evaluation (k_cases requests) per
+// {greeting, suffix} pair, each request's text starting with the greeting and ending with the suffix.
+void check_evaluation_order(const LlmServer& server, const std::vector<std::pair<std::string, std::string>>& order) {
+  const std::vector<SeenRequest> seen = server.seen();
+  REQUIRE(seen.size() == order.size() * k_cases);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    const std::string text = LlmServer::prompt_text(seen[i].body);
+    const auto& [greeting, suffix] = order[i / k_cases];
+    INFO("request " << i << ": " << text);
+    CHECK(text.rfind(greeting + " ", 0) == 0);
+    CHECK(text.substr(text.rfind(' ') + 1) == suffix);
+  }
+}
+
 // The search over TenVersions (versions 0..9): bad (9), good (0), pick(0, 9): the middle is 4.5,
 // 4 and 5 tie, 4 wins (good: lo = 4); pick(4, 9): 6.5, 6 wins over 7 (bad: hi = 6); pick(4, 6):
 // 5 (good: lo = 5); nothing left between 5 and 6. Five evaluations: 0, 4, 5, 6 and 9.
@@ -271,16 +286,7 @@ TEST_CASE("bisect finds the commit that broke a prompt among ten versions in fiv
     CHECK(seen_ending(p.server, skipped) == 0);
   }
   // In that order: the bad side, the good side, then 4 (#5), 6 (Yo #6) and 5 (Hey #6).
-  const std::vector<SeenRequest> seen = p.server.seen();
-  REQUIRE(seen.size() == k_ten_evaluations * k_cases);
-  const std::vector<std::string> order = {"Yo", "#10", "Hey", "#1", "Hey", "#5", "Yo", "#6", "Hey", "#6"};
-  for (std::size_t i = 0; i < seen.size(); ++i) {
-    const std::string text = LlmServer::prompt_text(seen[i].body);
-    const std::size_t evaluation = i / k_cases;
-    INFO("request " << i << ": " << text);
-    CHECK(text.rfind(order[2 * evaluation] + " ", 0) == 0);
-    CHECK(text.substr(text.rfind(' ') + 1) == order[2 * evaluation + 1]);
-  }
+  check_evaluation_order(p.server, {{"Yo", "#10"}, {"Hey", "#1"}, {"Hey", "#5"}, {"Yo", "#6"}, {"Hey", "#6"}});
   CHECK(r.out == p.at(10) +
                      " is the first bad commit for greet\n"
                      "  subject:  greet: yo\n"
@@ -395,16 +401,7 @@ TEST_CASE("bisect takes the good and the bad side as given, as git bisect does: 
   CHECK(3 <= static_cast<std::size_t>(std::ceil(std::log2(9.0))));
   CHECK(seen_ending(p.server, "! #1") == 0);
   CHECK(seen_ending(p.server, "! #10") == 0);
-  const std::vector<SeenRequest> seen = p.server.seen();
-  REQUIRE(seen.size() == 3 * k_cases);
-  const std::vector<std::string> order = {"Hey", "#5", "Yo", "#6", "Hey", "#6"};
-  for (std::size_t i = 0; i < seen.size(); ++i) {
-    const std::string text = LlmServer::prompt_text(seen[i].body);
-    const std::size_t evaluation = i / k_cases;
-    INFO("request " << i << ": " << text);
-    CHECK(text.rfind(order[2 * evaluation] + " ", 0) == 0);
-    CHECK(text.substr(text.rfind(' ') + 1) == order[2 * evaluation + 1]);
-  }
+  check_evaluation_order(p.server, {{"Hey", "#5"}, {"Yo", "#6"}, {"Hey", "#6"}});
   CHECK(first_line(r.out) == p.at(10) + " is the first bad commit for greet");
   CHECK(contains(r.out, "  accuracy: " + k_all_right + " at " + p.s(9) + " → " + k_yo + " (-0.750)\n"));
   CHECK(contains(r.out, "\n\n" + versions_table({{p.s(1), "good", "-", "given", "add greet (good side)"},

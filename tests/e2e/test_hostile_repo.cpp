@@ -37,9 +37,8 @@
 #include "e2e/eval_fixture.hpp"
 #include "e2e/gate_fixture.hpp"
 #include "support/harness.hpp"
+#include "support/spawn.hpp"
 #include "support/llm_server.hpp"
-
-extern char** environ;
 
 using namespace promptops::test;
 using promptops::test::eval::greet_cases;
@@ -97,54 +96,31 @@ Outcome run_bounded(const fs::path& cwd, const std::vector<std::string>& argv,
                     const std::map<std::string, std::string>& env, const fs::path& scratch) {
   Outcome outcome;
   outcome.label = joined(argv);
-  std::vector<std::string> env_strings;
+  SpawnSpec spec;
+  spec.argv = argv;
   for (const auto& [name, value] : env) {
-    env_strings.push_back(name + "=" + value);
+    spec.env.push_back(name + "=" + value);
   }
-  std::vector<char*> args;
-  for (const std::string& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str()));
-  }
-  args.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& e : env_strings) {
-    envp.push_back(const_cast<char*>(e.c_str()));
-  }
-  envp.push_back(nullptr);
+  spec.cwd = cwd;
+  spec.own_group = true;
+  spec.limits = {{RLIMIT_AS, {k_address_space, k_address_space}},
+                 {RLIMIT_FSIZE, {k_file_size, k_file_size}},
+                 {RLIMIT_CORE, {0, 0}}};
   const fs::path out_file = scratch / "stdout";
   const fs::path err_file = scratch / "stderr";
-  const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int out_fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  const int err_fd = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  REQUIRE(in_fd >= 0);
-  REQUIRE(out_fd >= 0);
-  REQUIRE(err_fd >= 0);
+  spec.in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  spec.out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  spec.err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(spec.in >= 0);
+  REQUIRE(spec.out >= 0);
+  REQUIRE(spec.err >= 0);
 
   const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    const rlimit address_space{k_address_space, k_address_space};
-    const rlimit file_size{k_file_size, k_file_size};
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_AS, &address_space);
-    ::setrlimit(RLIMIT_FSIZE, &file_size);
-    ::setrlimit(RLIMIT_CORE, &no_core);
-    ::dup2(in_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    if (::chdir(cwd.c_str()) != 0) {
-      ::_exit(126);
-    }
-    environ = envp.data();
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(in_fd);
-  ::close(out_fd);
-  ::close(err_fd);
+  const pid_t pid = promptops::test::spawn(spec);
+  ::close(spec.in);
+  ::close(spec.out);
+  ::close(spec.err);
   REQUIRE(pid > 0);
-  ::setpgid(pid, pid);  // as the child does: whichever runs first
 
   int status = 0;
   rusage usage{};

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Test harness: temp dirs, real git repositories made with the git CLI, and running processes.
 #include "support/harness.hpp"
+#include "support/spawn.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,9 +114,54 @@ EnvOverride::~EnvOverride() {
   }
 }
 
+int spawn(const SpawnSpec& spec) {
+  std::vector<char*> args;
+  for (const std::string& a : spec.argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : spec.env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+  std::vector<std::pair<int, rlimit>> limits;
+  for (const auto& [resource, values] : spec.limits) {
+    limits.emplace_back(resource, rlimit{static_cast<rlim_t>(values.first), static_cast<rlim_t>(values.second)});
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (spec.own_group) {
+      ::setpgid(0, 0);
+    }
+    for (const auto& [resource, limit] : limits) {
+      ::setrlimit(resource, &limit);
+    }
+    ::dup2(spec.in, 0);
+    ::dup2(spec.out, 1);
+    ::dup2(spec.err, 2);
+    if (::chdir(spec.cwd.c_str()) != 0) {
+      ::_exit(126);
+    }
+    if (spec.default_sigint) {
+      ::signal(SIGINT, SIG_DFL);
+      sigset_t unblock;
+      sigemptyset(&unblock);
+      sigaddset(&unblock, SIGINT);
+      ::sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
+    }
+    environ = envp.data();
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  if (pid > 0 && spec.own_group) {
+    ::setpgid(pid, pid);  // as the child does, whichever runs first: the group exists on return
+  }
+  return pid;
+}
+
 RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env, const std::string& input) {
-  const std::vector<std::string> env_strings = child_environment(env);
   int in_pipe[2];
   int out_pipe[2];
   int err_pipe[2];
@@ -122,29 +169,21 @@ RunResult run(const std::filesystem::path& cwd, const std::vector<std::string>& 
       ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in_pipe[0], 0);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    if (::chdir(cwd.c_str()) != 0) {
-      ::_exit(126);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const auto& e : env_strings) {
-      envp.push_back(const_cast<char*>(e.c_str()));
-    }
-    envp.push_back(nullptr);
-    environ = envp.data();
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
+  SpawnSpec spec;
+  spec.argv = argv;
+  spec.env = child_environment(env);
+  spec.cwd = cwd;
+  spec.in = in_pipe[0];
+  spec.out = out_pipe[1];
+  spec.err = err_pipe[1];
+  const pid_t pid = spawn(spec);
   ::close(in_pipe[0]);
+  if (pid < 0) {
+    for (const int fd : {in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      ::close(fd);
+    }
+    throw std::runtime_error("fork failed");
+  }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   // Feed stdin from a writer that never blocks the readers: small inputs fit the pipe buffer.
@@ -318,18 +357,7 @@ BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector
     full_env["PATH"] = promptops_binary().parent_path().string() + ":" + test_environment().at("PATH");
     argv = {"git", "promptops"};
   }
-  const std::vector<std::string> env_strings = child_environment(full_env);
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> arg_pointers;
-  for (const auto& a : argv) {
-    arg_pointers.push_back(const_cast<char*>(a.c_str()));
-  }
-  arg_pointers.push_back(nullptr);
-  std::vector<char*> env_pointers;
-  for (const auto& e : env_strings) {
-    env_pointers.push_back(const_cast<char*>(e.c_str()));
-  }
-  env_pointers.push_back(nullptr);
   const std::string out_path = (m_dir.path() / "stdout").string();
   const std::string err_path = (m_dir.path() / "stderr").string();
   const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -338,36 +366,21 @@ BackgroundRun::BackgroundRun(const std::filesystem::path& cwd, const std::vector
   if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
     throw std::runtime_error("cannot open the files of a background run");
   }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    if (::chdir(cwd.c_str()) != 0) {
-      ::_exit(126);
-    }
-    ::signal(SIGINT, SIG_DFL);
-    sigset_t unblock;
-    sigemptyset(&unblock);
-    sigaddset(&unblock, SIGINT);
-    ::sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
-    if (m_own_group) {
-      ::setpgid(0, 0);
-      environ = env_pointers.data();
-      ::execvp(arg_pointers[0], arg_pointers.data());
-    } else {
-      ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
-    }
-    ::_exit(127);
-  }
+  SpawnSpec spec;
+  spec.argv = std::move(argv);
+  spec.env = child_environment(full_env);
+  spec.cwd = cwd;
+  spec.in = in_fd;
+  spec.out = out_fd;
+  spec.err = err_fd;
+  spec.own_group = m_own_group;
+  spec.default_sigint = true;
+  const int pid = spawn(spec);
   ::close(in_fd);
   ::close(out_fd);
   ::close(err_fd);
   if (pid < 0) {
     throw std::runtime_error("fork failed");
-  }
-  if (m_own_group) {
-    ::setpgid(pid, pid);  // also here, so that the group exists before the first signal_group()
   }
   m_pid = pid;
 }

@@ -13,6 +13,7 @@
 #include <promptops/git/git.hpp>
 #include <promptops/providers/provider.hpp>
 
+#include "support/eval_fixture.hpp"
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 #include "support/text.hpp"
@@ -144,9 +145,7 @@ TEST_CASE("read_case_records gives nothing for a missing file and skips bad line
 TEST_CASE("read_case_records reads what run_eval wrote", "[eval][case_records]") {
   test::isolate_process_environment();
   test::TempRepo repo;
-  repo.write(".promptops.toml",
-             "[providers.fn]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
-             "[defaults.model]\nprovider = \"fn\"\nname = \"m\"\n");
+  repo.write(".promptops.toml", test::fn_config());
   repo.write("evals/c.jsonl",
              "{\"id\": \"lost\", \"vars\": {\"q\": \"card lost\"}, \"expected\": \"IN\"}\n"
              "{\"id\": \"pizza\", \"vars\": {\"q\": \"pizza\"}, \"expected\": \"IN\"}\n");

@@ -26,6 +26,7 @@
 #include "eval/results_file.hpp"
 #include "eval/services.hpp"
 #include "eval/suite.hpp"
+#include "support/eval_fixture.hpp"
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 #include "support/text.hpp"
@@ -37,14 +38,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* k_config = R"([providers.fn]
-kind = "openai"
-base_url = "http://127.0.0.1:1/v1"
-
-[defaults.model]
-provider = "fn"
-name = "m"
-)";
+const std::string k_config = test::fn_config();
 
 std::string prompt_toml(const std::string& system, const std::string& eval_extra = "") {
   return "[[messages]]\nrole = \"system\"\ncontent = \"" + system +
@@ -89,17 +83,11 @@ struct Repo {
     repo.write("README", "unrelated\n");
     same = repo.commit("readme");
   }
-  fs::path cache_dir() const { return repo.path() / ".git" / "promptops" / "cache"; }
-  fs::path results_dir() const { return repo.path() / ".git" / "promptops" / "results"; }
+  fs::path cache_dir() const { return test::cache_dir(repo.path()); }
+  fs::path results_dir() const { return test::results_dir(repo.path()); }
 };
 
-std::vector<EvalTarget> at(const std::vector<std::string>& shas) {
-  std::vector<EvalTarget> out;
-  for (const std::string& sha : shas) {
-    out.push_back(EvalTarget::at_commit(oid(sha), ""));
-  }
-  return out;
-}
+std::vector<EvalTarget> at(const std::vector<std::string>& shas) { return test::targets_at(shas); }
 
 std::vector<std::string> lines_of(const fs::path& path) {
   std::ifstream in(path);
@@ -223,9 +211,7 @@ TEST_CASE("the call queue scores every case through the fake provider, in order"
   Repo r;
   const git::Repository repo = git::Repository::discover(r.repo.path());
   ResultCache cache(r.cache_dir());
-  EvalServices services;
-  services.cache = &cache;
-  services.results_dir = r.results_dir();
+  EvalServices services = test::services_with(r.repo.path(), cache);
   const std::vector<EvalTarget> targets = at({r.v1});
   EvalOptions options;
   options.repeat = 2;
@@ -277,9 +263,7 @@ TEST_CASE("a judge's call is queued like any other call and its answer is cached
   std::string judge_text = "{\"pass\": true, \"score\": 0.75, \"reason\": \"loud\"}";
   const auto run_once = [&](EvalOptions options) {
     const git::Repository repo = git::Repository::discover(r.repo.path());
-    EvalServices services;
-    services.cache = &cache;
-    services.results_dir = r.results_dir();
+    EvalServices services = test::services_with(r.repo.path(), cache);
     services.make_provider = [&](const ProviderSpec& spec) {
       auto provider = std::make_unique<FunctionProvider>(spec, [&](const ChatRequest& request) {
         asked.push_back(request.messages.back().content.substr(0, 12));
@@ -356,9 +340,7 @@ TEST_CASE("an error mid-run leaves the finished cases in the .partial file", "[e
   Repo r;
   const git::Repository repo = git::Repository::discover(r.repo.path());
   ResultCache cache(r.cache_dir());
-  EvalServices services;
-  services.cache = &cache;
-  services.results_dir = r.results_dir();
+  EvalServices services = test::services_with(r.repo.path(), cache);
   int answered = 0;
   services.make_provider = [&](const ProviderSpec& spec) {
     return std::make_unique<FunctionProvider>(spec, [&](const ChatRequest& request) {

@@ -13,6 +13,7 @@
 #include <promptops/git/git.hpp>
 #include <promptops/git/notes.hpp>
 
+#include "support/eval_fixture.hpp"
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 #include "support/text.hpp"
@@ -23,18 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* k_config = R"([providers.fn]
-kind = "openai"
-base_url = "http://127.0.0.1:1/v1"
-
-[defaults.model]
-provider = "fn"
-name = "m"
-
-[prices.m]
-input = 1000000
-output = 2000000
-)";
+const std::string k_config = test::fn_config("\n[prices.m]\ninput = 1000000\noutput = 2000000\n");
 
 // A classifier whose system message is `system`.
 std::string classify_toml(const std::string& system, const std::string& extra = "") {
@@ -82,13 +72,7 @@ struct Fixture {
     v3 = repo.commit("v3");
   }
 
-  std::vector<EvalTarget> targets(const std::vector<std::string>& shas) const {
-    std::vector<EvalTarget> out;
-    for (const std::string& sha : shas) {
-      out.push_back(EvalTarget::at_commit(oid(sha), ""));
-    }
-    return out;
-  }
+  std::vector<EvalTarget> targets(const std::vector<std::string>& shas) const { return test::targets_at(shas); }
 };
 
 struct Run {
@@ -100,9 +84,7 @@ Run run(const Fixture& f, const std::vector<std::string>& shas, ResultCache& cac
         FunctionProvider::Answer answer = classify, std::atomic<bool>* stop = nullptr) {
   const git::Repository repo = git::Repository::discover(f.repo.path());
   std::size_t calls = 0;
-  EvalServices services;
-  services.cache = &cache;
-  services.results_dir = f.repo.path() / ".git" / "promptops" / "results";
+  EvalServices services = test::services_with(f.repo.path(), cache);
   services.stop = stop;
   services.make_provider = [&](const ProviderSpec& spec) {
     return std::make_unique<FunctionProvider>(spec, [&, answer](const ChatRequest& request) {
@@ -124,7 +106,7 @@ const EvalResult& result_of(const EvalReport& report, std::size_t row) {
 
 TEST_CASE("a range is evaluated once per distinct content and a rerun makes no call", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   const Run first = run(f, {f.v1, f.v2, f.unrelated, f.v3}, cache);
   CHECK(first.calls == 12);  // v1, v2, v3 x 4 cases; the unrelated commit reuses v2
   REQUIRE(first.report.rows.size() == 4);
@@ -178,7 +160,7 @@ TEST_CASE("every version is judged by the newest suite unless suite-at each", "[
   Fixture f;
   f.repo.write("evals/c.jsonl", std::string(k_dataset) + "{\"vars\": {\"q\": \"card limit\"}, \"expected\": \"IN\"}\n");
   const std::string v4 = f.repo.commit("dataset: one more case");
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
 
   const Run newest = run(f, {f.v1, v4}, cache);
   CHECK(result_of(newest.report, 0).case_ids.size() == 5);
@@ -195,7 +177,7 @@ TEST_CASE("every version is judged by the newest suite unless suite-at each", "[
 
 TEST_CASE("repeats disagreeing on a case make it flaky", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   EvalOptions options;
   options.repeat = 3;
   int weather_calls = 0;
@@ -218,7 +200,7 @@ TEST_CASE("repeats disagreeing on a case make it flaky", "[eval][runner]") {
 
 TEST_CASE("failed calls are errors that are retried on the next run", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   const auto flaky_server = [](const ChatRequest& request) {
     if (request.messages.at(1).content == "pizza") {
       return ChatResult{std::nullopt, CallError::server, "HTTP 500 from x: boom (after 4 retries)", 500, {}};
@@ -236,7 +218,7 @@ TEST_CASE("failed calls are errors that are retried on the next run", "[eval][ru
 
 TEST_CASE("an auth failure stops the run with a ProviderError", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   const auto denied = [](const ChatRequest&) {
     return ChatResult{std::nullopt, CallError::auth, "authentication failed for provider 'fn' (HTTP 401)", 401, {}};
   };
@@ -252,7 +234,7 @@ TEST_CASE("an auth failure stops the run with a ProviderError", "[eval][runner]"
 
 TEST_CASE("a stop keeps the answers received and the next run resumes", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   std::atomic<bool> stop{false};
   int answered = 0;
   const auto stopping = [&](const ChatRequest& request) {
@@ -275,7 +257,7 @@ TEST_CASE("a stop keeps the answers received and the next run resumes", "[eval][
 
 TEST_CASE("bad suites are configuration errors at file:line", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   SECTION("a bad dataset line") {
     f.repo.write("evals/c.jsonl", std::string(k_dataset) + "{\"vars\": \n");
     const std::string bad = f.repo.commit("bad dataset");
@@ -325,7 +307,7 @@ TEST_CASE("bad suites are configuration errors at file:line", "[eval][runner]") 
 
 TEST_CASE("evaluation results round-trip through JSON and notes", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   const Run r = run(f, {f.v2, f.unrelated}, cache);
   const EvalResult& result = result_of(r.report, 0);
   const EvalResult back = EvalResult::from_json(result.to_json());
@@ -348,7 +330,7 @@ TEST_CASE("evaluation results round-trip through JSON and notes", "[eval][runner
 
 TEST_CASE("free-text answers and free-text datasets never grow the confusion matrix", "[eval][runner]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   SECTION("an answer outside the expected labels is (other)") {
     const auto rambling = [](const ChatRequest& request) {
       ChatResult result = classify(request);
@@ -381,7 +363,7 @@ TEST_CASE("free-text answers and free-text datasets never grow the confusion mat
 
 TEST_CASE("labels fold case as the equals assertion does, over Unicode", "[eval][runner][unicode]") {
   Fixture f;
-  ResultCache cache(f.repo.path() / ".git" / "promptops" / "cache");
+  ResultCache cache(test::cache_dir(f.repo.path()));
   f.repo.write("evals/c.jsonl",
                "{\"vars\": {\"q\": \"summer\"}, \"expected\": \"\xC3\x89T\xC3\x89\"}\n"  // ÉTÉ
                "{\"vars\": {\"q\": \"winter\"}, \"expected\": \"HIVER\"}\n");

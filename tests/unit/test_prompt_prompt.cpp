@@ -5,6 +5,7 @@
 #include <promptops/util/error.hpp>
 #include <promptops/prompt/prompt.hpp>
 
+#include "cli/remedies.hpp"
 #include "support/text.hpp"
 
 using namespace promptops;
@@ -341,7 +342,11 @@ TEST_CASE("render_prompt names every required variable without a value", "[promp
     } catch (const ConfigError& e) {
       CHECK(std::string(e.what()) ==
             "missing value for required variable 'question' in prompt 'support/classify'");
-      CHECK(e.hint() == "pass --var question=VALUE or --vars FILE.json");
+      CHECK(e.hint().empty());  // the prompt layer names no flag: the remedy says which variables
+      const auto* missing = dynamic_cast<const MissingVariables*>(e.remedy().get());
+      REQUIRE(missing != nullptr);
+      CHECK(missing->names == std::vector<std::string>{"question"});
+      CHECK(cli::hint_line(e) == "pass --var question=VALUE or --vars FILE.json");
     }
     // null is no value.
     CHECK_THROWS_AS(render_prompt(p, {{"question", nullptr}}), ConfigError);
@@ -357,7 +362,7 @@ TEST_CASE("render_prompt names every required variable without a value", "[promp
       FAIL("no exception");
     } catch (const ConfigError& e) {
       CHECK(std::string(e.what()) == "missing values for required variables 'a', 'sec', 'c' in prompt 'p'");
-      CHECK(e.hint() == "pass --var a=VALUE --var sec=VALUE --var c=VALUE or --vars FILE.json");
+      CHECK(cli::hint_line(e) == "pass --var a=VALUE --var sec=VALUE --var c=VALUE or --vars FILE.json");
     }
     const auto messages = render_prompt(p, {{"a", "A"}, {"b", "B"}, {"c", 1}, {"sec", {{"field", "F"}}}});
     CHECK(messages[0].content == "A B F  x");

@@ -12,6 +12,7 @@
 #include <promptops/workflows/optimize.hpp>
 #include <promptops/providers/provider.hpp>
 
+#include "support/eval_fixture.hpp"
 #include "support/fake_provider.hpp"
 #include "support/harness.hpp"
 
@@ -47,9 +48,7 @@ TEST_CASE("optimize: one reflection fixes every failure, the search converges, t
           "[optimize]") {
   test::isolate_process_environment();
   test::TempRepo repo;
-  repo.write(".promptops.toml",
-             "[providers.fn]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
-             "[defaults.model]\nprovider = \"fn\"\nname = \"m\"\n");
+  repo.write(".promptops.toml", test::fn_config());
   repo.write("evals/c.jsonl", cases({"e1", "e2"}));
   repo.write("prompts/c.toml",
              "template = \"{{q}}\"\n[vars]\nq = { required = true }\n[eval]\ndataset = \"evals/c.jsonl\"\n");

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Colour and terminal policy, decided per stream: --color=auto|always|never, TERM, NO_COLOR.
+// Colour and terminal policy, decided per stream: the mode asked for (auto, always, never), TERM, NO_COLOR.
 #pragma once
 
 #include <cstdio>
-#include <string>
 
 namespace promptops::output {
 
 enum class ColorMode { auto_, always, never };
 
-// Parses "auto", "always" or "never"; throws UsageError otherwise.
-ColorMode parse_color_mode(const std::string& text);
 bool is_terminal(std::FILE* stream);
 // auto: a terminal, TERM set and not "dumb", and NO_COLOR empty or unset.
 bool use_color(ColorMode mode, std::FILE* stream);

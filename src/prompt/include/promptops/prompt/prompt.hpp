@@ -2,6 +2,7 @@
 // Prompt files: TOML prompts and text prompts with optional +++ TOML front matter.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,6 +15,7 @@
 #include <promptops/prompt/dataset.hpp>
 #include <promptops/config/diagnostic.hpp>
 #include <promptops/prompt/template.hpp>
+#include <promptops/util/error.hpp>
 
 namespace promptops::inline prompt {
 
@@ -104,6 +106,13 @@ class PromptRenderer {
 // The variables a value must be given for: used in a message but not declared (unless only
 // inside a section), or declared required; never those with a default. First-use order.
 std::vector<std::string> required_variables(const Prompt& prompt);
+
+// The remedy of a render that lacks values (a ConfigError's remedy()): give each of `names`,
+// required variables in first-use order.
+struct MissingVariables : Remedy {
+  explicit MissingVariables(std::vector<std::string> missing) : names(std::move(missing)) {}
+  std::vector<std::string> names;
+};
 
 // The names of `required` that `values` (a JSON object) has no non-null value for.
 std::vector<std::string> missing_variables(const std::vector<std::string>& required, const nlohmann::json& values);

@@ -2,6 +2,7 @@
 // The exit statuses and the one exception hierarchy; main() is the only place that catches Error.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -18,17 +19,28 @@ enum class ExitCode : int {
   interrupted = 130,
 };
 
+// A fix that is a command-line option: the layer that throws says which fix, with its data (a
+// subclass of its own, e.g. the variables a render is missing), and the CLI words it with the
+// option's name. Lower layers know no flag names (scripts/check-layers.py checks it).
+struct Remedy {
+  virtual ~Remedy() = default;
+};
+
 // A failure that ends the command. what() is the one-line message (lower case, no final
-// period, `file:line:` first for file errors); hint() is the optional "how to fix" line.
+// period, `file:line:` first for file errors); hint() is the optional "how to fix" line, and
+// remedy() an optional fix the CLI words (before hint() on the same line). Code that wraps an
+// error passes both on.
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message, std::string hint = {})
-      : std::runtime_error(message), m_hint(std::move(hint)) {}
+  explicit Error(const std::string& message, std::string hint = {}, std::shared_ptr<const Remedy> remedy = {})
+      : std::runtime_error(message), m_hint(std::move(hint)), m_remedy(std::move(remedy)) {}
   const std::string& hint() const noexcept { return m_hint; }
+  const std::shared_ptr<const Remedy>& remedy() const noexcept { return m_remedy; }
   virtual ExitCode exit_code() const noexcept { return ExitCode::error; }
 
  private:
   std::string m_hint;
+  std::shared_ptr<const Remedy> m_remedy;
 };
 
 // Bad .promptops.toml, prompt file, template, dataset or variables.

@@ -13,6 +13,7 @@
 #include <promptops/eval/eval.hpp>
 #include <promptops/workflows/gate.hpp>
 #include <promptops/git/git.hpp>
+#include <promptops/util/error.hpp>
 
 namespace promptops::inline workflows {
 
@@ -23,6 +24,28 @@ struct BisectCriterion {
   bool significant = false;         // max_drop: only when the paired test is significant (as the gate)
   // Neither threshold nor max_drop: the prompt's gate at the bad side, restricted to `metric` when
   // one is named ("what `check` would block").
+};
+
+// The fix for a bisect that cannot run, when it is an option of the command (the remedy() of the
+// Error it throws): the CLI words it with the option's name.
+struct BisectRemedy : Remedy {
+  enum class Kind {
+    bad_side_with_prompt,        // a bad side where `prompt` exists
+    older_good_side,             // the good side given is the bad side: an older one
+    good_side_that_evaluates,    // the good side cannot be evaluated: one where it can
+    widen_range,                 // nothing watched changed: check another prompt, or an older good side
+    older_good_or_lower_bar,     // the good side is already bad: older, or a lower threshold
+    later_good_or_own_suites,    // the good side cannot be judged by the bad side's dataset
+    own_suites_dataset_changed,  // `dataset` changed at `commit` in the range: judge each by its own
+    own_suites_for_dataset_drops,  // no version to search with one yardstick: a dataset change may show
+    metric_without_labels,       // the metric needs labels: one of `metrics`, or labels
+  };
+  explicit BisectRemedy(Kind k) : kind(k) {}
+  Kind kind;
+  std::string prompt;                // bad_side_with_prompt
+  std::string dataset;               // own_suites_dataset_changed
+  std::string commit;                // own_suites_dataset_changed: abbreviated
+  std::vector<std::string> metrics;  // metric_without_labels: the ones that need no labels
 };
 
 struct BisectOptions {

@@ -40,10 +40,13 @@ struct PromptCheck {
   std::string candidate_key;
   std::optional<EvalResult> baseline;
   std::optional<EvalResult> candidate;
-  // Why a side has no result: "new prompt", "not in the cache or notes (--offline)", or why the
-  // baseline version cannot be judged by the candidate's dataset.
+  // Why a side has no result: "new prompt: no baseline", "not evaluated (interrupted)", or why the
+  // baseline version cannot be judged by the candidate's dataset. Empty for a side that an
+  // offline check found in neither the cache nor the notes: `*_uncached`, which the CLI words.
   std::string baseline_problem;
   std::string candidate_problem;
+  bool baseline_uncached = false;
+  bool candidate_uncached = false;
   std::optional<GateVerdict> verdict;  // when the candidate has a complete result
   GateSpec gate;
 
