@@ -15,6 +15,7 @@
 #include "json_graders.hpp"
 #include "json_schema.hpp"
 #include "json_syntax.hpp"
+#include "model_graded.hpp"
 #include "pii.hpp"
 #include "regex.hpp"
 #include "unicode.hpp"
@@ -34,7 +35,7 @@ struct TypeInfo {
   bool service;
 };
 
-constexpr std::array<TypeInfo, 16> k_types{{
+constexpr std::array<TypeInfo, 24> k_types{{
     {AssertionType::equals, "equals", {"value", "trim", "ignore_case", "normalize"}, false},
     {AssertionType::contains, "contains", {"value", "normalize", "", ""}, false},
     {AssertionType::icontains, "icontains", {"value", "normalize", "", ""}, false},
@@ -51,11 +52,21 @@ constexpr std::array<TypeInfo, 16> k_types{{
     {AssertionType::exec, "exec", {"value", "", "", ""}, true},
     {AssertionType::contains_json, "contains-json", {"value", "", "", ""}, false},
     {AssertionType::pii, "pii", {"value", "on", "", ""}, false},
+    // Model-graded: options checked by read_model_graded(); provider and model go to the services.
+    {AssertionType::factuality, "factuality", {"value", "", "", ""}, true},
+    {AssertionType::model_graded_closedqa, "model-graded-closedqa", {"value", "", "", ""}, true},
+    {AssertionType::answer_relevance, "answer-relevance", {"value", "", "", ""}, true},
+    {AssertionType::context_faithfulness, "context-faithfulness", {"value", "", "", ""}, true},
+    {AssertionType::context_relevance, "context-relevance", {"value", "", "", ""}, true},
+    {AssertionType::context_recall, "context-recall", {"value", "", "", ""}, true},
+    {AssertionType::prompt_injection, "prompt-injection", {"value", "on", "", ""}, true},
+    {AssertionType::jailbreak, "jailbreak", {"value", "on", "", ""}, true},
 }};
 
 // k_types is indexed by AssertionType, so its order must follow the enum.
 static_assert(k_types[static_cast<std::size_t>(AssertionType::exec)].type == AssertionType::exec);
 static_assert(k_types[static_cast<std::size_t>(AssertionType::pii)].type == AssertionType::pii);
+static_assert(k_types[static_cast<std::size_t>(AssertionType::jailbreak)].type == AssertionType::jailbreak);
 
 const TypeInfo& info_of(AssertionType type) { return k_types[static_cast<std::size_t>(type)]; }
 
@@ -489,6 +500,29 @@ AssertionResult unavailable(AssertionType type) {
   }
 }
 
+// The types that need a model, embeddings or a process: through context.services, the score
+// clamped to [0, 1].
+AssertionResult evaluate_with_services(const Assertion& assertion, std::string_view output,
+                                       const EvalContext& context) {
+  AssertionResult result;
+  if (is_model_graded(assertion.type)) {
+    result = evaluate_model_graded(assertion, output, context);
+  } else if (context.services == nullptr) {
+    return unavailable(assertion.type);
+  } else {
+    const std::string value = render_value(assertion.value, context);
+    if (assertion.type == AssertionType::llm_rubric) {
+      result = context.services->llm_rubric(assertion, value, output, context);
+    } else if (assertion.type == AssertionType::similar) {
+      result = context.services->similar(assertion, value, output, context);
+    } else {
+      result = context.services->exec(assertion, value, output, context);
+    }
+  }
+  result.score = std::isnan(result.score) ? 0.0 : std::clamp(result.score, 0.0, 1.0);
+  return result;
+}
+
 }  // namespace
 
 std::string_view assertion_type_name(AssertionType type) { return info_of(type).name; }
@@ -690,6 +724,20 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
     case AssertionType::pii:
       read_guardrail(spec, assertion, type, parser);
       break;
+    case AssertionType::factuality:
+    case AssertionType::model_graded_closedqa:
+    case AssertionType::answer_relevance:
+    case AssertionType::context_faithfulness:
+    case AssertionType::context_relevance:
+    case AssertionType::context_recall:
+    case AssertionType::prompt_injection:
+    case AssertionType::jailbreak:
+      if (const OptionProblem problem = read_model_graded(spec, assertion); !problem.error.empty()) {
+        parser.error(problem.error, problem.hint);
+      } else if (assertion.value.is_string()) {
+        parser.check_template(assertion.value.get<std::string>(), "value", type, assertion);
+      }
+      break;
     case AssertionType::json_field:
       read_json_field(spec, assertion, type, parser);
       break;
@@ -754,6 +802,12 @@ AssertionResult AssertionServices::similar(const Assertion&, std::string_view, s
 AssertionResult AssertionServices::exec(const Assertion&, std::string_view, std::string_view,
                                         const EvalContext&) const {
   return unavailable(AssertionType::exec);
+}
+
+std::optional<std::string> AssertionServices::judge(const Assertion& assertion, std::string_view,
+                                                    std::string& failure) const {
+  failure = std::string(assertion_type_name(assertion.type)) + " needs a judge provider";
+  return std::nullopt;
 }
 
 json make_template_context(const json& vars, const json& expected) {
@@ -831,22 +885,16 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
     }
     case AssertionType::llm_rubric:
     case AssertionType::similar:
-    case AssertionType::exec: {
-      if (context.services == nullptr) {
-        return unavailable(assertion.type);
-      }
-      const std::string value = render_value(assertion.value, context);
-      AssertionResult result;
-      if (assertion.type == AssertionType::llm_rubric) {
-        result = context.services->llm_rubric(assertion, value, output, context);
-      } else if (assertion.type == AssertionType::similar) {
-        result = context.services->similar(assertion, value, output, context);
-      } else {
-        result = context.services->exec(assertion, value, output, context);
-      }
-      result.score = std::isnan(result.score) ? 0.0 : std::clamp(result.score, 0.0, 1.0);
-      return result;
-    }
+    case AssertionType::exec:
+    case AssertionType::factuality:
+    case AssertionType::model_graded_closedqa:
+    case AssertionType::answer_relevance:
+    case AssertionType::context_faithfulness:
+    case AssertionType::context_relevance:
+    case AssertionType::context_recall:
+    case AssertionType::prompt_injection:
+    case AssertionType::jailbreak:
+      return evaluate_with_services(assertion, output, context);
   }
   return verdict(false, "unknown assertion");
 }

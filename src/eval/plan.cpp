@@ -35,8 +35,16 @@ std::string prompt_content(const Prompt& prompt) {
 
 std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model, const Suite& suite,
                      int repeat) {
-  return content_key({"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(), suite.dataset,
-                      suite.dataset_sha, suite.asserts_json.dump(), suite.metric, std::to_string(repeat)});
+  const std::string asserts = suite.asserts_json.dump();
+  const std::string times = std::to_string(repeat);
+  const std::string params = model.params.dump();
+  const std::string content = prompt_content(prompt);
+  std::vector<std::string_view> parts{"eval-1", content, identity, model.name, params, suite.dataset,
+                                      suite.dataset_sha, asserts, suite.metric, times};
+  if (!suite.judge_prompts.empty()) {
+    parts.push_back(suite.judge_prompts);  // a repository's judge prompt, edited, judges again
+  }
+  return content_key(parts);
 }
 
 // Applies a target's model ("PROVIDER/NAME", or "NAME" on the prompt's provider): the prefix is a

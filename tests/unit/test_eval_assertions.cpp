@@ -269,9 +269,10 @@ TEST_CASE("parsing reports every problem as a diagnostic", "[eval]") {
 }
 
 TEST_CASE("assertion type names round-trip", "[eval]") {
-  CHECK(assertion_type_names().size() == 16);
+  CHECK(assertion_type_names().size() == 24);  // 16 + the 8 model-graded types
   CHECK(assertion_type_name(AssertionType::not_contains) == "not-contains");
   CHECK(assertion_type_name(AssertionType::llm_rubric) == "llm-rubric");
+  CHECK(assertion_type_name(AssertionType::model_graded_closedqa) == "model-graded-closedqa");
   for (const std::string& name : assertion_type_names()) {
     std::vector<Diagnostic> diagnostics;
     json spec{{"type", name}, {"value", "x"}, {"path", "/x"}, {"min", 1}, {"max", 2}, {"max_ms", 3}};

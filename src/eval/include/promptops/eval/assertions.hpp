@@ -42,6 +42,16 @@ enum class AssertionType {
   exec,        // evaluated through AssertionServices
   contains_json,
   pii,
+  // Model-graded (src/eval/model_graded.cpp): a judge prompt from judges/, asked through
+  // AssertionServices::judge().
+  factuality,
+  model_graded_closedqa,
+  answer_relevance,
+  context_faithfulness,
+  context_relevance,
+  context_recall,
+  prompt_injection,
+  jailbreak,
 };
 
 // The spelling used in files: "not-contains" for AssertionType::not_contains.
@@ -72,6 +82,11 @@ struct Assertion {
   std::shared_ptr<const JsonSchema> schema;  // is-json, contains-json: the "value" schema, or null
   unsigned pii_kinds = 0;                    // pii: the kinds checked, one bit per PiiKind
   bool on_input = false;                     // guardrails: judge the rendered input (on = "input")
+  std::string context_var;                   // RAG: the case variable holding the context ("context")
+  std::string query_var;                     // model-graded: the variable holding the question ("query")
+  std::string judge_prompt_path;             // model-graded: a repository file overriding the judge prompt
+  std::shared_ptr<const std::string> judge_prompt;  // its text, read by the suite; null: the shipped one
+  std::optional<double> threshold;           // model-graded scores: the least score that passes
   std::vector<std::string> variables;  // the top-level names its templates use outside sections
   Location where;                      // where it was written, for errors found at evaluation
 };
@@ -111,6 +126,10 @@ class AssertionServices {
   // `command` is the rendered "value".
   virtual AssertionResult exec(const Assertion& assertion, std::string_view command, std::string_view output,
                                const EvalContext& context) const;
+  // The judge's answer to `prompt`, a model-graded assertion's filled judge prompt; nullopt with
+  // `failure` set when there is none (no judge, a failed call).
+  virtual std::optional<std::string> judge(const Assertion& assertion, std::string_view prompt,
+                                           std::string& failure) const;
 };
 
 // Everything an assertion may look at besides the output.
