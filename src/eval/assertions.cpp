@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -565,9 +566,11 @@ const TypeInfo* find_type(const json& spec, Parser& parser) {
   return &*found;
 }
 
-// A warning for each option the type does not know (service types take any: they pass them on).
+// A warning for each option the type does not know (llm-rubric, similar and exec take any: they
+// pass them on).
 void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser) {
-  if (info.service) {
+  const bool judged = is_model_graded(info.type);
+  if (info.service && !judged) {
     return;
   }
   const std::string type(info.name);
@@ -575,7 +578,7 @@ void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser
   for (std::string_view key : k_common_keys) {
     known.emplace_back(key);
   }
-  for (std::string_view key : info.options) {
+  for (std::string_view key : judged ? k_model_graded_options : std::span<const std::string_view>(info.options)) {
     if (!key.empty()) {
       known.emplace_back(key);
     }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,11 @@ const std::vector<EmbeddedFile>& embedded_judges();
 inline constexpr std::string_view k_model_graded_system =
     "You are a careful, impartial grader. Follow the instructions exactly and reply with the JSON "
     "object they ask for.";
+
+// The options a model-graded assertion reads (besides type, description and name).
+inline constexpr std::string_view k_model_graded_options_data[] = {
+    "value", "threshold", "context_var", "query_var", "judge_prompt", "on", "provider", "model", "contextTransform"};
+inline constexpr std::span<const std::string_view> k_model_graded_options{k_model_graded_options_data};
 
 bool is_model_graded(AssertionType type);
 // Whether the type reads the rendered input (the question) when no query variable is set.

@@ -213,6 +213,8 @@ TEST_CASE("malformed model-graded options are one parse error", "[eval][model-gr
                        "' is not a path inside the repository"));
   }
   CHECK(diagnose(R"({"type": "factuality", "judge_prompt": "evals/judges/f.txt"})") == "ok");
+  CHECK(diagnose(R"({"type": "context-recall", "contxt_var": "docs", "provider": "p", "model": "m"})") ==
+        "ok\np.toml:7: warning: context-recall assertion has unknown option 'contxt_var' [did you mean 'context_var'?]");
 }
 
 TEST_CASE("every model-graded type ships a judge prompt", "[eval][model-graded]") {
