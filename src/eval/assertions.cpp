@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "json_graders.hpp"
 #include "json_schema.hpp"
 #include "json_syntax.hpp"
+#include "model_graded.hpp"
 #include "pii.hpp"
 #include "regex.hpp"
 #include "text_graders.hpp"
@@ -36,7 +38,7 @@ struct TypeInfo {
   bool service;
 };
 
-constexpr std::array<TypeInfo, 26> k_types{{
+constexpr std::array<TypeInfo, 34> k_types{{
     {AssertionType::equals, "equals", {"value", "trim", "ignore_case", "normalize"}, false},
     {AssertionType::contains, "contains", {"value", "normalize", "", ""}, false},
     {AssertionType::icontains, "icontains", {"value", "normalize", "", ""}, false},
@@ -63,12 +65,22 @@ constexpr std::array<TypeInfo, 26> k_types{{
     {AssertionType::rouge_n, "rouge-n", {"value", "threshold", "n", ""}, false},
     {AssertionType::bleu, "bleu", {"value", "threshold", "", ""}, false},
     {AssertionType::f_score, "f-score", {"value", "threshold", "", ""}, false},
+    // Model-graded: options checked by read_model_graded(); provider and model go to the services.
+    {AssertionType::factuality, "factuality", {"value", "", "", ""}, true},
+    {AssertionType::model_graded_closedqa, "model-graded-closedqa", {"value", "", "", ""}, true},
+    {AssertionType::answer_relevance, "answer-relevance", {"value", "", "", ""}, true},
+    {AssertionType::context_faithfulness, "context-faithfulness", {"value", "", "", ""}, true},
+    {AssertionType::context_relevance, "context-relevance", {"value", "", "", ""}, true},
+    {AssertionType::context_recall, "context-recall", {"value", "", "", ""}, true},
+    {AssertionType::prompt_injection, "prompt-injection", {"value", "on", "", ""}, true},
+    {AssertionType::jailbreak, "jailbreak", {"value", "on", "", ""}, true},
 }};
 
 // k_types is indexed by AssertionType, so its order must follow the enum.
 static_assert(k_types[static_cast<std::size_t>(AssertionType::exec)].type == AssertionType::exec);
 static_assert(k_types[static_cast<std::size_t>(AssertionType::pii)].type == AssertionType::pii);
-static_assert(k_types.back().type == AssertionType::f_score);
+static_assert(k_types[static_cast<std::size_t>(AssertionType::f_score)].type == AssertionType::f_score);
+static_assert(k_types.back().type == AssertionType::jailbreak);
 
 // Types that "not-<name>" negates: the deterministic ones. A service's verdict is not flipped,
 // since a judge that cannot answer would then pass; not-contains is already a negation.
@@ -558,6 +570,29 @@ AssertionResult unavailable(AssertionType type) {
   }
 }
 
+// The types that need a model, embeddings or a process: through context.services, the score
+// clamped to [0, 1].
+AssertionResult evaluate_with_services(const Assertion& assertion, std::string_view output,
+                                       const EvalContext& context) {
+  AssertionResult result;
+  if (is_model_graded(assertion.type)) {
+    result = evaluate_model_graded(assertion, output, context);
+  } else if (context.services == nullptr) {
+    return unavailable(assertion.type);
+  } else {
+    const std::string value = render_value(assertion.value, context);
+    if (assertion.type == AssertionType::llm_rubric) {
+      result = context.services->llm_rubric(assertion, value, output, context);
+    } else if (assertion.type == AssertionType::similar) {
+      result = context.services->similar(assertion, value, output, context);
+    } else {
+      result = context.services->exec(assertion, value, output, context);
+    }
+  }
+  result.score = std::isnan(result.score) ? 0.0 : std::clamp(result.score, 0.0, 1.0);
+  return result;
+}
+
 }  // namespace
 
 std::string_view assertion_type_name(AssertionType type) { return info_of(type).name; }
@@ -629,9 +664,11 @@ const TypeInfo* find_type(const json& spec, Parser& parser, bool& negate) {
   return found;
 }
 
-// A warning for each option the type does not know (service types take any: they pass them on).
+// A warning for each option the type does not know (llm-rubric, similar and exec take any: they
+// pass them on).
 void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser) {
-  if (info.service) {
+  const bool judged = is_model_graded(info.type);
+  if (info.service && !judged) {
     return;
   }
   const std::string type(info.name);
@@ -642,7 +679,7 @@ void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser
   for (std::string_view key : k_scoring_keys) {
     known.emplace_back(key);
   }
-  for (std::string_view key : info.options) {
+  for (std::string_view key : judged ? k_model_graded_options : std::span<const std::string_view>(info.options)) {
     if (!key.empty()) {
       known.emplace_back(key);
     }
@@ -802,6 +839,20 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
     case AssertionType::pii:
       read_guardrail(spec, assertion, type, parser);
       break;
+    case AssertionType::factuality:
+    case AssertionType::model_graded_closedqa:
+    case AssertionType::answer_relevance:
+    case AssertionType::context_faithfulness:
+    case AssertionType::context_relevance:
+    case AssertionType::context_recall:
+    case AssertionType::prompt_injection:
+    case AssertionType::jailbreak:
+      if (const OptionProblem problem = read_model_graded(spec, assertion); !problem.error.empty()) {
+        parser.error(problem.error, problem.hint);
+      } else if (assertion.value.is_string()) {
+        parser.check_template(assertion.value.get<std::string>(), "value", type, assertion);
+      }
+      break;
     case AssertionType::json_field:
       read_json_field(spec, assertion, type, parser);
       break;
@@ -888,6 +939,12 @@ AssertionResult AssertionServices::exec(const Assertion&, std::string_view, std:
   return unavailable(AssertionType::exec);
 }
 
+std::optional<std::string> AssertionServices::judge(const Assertion& assertion, std::string_view,
+                                                    std::string& failure) const {
+  failure = std::string(assertion_type_name(assertion.type)) + " needs a judge provider";
+  return std::nullopt;
+}
+
 json make_template_context(const json& vars, const json& expected) {
   json context = vars.is_object() ? vars : json::object();
   if (!expected.is_null()) {
@@ -965,22 +1022,16 @@ AssertionResult evaluate_positive(const Assertion& assertion, std::string_view o
     }
     case AssertionType::llm_rubric:
     case AssertionType::similar:
-    case AssertionType::exec: {
-      if (context.services == nullptr) {
-        return unavailable(assertion.type);
-      }
-      const std::string value = render_value(assertion.value, context);
-      AssertionResult result;
-      if (assertion.type == AssertionType::llm_rubric) {
-        result = context.services->llm_rubric(assertion, value, output, context);
-      } else if (assertion.type == AssertionType::similar) {
-        result = context.services->similar(assertion, value, output, context);
-      } else {
-        result = context.services->exec(assertion, value, output, context);
-      }
-      result.score = std::isnan(result.score) ? 0.0 : std::clamp(result.score, 0.0, 1.0);
-      return result;
-    }
+    case AssertionType::exec:
+    case AssertionType::factuality:
+    case AssertionType::model_graded_closedqa:
+    case AssertionType::answer_relevance:
+    case AssertionType::context_faithfulness:
+    case AssertionType::context_relevance:
+    case AssertionType::context_recall:
+    case AssertionType::prompt_injection:
+    case AssertionType::jailbreak:
+      return evaluate_with_services(assertion, output, context);
     case AssertionType::contains_any:
     case AssertionType::contains_all:
     case AssertionType::icontains_any:

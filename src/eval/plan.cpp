@@ -40,6 +40,9 @@ std::string eval_key(const Prompt& prompt, const std::string& identity, const Mo
   if (!suite.defaults_json.is_null()) {  // only then: older suites keep their keys
     parts.push_back(suite.defaults_json.dump());
   }
+  if (!suite.judge_prompts.empty()) {
+    parts.push_back(suite.judge_prompts);  // a repository's judge prompt, edited, judges again
+  }
   return content_key(std::vector<std::string_view>(parts.begin(), parts.end()));
 }
 

@@ -3,6 +3,8 @@
 // answers, each sample scored once its answer and judges are in.
 #include "queue.hpp"
 
+#include "model_graded.hpp"
+
 #include <algorithm>
 
 #include <promptops/util/error.hpp>
@@ -294,31 +296,29 @@ void EvalQueue::release_judges(const std::vector<std::string>& keys) {
   }
 }
 
-// The judge calls the llm-rubric assertions of `sample` make for `output`, each once. A rubric
-// that cannot render, or names no provider, is left to evaluate(), which reports it when scored.
+// The judge calls the llm-rubric and model-graded assertions of `sample` make for `output`, each
+// once. A rubric or judge prompt that cannot be filled, or names no provider, is left to
+// evaluate(), which reports it when scored.
 std::vector<JudgeCall> EvalQueue::judge_calls(const Sample& sample, std::string_view output) {
   std::vector<JudgeCall> calls;
-  const Job& job = *sample.job;
+  Job& job = *sample.job;
   const std::size_t case_index = job.case_index(sample.position);
-  std::optional<json> vars;  // the case is read back only for a rubric
+  std::optional<EvalContext> context;
+  std::string input;
   const auto consider = [&](const Assertion& assertion) {
-    if (assertion.is_set || assertion.type != AssertionType::llm_rubric) {
+    if (assertion.is_set || (assertion.type != AssertionType::llm_rubric && !is_model_graded(assertion.type))) {
       return;
     }
     try {
-      if (!vars) {
-        const DatasetCase c = job.suite->cases[case_index];
-        vars = make_template_context(c.vars, c.expected);
+      if (!context) {
+        context = judge_context(job, case_index, input);
       }
-      if (!missing_variable(assertion, *vars).empty()) {
+      if (!missing_variable(assertion, context->vars).empty()) {
         return;
       }
-      const std::string rubric = assertion.value.is_string()
-                                     ? render_template(assertion.value.get<std::string>(), *vars)
-                                     : assertion.value.dump();
-      JudgeCall call = m_run.assertion_services.judge_call(assertion, rubric, output);
-      if (std::none_of(calls.begin(), calls.end(), [&](const JudgeCall& other) { return other.key == call.key; })) {
-        calls.push_back(std::move(call));
+      std::optional<JudgeCall> call = judge_call_for(assertion, output, *context);
+      if (call && std::none_of(calls.begin(), calls.end(), [&](const JudgeCall& other) { return other.key == call->key; })) {
+        calls.push_back(std::move(*call));
       }
     } catch (const Error&) {
     }
@@ -330,6 +330,38 @@ std::vector<JudgeCall> EvalQueue::judge_calls(const Sample& sample, std::string_
     for_each_leaf(assertion, consider);
   }
   return calls;
+}
+
+// What a judge prompt is filled from: the case's vars, and its rendered input when an assertion
+// reads it (kept in `input`).
+EvalContext EvalQueue::judge_context(Job& job, std::size_t case_index, std::string& input) {
+  const DatasetCase& c = job.suite->cases[case_index];
+  EvalContext context;
+  context.vars = make_template_context(c.vars, c.expected);
+  if (needs_input(*job.suite, case_index)) {
+    if (!job.renderer) {
+      job.renderer = std::make_unique<PromptRenderer>(job.prompt);
+    }
+    input = input_text(job.renderer->render(c.vars));
+    context.input = input;
+  }
+  return context;
+}
+
+// The judge call of one assertion, or none when its prompt cannot be filled.
+std::optional<JudgeCall> EvalQueue::judge_call_for(const Assertion& assertion, std::string_view output,
+                                                   const EvalContext& context) {
+  if (assertion.type == AssertionType::llm_rubric) {
+    const std::string rubric = assertion.value.is_string()
+                                   ? render_template(assertion.value.get<std::string>(), context.vars)
+                                   : assertion.value.dump();
+    return m_run.assertion_services.judge_call(assertion, rubric, output);
+  }
+  const FilledPrompt prompt = fill_judge_prompt(assertion, output, context);
+  if (!prompt.error.empty()) {
+    return std::nullopt;
+  }
+  return m_run.assertion_services.prompt_call(assertion, prompt.text);
 }
 
 void EvalQueue::score_when_judged(const Sample& sample, const ChatResponse& response, bool real_call) {

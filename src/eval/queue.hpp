@@ -94,6 +94,9 @@ class EvalQueue final : public CallQueue {
   // Scores the answer now, or once the judge calls it needs are in.
   void score_when_judged(const Sample& sample, const ChatResponse& response, bool real_call);
   std::vector<JudgeCall> judge_calls(const Sample& sample, std::string_view output);
+  EvalContext judge_context(Job& job, std::size_t case_index, std::string& input);
+  std::optional<JudgeCall> judge_call_for(const Assertion& assertion, std::string_view output,
+                                          const EvalContext& context);
   void finish(const Sample& sample, const ChatResponse* response, bool real_call, const std::string& error);
   void record_error(Job& job, CaseTally& tally, nlohmann::json* record, const std::string& error);
   void add_named_tallies(Job& job, const CaseTally& tally, const std::vector<std::pair<std::string, double>>& named);

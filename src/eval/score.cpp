@@ -3,6 +3,7 @@
 #include "score.hpp"
 
 #include "assertion_sets.hpp"
+#include "model_graded.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -101,7 +102,7 @@ Verdict apply_assertions(const Suite& suite, std::size_t case_index, std::string
 }
 
 bool needs_input(const Suite& suite, std::size_t case_index) {
-  const auto on_input = [](const Assertion& assertion) { return assertion.on_input; };
+  const auto on_input = [](const Assertion& assertion) { return assertion.on_input || wants_input(assertion); };
   return std::any_of(suite.asserts.begin(), suite.asserts.end(), on_input) ||
          std::any_of(suite.case_asserts[case_index].begin(), suite.case_asserts[case_index].end(), on_input);
 }

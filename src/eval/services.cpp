@@ -2,6 +2,8 @@
 // llm-rubric (a judge model), similar (embeddings) and exec (a trusted command) for the engine.
 #include "services.hpp"
 
+#include "model_graded.hpp"
+
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -33,16 +35,6 @@ double threshold_of(const Assertion& assertion, double fallback) {
 std::string first_line(std::string_view text) {
   text = util::trim(text);
   return std::string(text.substr(0, text.find('\n')));
-}
-
-// The first {...} of a judge's answer, parsed; discarded when there is none.
-json json_object_in(std::string_view text) {
-  const std::size_t open = text.find('{');
-  const std::size_t close = text.rfind('}');
-  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
-    return json(json::value_t::discarded);
-  }
-  return json::parse(text.substr(open, close - open + 1), nullptr, false);
 }
 
 // pass/score/reason from a judge or an exec scorer's JSON answer.
@@ -153,21 +145,32 @@ const ProviderSpec& RunnerServices::named_provider(const Assertion& assertion) c
 
 JudgeCall RunnerServices::judge_call(const Assertion& assertion, std::string_view rubric,
                                         std::string_view output) const {
+  return judge_messages(assertion, k_judge_instructions,
+                        "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output));
+}
+
+JudgeCall RunnerServices::prompt_call(const Assertion& assertion, std::string_view prompt) const {
+  return judge_messages(assertion, k_model_graded_system, std::string(prompt));
+}
+
+// The judge call with these messages, keyed by them, the judge and its model: so a changed
+// judge prompt asks again.
+JudgeCall RunnerServices::judge_messages(const Assertion& assertion, std::string_view system,
+                                         std::string user) const {
   const ProviderSpec& spec = named_provider(assertion);
   std::string model = m_current_model != nullptr ? m_current_model->name : std::string();
   if (const auto it = assertion.spec.find("model"); it != assertion.spec.end() && it->is_string()) {
     model = it->get<std::string>();
   } else if (&spec != m_current_provider) {
-    throw ConfigError("llm-rubric assertion names provider '" + spec.name + "' but no model",
+    throw ConfigError(std::string(assertion_type_name(assertion.type)) + " assertion names provider '" + spec.name +
+                          "' but no model",
                       "add model = \"NAME\" to the assertion");
   }
   JudgeCall call;
   call.provider = &spec;
   call.request.model = model;
   call.request.params = {{"temperature", 0}};
-  call.request.messages = {
-      Message{"system", k_judge_instructions, {}},
-      Message{"user", "Rubric:\n" + std::string(rubric) + "\n\nOutput:\n" + std::string(output), {}}};
+  call.request.messages = {Message{"system", std::string(system), {}}, Message{"user", std::move(user), {}}};
   call.key = content_key({"judge-1", provider_identity(spec, m_options), model, call.request.messages[0].content,
                           call.request.messages[1].content});
   return call;
@@ -188,43 +191,57 @@ void RunnerServices::set_judged(const std::string& key, JudgeAnswer answer) { m_
 
 void RunnerServices::forget_judged(const std::string& key) { m_judged.erase(key); }
 
-AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::string_view rubric,
-                                           std::string_view output, const EvalContext&) const {
-  const JudgeCall call = judge_call(assertion, rubric, output);
-  std::string answer;
+// The answer to `call`: queued and in, cached, or asked now (a caller outside the engine's
+// queue). nullopt with `failure` set when the judge gave none.
+std::optional<std::string> RunnerServices::answer_of(const JudgeCall& call, std::string& failure) const {
   if (const auto known = m_judged.find(call.key); known != m_judged.end()) {
     if (!known->second.ok) {
-      return AssertionResult{false, 0.0, "the judge gave no answer: " + known->second.text};
+      failure = "the judge gave no answer: " + known->second.text;
+      return std::nullopt;
     }
-    answer = known->second.text;
-  } else if (const auto cached = m_services.cache->get("response", call.key); cached && cached->contains("text")) {
-    answer = cached->at("text").get<std::string>();
-  } else {
-    // Nobody queued this call (a caller outside the engine's queue): ask now.
-    auto& self = const_cast<RunnerServices&>(*this);
-    const ChatResult result = self.provider(*call.provider).complete(call.request);
-    if (result.error == CallError::auth) {
-      throw ProviderError(result.message);
-    }
-    if (!result.ok()) {
-      return AssertionResult{false, 0.0, "the judge gave no answer: " + result.message};
-    }
-    answer = result.response->text;
-    m_services.cache->put("response", call.key,
-                          json{{"text", answer},
-                               {"tokens_in", result.response->tokens_in},
-                               {"tokens_out", result.response->tokens_out},
-                               {"latency_ms", result.response->latency_ms}});
+    return known->second.text;
   }
-  const json verdict = json_object_in(answer);
+  if (const auto cached = m_services.cache->get("response", call.key); cached && cached->contains("text")) {
+    return cached->at("text").get<std::string>();
+  }
+  auto& self = const_cast<RunnerServices&>(*this);
+  const ChatResult result = self.provider(*call.provider).complete(call.request);
+  if (result.error == CallError::auth) {
+    throw ProviderError(result.message);
+  }
+  if (!result.ok()) {
+    failure = "the judge gave no answer: " + result.message;
+    return std::nullopt;
+  }
+  m_services.cache->put("response", call.key,
+                        json{{"text", result.response->text},
+                             {"tokens_in", result.response->tokens_in},
+                             {"tokens_out", result.response->tokens_out},
+                             {"latency_ms", result.response->latency_ms}});
+  return result.response->text;
+}
+
+AssertionResult RunnerServices::llm_rubric(const Assertion& assertion, std::string_view rubric,
+                                           std::string_view output, const EvalContext&) const {
+  std::string failure;
+  const std::optional<std::string> answer = answer_of(judge_call(assertion, rubric, output), failure);
+  if (!answer) {
+    return AssertionResult{false, 0.0, failure};
+  }
+  const json verdict = json_object_in(*answer);
   if (verdict.is_discarded() || !verdict.is_object()) {
-    return AssertionResult{false, 0.0, "the judge's answer is not a JSON verdict: " + first_line(answer)};
+    return AssertionResult{false, 0.0, "the judge's answer is not a JSON verdict: " + first_line(*answer)};
   }
   AssertionResult result = verdict_from(verdict, threshold_of(assertion, 0.5));
   if (result.reason.empty()) {
     result.reason = result.pass ? "the judge passed it" : "the judge failed it";
   }
   return result;
+}
+
+std::optional<std::string> RunnerServices::judge(const Assertion& assertion, std::string_view prompt,
+                                                 std::string& failure) const {
+  return answer_of(prompt_call(assertion, prompt), failure);
 }
 
 AssertionResult RunnerServices::similar(const Assertion& assertion, std::string_view reference,

@@ -49,6 +49,8 @@ class RunnerServices final : public AssertionServices {
   // The call llm_rubric() makes for this assertion, rubric and output. Throws ConfigError as
   // llm_rubric() does (no provider, no model).
   JudgeCall judge_call(const Assertion& assertion, std::string_view rubric, std::string_view output) const;
+  // The call judge() makes for a model-graded assertion's filled judge prompt.
+  JudgeCall prompt_call(const Assertion& assertion, std::string_view prompt) const;
   // Whether the answer to judge call `key` is known: given to set_judged(), or cached (then it is
   // kept for llm_rubric()).
   bool judge_known(const std::string& key);
@@ -62,8 +64,12 @@ class RunnerServices final : public AssertionServices {
                           const EvalContext& context) const override;
   AssertionResult exec(const Assertion& assertion, std::string_view command, std::string_view output,
                        const EvalContext& context) const override;
+  std::optional<std::string> judge(const Assertion& assertion, std::string_view prompt,
+                                   std::string& failure) const override;
 
  private:
+  JudgeCall judge_messages(const Assertion& assertion, std::string_view system, std::string user) const;
+  std::optional<std::string> answer_of(const JudgeCall& call, std::string& failure) const;
   const ProviderSpec& named_provider(const Assertion& assertion) const;
 
   EvalServices& m_services;

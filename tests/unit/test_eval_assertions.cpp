@@ -274,6 +274,7 @@ TEST_CASE("assertion type names round-trip", "[eval]") {
   CHECK(assertion_type_name(AssertionType::not_contains) == "not-contains");
   CHECK(assertion_type_name(AssertionType::llm_rubric) == "llm-rubric");
   std::size_t negated = 0;
+  CHECK(assertion_type_name(AssertionType::model_graded_closedqa) == "model-graded-closedqa");
   for (const std::string& name : assertion_type_names()) {
     std::vector<Diagnostic> diagnostics;
     json spec{{"type", name}, {"value", "x"}, {"path", "/x"}, {"min", 1}, {"max", 2}, {"max_ms", 3}};
@@ -291,8 +292,8 @@ TEST_CASE("assertion type names round-trip", "[eval]") {
     CHECK_FALSE(has_errors(diagnostics));
     negated += assertion->negate ? 1 : 0;
   }
-  // Every type has a negated spelling but the three services, not-contains, and contains (whose
-  // negation is the type not-contains).
-  CHECK(negated + 5 == assertion_type_names().size() - negated);
+  // Every type has a negated spelling but the three services, the eight model-graded types,
+  // not-contains, and contains (whose negation is the type not-contains).
+  CHECK(negated + 13 == assertion_type_names().size() - negated);
   CHECK(std::count(assertion_type_names().begin(), assertion_type_names().end(), "not-contains") == 1);
 }

@@ -54,6 +54,16 @@ enum class AssertionType {
   rouge_n,
   bleu,
   f_score,
+  // Model-graded (src/eval/model_graded.cpp): a judge prompt from judges/, asked through
+  // AssertionServices::judge().
+  factuality,
+  model_graded_closedqa,
+  answer_relevance,
+  context_faithfulness,
+  context_relevance,
+  context_recall,
+  prompt_injection,
+  jailbreak,
 };
 
 // The spelling used in files: "not-contains" for AssertionType::not_contains.
@@ -78,7 +88,8 @@ struct Assertion {
   std::optional<std::string> matches;     // json-field: a regex the field must match; may hold {{vars}}
   bool negate = false;                    // written "not-<type>": pass and score flipped
   std::vector<std::string> items;         // contains-any/-all, icontains-any/-all; bleu: references
-  std::optional<double> threshold;        // levenshtein: max distance; rouge-n, bleu, f-score, assert-set: min score
+  std::optional<double> threshold;        // levenshtein: max distance; rouge-n, bleu, f-score,
+                                          // assert-set, model-graded scores: min score
   std::size_t ngram = 1;                  // rouge-n: n
   std::optional<std::size_t> min_length;  // length: in UTF-8 code points; word-count: in words
   std::optional<std::size_t> max_length;
@@ -89,6 +100,10 @@ struct Assertion {
   std::shared_ptr<const JsonSchema> schema;  // is-json, contains-json: the "value" schema, or null
   unsigned pii_kinds = 0;                    // pii: the kinds checked, one bit per PiiKind
   bool on_input = false;                     // guardrails: judge the rendered input (on = "input")
+  std::string context_var;                   // RAG: the case variable holding the context ("context")
+  std::string query_var;                     // model-graded: the variable holding the question ("query")
+  std::string judge_prompt_path;             // model-graded: a repository file overriding the judge prompt
+  std::shared_ptr<const std::string> judge_prompt;  // its text, read by the suite; null: the shipped one
   std::vector<std::string> variables;  // the top-level names its templates use outside sections
   Location where;                      // where it was written, for errors found at evaluation
   // Scoring keys any assertion may carry (assertion_sets.cpp): its weight in the case's (or set's)
@@ -139,6 +154,10 @@ class AssertionServices {
   // `command` is the rendered "value".
   virtual AssertionResult exec(const Assertion& assertion, std::string_view command, std::string_view output,
                                const EvalContext& context) const;
+  // The judge's answer to `prompt`, a model-graded assertion's filled judge prompt; nullopt with
+  // `failure` set when there is none (no judge, a failed call).
+  virtual std::optional<std::string> judge(const Assertion& assertion, std::string_view prompt,
+                                           std::string& failure) const;
 };
 
 // Everything an assertion may look at besides the output.
