@@ -308,4 +308,48 @@ inline std::size_t count_of(const std::string& text, const std::string& needle) 
   return count;
 }
 
+// The per-case records of a row's results file, by case id (written as answers arrive).
+inline std::map<std::string, nlohmann::json> records_by_id(const nlohmann::json& row) {
+  std::map<std::string, nlohmann::json> records;
+  const std::string text = read_text(row.at("results_file").get<std::string>());
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = text.find('\n', start);
+    nlohmann::json record = nlohmann::json::parse(text.substr(start, end - start));
+    const std::string id = record.at("id").get<std::string>();
+    records[id] = std::move(record);
+    start = end + 1;
+  }
+  return records;
+}
+
+// One commit: prompts/ask.toml (`template = "Q: {{q}}"`, [eval] on evals/ask.jsonl with
+// `asserts`) and the dataset; the loopback server answers by `rules`.
+struct AskRepo {
+  LlmServer server;
+  TempRepo repo;
+
+  AskRepo(const std::string& asserts, const std::string& dataset, std::vector<LlmServer::Rule> rules) {
+    server.set_rules(std::move(rules));
+    repo.write(".promptops.toml", config_toml(server));
+    repo.write("prompts/ask.toml",
+               "template = \"Q: {{q}}\"\n"
+               "[vars]\n"
+               "q = { required = true }\n"
+               "[eval]\n"
+               "dataset = \"evals/ask.jsonl\"\n"
+               "assert = [\n" +
+                   asserts + "]\n");
+    repo.write("evals/ask.jsonl", dataset);
+    repo.commit("ask");
+  }
+};
+
+// One JSONL row of AskRepo's dataset: `id`, vars {q}, and `extra` keys.
+inline std::string ask_row(const std::string& id, const std::string& q,
+                            const nlohmann::json& extra = nlohmann::json::object()) {
+  nlohmann::json row = {{"id", id}, {"vars", {{"q", q}}}};
+  row.update(extra);
+  return row.dump() + "\n";
+}
+
 }  // namespace promptops::test::eval

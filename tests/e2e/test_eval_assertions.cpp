@@ -62,19 +62,6 @@ struct AskProject {
   const std::filesystem::path& path() const { return repo.path(); }
 };
 
-// The per-case records of a row's results file, by case id.
-std::map<std::string, json> case_records(const json& row) {
-  std::map<std::string, json> records;
-  const std::string text = read_text(row.at("results_file").get<std::string>());
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = text.find('\n', start);
-    const json record = json::parse(text.substr(start, end - start));
-    records[record.at("id").get<std::string>()] = record;
-    start = end + 1;
-  }
-  return records;
-}
-
 std::size_t seen_on_path(const LlmServer& server, const std::string& path) {
   return count_seen(server, [&](const SeenRequest& request) { return request.path == path; });
 }
@@ -100,7 +87,7 @@ TEST_CASE("contains and regex assertions score each answer, and a case passes wh
   CHECK(row.at("outcomes") == "pff");
   CHECK(row.at("value").get<double>() == Approx(1.0 / 3));
   CHECK(row.at("metrics").at("mean_score").get<double>() == Approx(2.0 / 3));  // 1, 0.5, 0.5
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   CHECK(records.at("paris").at("reasons") == json::array());
   CHECK(records.at("madrid").at("reasons") == json({"output does not contain \"Madrid\""}));
   REQUIRE(records.at("rome").at("reasons").size() == 1);
@@ -125,7 +112,7 @@ TEST_CASE("is-json and json-field assertions read the answer as JSON", "[e2e][ev
   CHECK(row.at("outcomes") == "pff");
   CHECK(row.at("value").get<double>() == Approx(0.5));  // 1, 0.5 and 0
   CHECK(row.at("interval").is_null());
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   CHECK(records.at("hello").at("score").get<double>() == Approx(0.5));
   CHECK(records.at("broken").at("score").get<double>() == Approx(0.0));
   CHECK(records.at("broken").at("reasons").size() == 2);
@@ -159,7 +146,7 @@ TEST_CASE("an llm-rubric assertion asks the judge model, whose verdict is cached
   CHECK(row.at("outcomes") == "pf");
   CHECK(row.at("value").get<double>() == Approx(0.5));  // 0.9 and 0.1
   CHECK(row.at("metrics").at("pass_rate").get<double>() == Approx(0.5));
-  CHECK(case_records(row).at("rude").at("reasons") == json({"it is rude"}));
+  CHECK(records_by_id(row).at("rude").at("reasons") == json({"it is rude"}));
 
   p.server.reset_counters();
   CHECK(run_promptops(p.path(), {"eval", "HEAD"}).exit_code == 0);
@@ -194,7 +181,7 @@ TEST_CASE("a similar assertion compares embeddings from the provider's embedding
   }
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "pf");
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   CHECK(records.at("cat").at("score").get<double>() == Approx(1.0));
   const std::string reason = records.at("dog").at("reasons")[0].get<std::string>();
   CHECK(reason.rfind("cosine similarity ", 0) == 0);
@@ -221,7 +208,7 @@ TEST_CASE("cost and latency assertions use the [prices] table and each call's ti
   CHECK(row.at("metrics").at("cost").get<double>() == Approx(0.13));
   CHECK(row.at("metrics").at("tokens_in") == 6);
   CHECK(row.at("metrics").at("tokens_out") == 7);
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   CHECK(records.at("short").at("cost").get<double>() == Approx(0.03));
   CHECK(records.at("long").at("reasons") == json({"cost 0.07 exceeds max 0.05"}));
   REQUIRE(records.at("slow").at("reasons").size() == 1);
@@ -255,7 +242,7 @@ TEST_CASE("an exec assertion runs its command only when the user trusts the repo
   CHECK(doc.at("rows").at(0).at("outcomes") == "pf");
   CHECK(doc.at("rows").at(0).at("value").get<double>() == Approx(0.5));
   CHECK(p.server.requests() == 2);
-  CHECK(case_records(doc.at("rows").at(0)).at("no").at("reasons") == json({"exec scorer exited 1"}));
+  CHECK(records_by_id(doc.at("rows").at(0)).at("no").at("reasons") == json({"exec scorer exited 1"}));
 }
 
 // --- cache -------------------------------------------------------------------------------------

@@ -19,48 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-// One commit: prompts/ask.toml (`template = "Q: {{q}}"`, [eval] on evals/ask.jsonl with
-// `asserts`) and the dataset; the loopback server answers by `rules`.
-struct Project {
-  LlmServer server;
-  TempRepo repo;
-
-  Project(const std::string& asserts, const std::string& dataset, std::vector<LlmServer::Rule> rules) {
-    server.set_rules(std::move(rules));
-    repo.write(".promptops.toml", config_toml(server));
-    repo.write("prompts/ask.toml",
-               "template = \"Q: {{q}}\"\n"
-               "[vars]\n"
-               "q = { required = true }\n"
-               "[eval]\n"
-               "dataset = \"evals/ask.jsonl\"\n"
-               "assert = [" +
-                   asserts + "]\n");
-    repo.write("evals/ask.jsonl", dataset);
-    repo.commit("ask");
-  }
-};
-
-std::string ask_case(const std::string& id, const std::string& q, const json& extra = json::object()) {
-  json row = {{"id", id}, {"vars", {{"q", q}}}};
-  row.update(extra);
-  return row.dump() + "\n";
-}
-
-// The per-case records of a row's results file by case id (they are written as answers arrive).
-std::map<std::string, json> case_records(const json& row) {
-  std::map<std::string, json> records;
-  const std::string text = read_text(row.at("results_file").get<std::string>());
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = text.find('\n', start);
-    json record = json::parse(text.substr(start, end - start));
-    const std::string id = record.at("id").get<std::string>();
-    records[id] = std::move(record);
-    start = end + 1;
-  }
-  return records;
-}
-
 std::string long_line() {
   std::string answer;
   for (int i = 0; i < 14000; ++i) {
@@ -72,20 +30,20 @@ std::string long_line() {
 }  // namespace
 
 TEST_CASE("a regex assertion on a 28 KB one-line answer is scored, not a crash", "[e2e][eval][regex]") {
-  Project p("{ type = \"regex\", value = \"^(a|b)*c$\" }",
-            ask_case("long", "long one") + ask_case("short", "short one"),
+  AskRepo p("{ type = \"regex\", value = \"^(a|b)*c$\" }",
+            ask_row("long", "long one") + ask_row("short", "short one"),
             {{{"long one"}, long_line()}, {{"short one"}, "abd"}});
   const json doc = eval_json(p.repo.path(), {"HEAD"});
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "pf");
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   REQUIRE(records.size() == 2);
   CHECK(records.at("long").at("output").get<std::string>().size() == 28001);
   CHECK(records.at("short").at("reasons") == json({"output does not match /^(a|b)*c$/"}));
 }
 
 TEST_CASE("a regex that reaches its match limit makes that case an error with the reason", "[e2e][eval][regex]") {
-  Project p("{ type = \"regex\", value = \"^(a+)+$\" }", ask_case("long", "long one") + ask_case("ok", "ok one"),
+  AskRepo p("{ type = \"regex\", value = \"^(a+)+$\" }", ask_row("long", "long one") + ask_row("ok", "ok one"),
             {{{"long one"}, std::string(28000, 'a') + "!"}, {{"ok one"}, "aaa"}});
   const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD", "--format", "json"});
   CHECK(r.exit_code == 2);
@@ -95,7 +53,7 @@ TEST_CASE("a regex that reaches its match limit makes that case an error with th
   const json doc = json::parse(r.out);
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "ep");
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   REQUIRE(records.size() == 2);
   CHECK(records.at("long").at("error") == "regex match limit reached");
   CHECK(records.at("long").at("pass") == false);
@@ -104,7 +62,7 @@ TEST_CASE("a regex that reaches its match limit makes that case an error with th
 TEST_CASE("assertions that cannot work stop eval before any model call, and lint names them",
           "[e2e][eval][lint]") {
   SECTION("an empty value") {
-    Project p("{ type = \"contains\", value = \"\" }", ask_case("one", "one"), {});
+    AskRepo p("{ type = \"contains\", value = \"\" }", ask_row("one", "one"), {});
     const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
     CHECK(r.exit_code == 2);
     CHECK(p.server.requests() == 0);
@@ -121,9 +79,9 @@ TEST_CASE("assertions that cannot work stop eval before any model call, and lint
           "1 error, 0 warnings\n");
   }
   SECTION("a variable that a case does not define") {
-    Project p("{ type = \"contains\", value = \"{{city}}\" }",
-              ask_case("one", "one", {{"vars", {{"q", "one"}, {"city", "Paris"}}}}) + ask_case("two", "two") +
-                  ask_case("three", "three"),
+    AskRepo p("{ type = \"contains\", value = \"{{city}}\" }",
+              ask_row("one", "one", {{"vars", {{"q", "one"}, {"city", "Paris"}}}}) + ask_row("two", "two") +
+                  ask_row("three", "three"),
               {});
     const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
     CHECK(r.exit_code == 2);
@@ -141,9 +99,9 @@ TEST_CASE("assertions that cannot work stop eval before any model call, and lint
           "1 error, 0 warnings\n");
   }
   SECTION("a case's own pattern that does not compile") {
-    Project p("{ type = \"is-json\" }",
-              ask_case("one", "one") +
-                  ask_case("two", "two", {{"assert", {{{"type", "regex"}, {"value", "a(b"}}}}}),
+    AskRepo p("{ type = \"is-json\" }",
+              ask_row("one", "one") +
+                  ask_row("two", "two", {{"assert", {{{"type", "regex"}, {"value", "a(b"}}}}}),
               {});
     const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
     CHECK(r.exit_code == 2);

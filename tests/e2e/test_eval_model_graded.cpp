@@ -47,19 +47,6 @@ struct JudgedProject {
   const std::filesystem::path& path() const { return repo.path(); }
 };
 
-// The per-case records of a row's results file, by case id.
-std::map<std::string, json> case_records(const json& row) {
-  std::map<std::string, json> records;
-  const std::string text = read_text(row.at("results_file").get<std::string>());
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = text.find('\n', start);
-    const json record = json::parse(text.substr(start, end - start));
-    records[record.at("id").get<std::string>()] = record;
-    start = end + 1;
-  }
-  return records;
-}
-
 // Runs eval again: every answer and verdict comes from the cache.
 void check_cached(JudgedProject& p, const std::string& outcomes) {
   p.server.reset_counters();
@@ -86,7 +73,7 @@ TEST_CASE("factuality and model-graded-closedqa ask the judge with the shipped p
   CHECK(seen_with(p.server, "[Question]: Q: capital of France?\n[Expert answer]: Paris\n") == 1);
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "pf");
-  const std::map<std::string, json> records = case_records(row);
+  const std::map<std::string, json> records = records_by_id(row);
   CHECK(records.at("wrong").at("reasons") == json({"(D) disagrees with the reference: Milan is not Rome"}));
   CHECK(records.at("wrong").at("score").get<double>() == Approx(0.5));
   check_cached(p, "pf");
@@ -113,7 +100,7 @@ TEST_CASE("answer-relevance and the RAG judges read the query and context variab
   CHECK(p.server.requests() == 5);
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "f");
-  const json record = case_records(row).at("shop");
+  const json record = records_by_id(row).at("shop");
   INFO(record.dump());
   CHECK(record.at("reasons") ==
         json({"1 of 2 statements supported by the context, 0.500 < threshold 0.700: Sundays are not in the context"}));
@@ -134,7 +121,7 @@ TEST_CASE("prompt-injection on the rendered input and jailbreak on the output, c
   CHECK(p.server.requests() == 6);
   const json& row = doc.at("rows").at(0);
   CHECK(row.at("outcomes") == "pf");
-  CHECK(case_records(row).at("injected").at("reasons") ==
+  CHECK(records_by_id(row).at("injected").at("reasons") ==
         json({"input is a prompt injection: asks to ignore instructions"}));
   check_cached(p, "pf");
 }
@@ -150,7 +137,7 @@ TEST_CASE("a repository's judge_prompt replaces the shipped one, and editing it 
   p.repo.commit("judge v1");
   const json first = eval_json(p.path(), {"HEAD"});
   CHECK(seen_with(p.server, "HOUSE RULES v1\nHi there.") == 1);
-  CHECK(case_records(first.at("rows").at(0)).at("one").at("reasons") ==
+  CHECK(records_by_id(first.at("rows").at(0)).at("one").at("reasons") ==
         json({"output is a jailbreak attempt: house rule 1"}));
   p.repo.write("evals/judges/jb.txt", "HOUSE RULES v2\n{{text}}\n");
   p.repo.commit("judge v2");

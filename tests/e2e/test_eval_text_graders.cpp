@@ -16,47 +16,15 @@ using namespace promptops::test;
 using namespace promptops::test::eval;
 using nlohmann::json;
 
-namespace {
-
-// One commit: prompts/ask.toml (`template = "Q: {{q}}"`, [eval] on evals/ask.jsonl with
-// `asserts`) and the dataset; the loopback server answers by `rules`.
-struct TextProject {
-  LlmServer server;
-  TempRepo repo;
-
-  TextProject(const std::string& asserts, const std::string& dataset, std::vector<LlmServer::Rule> rules) {
-    server.set_rules(std::move(rules));
-    repo.write(".promptops.toml", config_toml(server));
-    repo.write("prompts/ask.toml",
-               "template = \"Q: {{q}}\"\n"
-               "[vars]\n"
-               "q = { required = true }\n"
-               "[eval]\n"
-               "dataset = \"evals/ask.jsonl\"\n"
-               "assert = [" +
-                   asserts + "]\n");
-    repo.write("evals/ask.jsonl", dataset);
-    repo.commit("ask");
-  }
-};
-
-std::string text_case(const std::string& id, const std::string& q, const json& extra = json::object()) {
-  json row = {{"id", id}, {"vars", {{"q", q}}}};
-  row.update(extra);
-  return row.dump() + "\n";
-}
-
-}  // namespace
-
 TEST_CASE("text graders and negated types judge answers through eval", "[e2e][eval][text]") {
-  TextProject p(
+  AskRepo p(
       "{ type = \"icontains-any\", value = \"paris, \\\"Lyon, France\\\"\" },\n"
       "{ type = \"not-regex\", value = \"\\\\d\" },\n"
       "{ type = \"word-count\", value = { max = 6 } },\n"
       "{ type = \"rouge-n\", value = \"{{expected}}\", threshold = 0.5 }",
-      text_case("paris", "capital of France", {{"expected", "Paris is the capital"}}) +
-          text_case("lyon", "a city of France", {{"expected", "Lyon is a city in France"}}) +
-          text_case("digits", "the year", {{"expected", "It was 1999"}}),
+      ask_row("paris", "capital of France", {{"expected", "Paris is the capital"}}) +
+          ask_row("lyon", "a city of France", {{"expected", "Lyon is a city in France"}}) +
+          ask_row("digits", "the year", {{"expected", "It was 1999"}}),
       {{{"capital of France"}, "PARIS is the capital."},
        {{"a city of France"}, "Lyon, France is a large city."},
        {{"the year"}, "It was 1999, in Paris."}});
@@ -80,7 +48,7 @@ TEST_CASE("text graders and negated types judge answers through eval", "[e2e][ev
 TEST_CASE("a malformed text grader stops eval before any model call, and lint names its line",
           "[e2e][eval][lint][text]") {
   SECTION("in the prompt's assertions") {
-    TextProject p("{ type = \"not-word-count\", value = { min = 5, max = 2 } }", text_case("one", "one"), {});
+    AskRepo p("{ type = \"not-word-count\", value = { min = 5, max = 2 } }", ask_row("one", "one"), {});
     const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
     CHECK(r.exit_code == 2);
     CHECK(p.server.requests() == 0);
@@ -92,9 +60,9 @@ TEST_CASE("a malformed text grader stops eval before any model call, and lint na
           "1 error, 0 warnings\n");
   }
   SECTION("in a case's own assertions") {
-    TextProject p("{ type = \"is-json\" }",
-                  text_case("one", "one") +
-                      text_case("two", "two", {{"assert", {{{"type", "contains-any"}, {"value", json::array()}}}}}),
+    AskRepo p("{ type = \"is-json\" }",
+                  ask_row("one", "one") +
+                      ask_row("two", "two", {{"assert", {{{"type", "contains-any"}, {"value", json::array()}}}}}),
                   {});
     const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
     CHECK(r.exit_code == 2);
