@@ -434,7 +434,9 @@ class Validator {
   std::string check_properties(const json& schema, const json& instance) {
     const auto properties = schema.find("properties");
     const auto additional = schema.find("additionalProperties");
-    for (const auto& [key, value] : instance.items()) {
+    for (const auto& item : instance.items()) {
+      const std::string& key = item.key();  // named, not bound: clang 14 cannot capture a binding
+      const json& value = item.value();
       bool declared = properties != schema.end() && properties->contains(key);
       if (declared) {
         if (std::string message = at(key, [&] { return check(properties->at(key), value); }); !message.empty()) {
@@ -464,7 +466,8 @@ class Validator {
     if (patterns == schema.end()) {
       return "";
     }
-    for (const auto& [pattern, sub] : patterns->items()) {
+    for (const auto& item : patterns->items()) {
+      const json& sub = item.value();
       const Regex* regex = m_schema.property_pattern_of(sub);
       const RegexSearchResult found = regex ? regex->search(key) : RegexSearchResult{};
       if (!found.error.empty()) {
