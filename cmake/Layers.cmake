@@ -16,6 +16,7 @@ function(promptops_layer name)
       PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
       PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     target_link_libraries(promptops_${name} PUBLIC ${ARGN} PRIVATE promptops_warnings)
+    promptops_precompile(promptops_${name})
   else()
     add_library(promptops_${name} INTERFACE)
     target_include_directories(promptops_${name} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)

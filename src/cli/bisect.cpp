@@ -27,8 +27,6 @@ namespace {
 using json = nlohmann::json;
 using Verdict = BisectVersion::Verdict;
 
-constexpr std::size_t k_max_flips_shown = 10;
-
 struct BisectCommandOptions {
   std::string name;
   std::string good;
@@ -66,10 +64,6 @@ const char* verdict_word(Verdict verdict) {
   return "not evaluated";
 }
 
-std::string interval_text(const std::optional<Interval>& interval) {
-  return interval ? " [" + fixed(interval->low, 2) + ", " + fixed(interval->high, 2) + "]" : "";
-}
-
 // "0.250 [0.07, 0.59]"
 std::string value_text(const BisectReport& report, const BisectVersion& version) {
   if (!version.result) {
@@ -77,7 +71,7 @@ std::string value_text(const BisectReport& report, const BisectVersion& version)
   }
   std::optional<Interval> interval;
   const double value = metric_value(version.result->metrics, report.metric, &interval);
-  return fixed(value, 3) + interval_text(report.metric == "macro_f1" ? std::nullopt : interval);
+  return fixed(value, 3) + interval_suffix(report.metric == "macro_f1" ? std::nullopt : interval);
 }
 
 double value_of(const BisectReport& report, const BisectVersion& version) {
@@ -517,7 +511,7 @@ void run_bisect_run(Context& context, const BisectRunOptions& options) {
     std::optional<Interval> interval;
     const double value = metric_value(run.result->metrics, run.metric, &interval);
     std::string line = std::string(run.bad ? "bad" : "good") + ": " + name + " at " + head.short_hex() +
-                       ": " + run.metric + " " + fixed(value, 3) + interval_text(interval);
+                       ": " + run.metric + " " + fixed(value, 3) + interval_suffix(interval);
     if (run.good) {
       line += " (good side " + good->short_hex() + ": " +
               fixed(metric_value(run.good->metrics, run.metric, nullptr), 3) + ")";

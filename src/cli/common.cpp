@@ -190,4 +190,8 @@ Positionals split_positionals(const Context& context, std::initializer_list<cons
   return out;
 }
 
+std::string interval_suffix(const std::optional<Interval>& interval) {
+  return interval ? " [" + util::fixed(interval->low, 2) + ", " + util::fixed(interval->high, 2) + "]" : "";
+}
+
 }  // namespace promptops::cli

@@ -92,4 +92,10 @@ Positionals split_positionals(const Context& context, std::initializer_list<cons
 // {"name": ..., "email": ...}
 nlohmann::json person_json(const git::Person& person);
 
+// How many flipped cases a text or markdown report lists (JSON lists them all).
+constexpr std::size_t k_max_flips_shown = 10;
+
+// " [0.07, 0.59]": an interval after a value, with its leading space; empty without one.
+std::string interval_suffix(const std::optional<Interval>& interval);
+
 }  // namespace promptops::cli

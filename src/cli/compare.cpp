@@ -209,7 +209,7 @@ std::string comparison_markdown(const Comparison& c, const Side& a, const Side& 
   return out;
 }
 
-json result_json(const std::optional<EvalResult>& result) {
+json side_json(const std::optional<EvalResult>& result) {
   if (!result) {
     return nullptr;
   }
@@ -261,8 +261,8 @@ std::string problem_text(const Comparison& c) {
 json comparison_json(const Comparison& c) {
   const std::string problem = problem_text(c);
   json out = {{"prompt", c.prompt},
-              {"a", result_json(c.a)},
-              {"b", result_json(c.b)},
+              {"a", side_json(c.a)},
+              {"b", side_json(c.b)},
               {"problem", problem.empty() ? json(nullptr) : json(problem)}};
   if (!c.complete()) {
     out["metric"] = nullptr;

@@ -32,11 +32,13 @@ struct DiffOptions {
   std::string format;
 };
 
-struct Side {
+struct DiffSide {
   std::unique_ptr<Snapshot> snapshot;
 };
 
-Side load_side(Context& context, const std::string& revision) { return Side{snapshot_at(context, revision)}; }
+DiffSide load_side(Context& context, const std::string& revision) {
+  return DiffSide{snapshot_at(context, revision)};
+}
 
 std::optional<EvalResult> eval_note(const git::Repository& repo, const Snapshot& snapshot,
                                     const std::string& name) {
@@ -135,8 +137,8 @@ void run_diff(Context& context, const DiffOptions& options) {
                                     positionals.end());
   const std::string old_revision = before >= 1 ? positionals[0] : "HEAD";
   const std::string new_revision = before == 2 ? positionals[1] : "";
-  const Side old_side = load_side(context, old_revision);
-  const Side new_side = load_side(context, new_revision);
+  const DiffSide old_side = load_side(context, old_revision);
+  const DiffSide new_side = load_side(context, new_revision);
 
   std::vector<std::string> skipped;
   std::vector<PromptChange> changes = diff_prompts(*old_side.snapshot, *new_side.snapshot, names, &skipped);

@@ -27,8 +27,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::size_t k_max_flips_shown = 10;
-
 struct ReviewOptions {
   std::string range;
   bool offline = false;
@@ -58,10 +56,6 @@ std::string delta_text(const MetricRow& row) {
            fixed(std::abs(delta), std::abs(delta) < 0.01 ? 5 : 4);
   }
   return signed_fixed(delta, 3);
-}
-
-std::string interval_text(const std::optional<Interval>& interval) {
-  return interval ? "[" + fixed(interval->low, 2) + ", " + fixed(interval->high, 2) + "]" : "";
 }
 
 std::string p_text(const MetricRow& row) {
@@ -109,13 +103,9 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
       out += "| metric | before | after | change | p |\n|---|---:|---:|---:|---|\n";
       for (const MetricRow& row : review.metrics) {
         const std::string before =
-            row.base
-                ? number(*row.base, row) + (row.base_interval ? " " + interval_text(row.base_interval) : "")
-                : "–";
+            row.base ? number(*row.base, row) + interval_suffix(row.base_interval) : "–";
         const std::string after =
-            row.head
-                ? number(*row.head, row) + (row.head_interval ? " " + interval_text(row.head_interval) : "")
-                : "–";
+            row.head ? number(*row.head, row) + interval_suffix(row.head_interval) : "–";
         const std::string change = row.base && row.head ? delta_text(row) : "";
         const std::string p =
             p_text(row) + (row.too_few ? " — " + too_few_cases_text(confidence_of(review)) : std::string());
@@ -162,7 +152,7 @@ std::string render_text(const std::string& title, const CheckReport& report,
     out += "\nprompt " + review.name + " (" + review.status + "): " + gate_word(review) + "\n";
     for (const MetricRow& row : review.metrics) {
       const auto side = [&row](double value, const std::optional<Interval>& interval) {
-        return number(value, row) + (interval ? " " + interval_text(interval) : "");
+        return number(value, row) + interval_suffix(interval);
       };
       out += "  " + row.name + ": " + (row.base ? side(*row.base, row.base_interval) + " → " : "") +
              side(*row.head, row.head_interval);

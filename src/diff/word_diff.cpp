@@ -4,11 +4,11 @@
 
 #include <dtl/dtl.hpp>
 
+#include <promptops/util/strings.hpp>
+
 namespace promptops::diff {
 
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 void append(std::vector<Run>& runs, RunKind kind, const std::string& text) {
   if (text.empty()) {
@@ -60,9 +60,9 @@ std::vector<std::string> word_tokens(std::string_view text) {
   std::vector<std::string> tokens;
   std::size_t start = 0;
   while (start < text.size()) {
-    const bool space = is_space(text[start]);
+    const bool space = util::is_ascii_space(text[start]);
     std::size_t end = start + 1;
-    while (end < text.size() && is_space(text[end]) == space) {
+    while (end < text.size() && util::is_ascii_space(text[end]) == space) {
       ++end;
     }
     tokens.emplace_back(text.substr(start, end - start));

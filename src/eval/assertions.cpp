@@ -289,11 +289,11 @@ std::string render_value(const json& value, const EvalContext& context) {
   return value.dump();
 }
 
-namespace {
-
 AssertionResult verdict(bool pass, std::string reason) {
   return AssertionResult{pass, pass ? 1.0 : 0.0, std::move(reason)};
 }
+
+namespace {
 
 AssertionResult error_result(std::string reason) { return AssertionResult{false, 0.0, std::move(reason), true}; }
 

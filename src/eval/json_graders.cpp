@@ -9,14 +9,13 @@
 
 #include "json_schema.hpp"
 #include "json_syntax.hpp"
+#include "text_graders.hpp"
 
 namespace promptops::inline eval {
 
 namespace {
 
 constexpr std::string_view k_fence = "```";
-
-AssertionResult verdict(bool pass, std::string reason) { return AssertionResult{pass, pass ? 1.0 : 0.0, std::move(reason)}; }
 
 std::string span_text(const EmbeddedJson& found) {
   return "bytes " + std::to_string(found.begin + 1) + "-" + std::to_string(found.end);

@@ -6,13 +6,11 @@
 
 #include <utf8proc.h>
 
+#include <promptops/util/strings.hpp>
+
 namespace promptops::inline eval {
 
 namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 class Scanner {
  public:
@@ -139,7 +137,7 @@ class Scanner {
     if (c == '"') {
       return scan_string();
     }
-    if (c == '-' || is_digit(c)) {
+    if (c == '-' || util::is_ascii_digit(c)) {
       return scan_number();
     }
     for (const std::string_view literal : {std::string_view("true"), std::string_view("false"),
@@ -156,10 +154,10 @@ class Scanner {
   }
 
   bool scan_digits() {
-    if (at_end() || !is_digit(peek())) {
+    if (at_end() || !util::is_ascii_digit(peek())) {
       return fail_bool("a digit");
     }
-    while (!at_end() && is_digit(peek())) {
+    while (!at_end() && util::is_ascii_digit(peek())) {
       ++m_pos;
     }
     return true;
@@ -199,7 +197,7 @@ class Scanner {
     if (c == 'u') {
       ++m_pos;
       for (int i = 0; i < 4; ++i, ++m_pos) {
-        if (at_end() || !is_hex(peek())) {
+        if (at_end() || !util::is_hex_digit(peek())) {
           return fail_bool("four hexadecimal digits after \\u");
         }
       }

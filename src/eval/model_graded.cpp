@@ -11,6 +11,8 @@
 #include <promptops/util/error.hpp>
 #include <promptops/util/strings.hpp>
 
+#include "text_graders.hpp"
+
 namespace promptops::inline eval {
 
 namespace {
@@ -104,10 +106,6 @@ std::string rendered_value(const Assertion& assertion, const EvalContext& contex
   }
   return assertion.value.is_string() ? render_template(assertion.value.get<std::string>(), context.vars)
                                      : assertion.value.dump();
-}
-
-std::string located(const Assertion& assertion) {
-  return assertion.where.file.empty() ? "" : assertion.where.format() + ": ";
 }
 
 std::string with_reason(std::string head, const json& answer) {

@@ -21,8 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_upper_alnum(char c) { return is_digit(c) || (c >= 'A' && c <= 'Z'); }
+bool is_upper_alnum(char c) { return util::is_ascii_digit(c) || (c >= 'A' && c <= 'Z'); }
 
 // A candidate's confirmation: the end of the finding (the match may be trimmed or, for an IBAN,
 // extended), or nullopt when it is not personal data.
@@ -39,7 +38,7 @@ std::optional<std::size_t> confirm_email(std::string_view text, std::size_t begi
 }
 
 std::size_t digit_count(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), is_digit));
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), util::is_ascii_digit));
 }
 
 // 8 to 15 digits for an international number (E.164); 10 or 11 for a national one with a trunk 0.
@@ -73,12 +72,12 @@ bool luhn(std::string_view digits) {
 // number followed by a year ("4111 1111 1111 1111 2024") is still found.
 std::optional<std::size_t> confirm_card(std::string_view text, std::size_t begin, std::size_t end) {
   for (std::size_t stop = end; stop > begin; --stop) {
-    if (stop != end && is_digit(text[stop])) {
+    if (stop != end && util::is_ascii_digit(text[stop])) {
       continue;  // not at a group boundary
     }
     std::string digits;
     for (std::size_t i = begin; i < stop; ++i) {
-      if (is_digit(text[i])) {
+      if (util::is_ascii_digit(text[i])) {
         digits += text[i];
       }
     }
@@ -108,7 +107,7 @@ bool iban_checksum(const std::string& iban) {
   const std::string rotated = iban.substr(4) + iban.substr(0, 4);
   int remainder = 0;
   for (char c : rotated) {
-    const int value = is_digit(c) ? c - '0' : c - 'A' + 10;
+    const int value = util::is_ascii_digit(c) ? c - '0' : c - 'A' + 10;
     remainder = (remainder * (value > 9 ? 100 : 10) + value) % 97;
   }
   return remainder == 1;

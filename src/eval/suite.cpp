@@ -475,6 +475,8 @@ std::size_t calls_per_sample(const Suite& suite, std::size_t index) {
 
 const std::vector<std::string>& metric_names() { return k_metric_names; }
 
+bool is_pass_metric(const std::string& metric) { return metric == "pass_rate" || metric == "accuracy"; }
+
 std::vector<std::string> named_metrics_of(const Prompt& prompt) {
   Suite suite;
   ParsedAssertions asserts = parse_assertions(prompt.eval.asserts, prompt.eval.where);

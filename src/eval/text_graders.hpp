@@ -17,13 +17,16 @@
 namespace promptops::inline eval {
 
 // Defined in assertions.cpp, shared with the graders: a text quoted for a reason line (JSON
-// escapes, elided past 80 bytes); a value rendered against the case; "file:line: " or "".
+// escapes, elided past 80 bytes); a value rendered against the case; "file:line: " or ""; a
+// 0/1 result.
 std::string quote(std::string_view text);
 // `text` rendered with `vars` as render_template() does, without parsing when it holds no
 // {{...}} or is exactly one string variable.
 std::string render_text(const std::string& text, const nlohmann::json& vars);
 std::string render_value(const nlohmann::json& value, const EvalContext& context);
 std::string located(const Assertion& assertion);
+// A pass (score 1) or a fail (score 0) with its reason.
+AssertionResult verdict(bool pass, std::string reason);
 
 // What read_text_grader() found, for the assertion parser to report and check.
 struct TextGraderProblems {

@@ -70,12 +70,14 @@ std::uint32_t widen(unsigned char byte, bool signed_chars) {
   return byte;
 }
 
-struct Chunk {
+}  // namespace
+
+// A chunk of the file: outside the anonymous namespace because CommitGraph::Layer holds some.
+struct CommitGraphChunk {
   const unsigned char* data = nullptr;
   std::size_t size = 0;
 };
-
-}  // namespace
+using Chunk = CommitGraphChunk;
 
 std::uint32_t murmur3_seeded(std::uint32_t seed, std::string_view data, bool signed_chars) {
   constexpr std::uint32_t k_c1 = 0xcc9e2d51u;

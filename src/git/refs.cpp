@@ -13,10 +13,6 @@ namespace {
 
 constexpr std::string_view k_alias_prefix = "refs/tags/promptops/";
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 }  // namespace
 
 std::optional<Oid> Repository::head() const {
@@ -101,11 +97,11 @@ std::vector<std::string> Repository::ref_names() const {
   int rc = 0;
   while ((rc = git_reference_next_name(&name, iterator.get())) == 0) {
     const std::string_view full = name;
-    if (starts_with(full, k_alias_prefix)) {
+    if (full.starts_with(k_alias_prefix)) {
       continue;
     }
     for (const std::string_view prefix : {"refs/heads/", "refs/tags/", "refs/remotes/"}) {
-      if (starts_with(full, prefix)) {
+      if (full.starts_with(prefix)) {
         out.emplace_back(full.substr(prefix.size()));
         break;
       }

@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <optional>
 
-#include <promptops/util/error.hpp>
 #include <promptops/git/git.hpp>
+#include <promptops/util/error.hpp>
+#include <promptops/util/strings.hpp>
 
 #include "repository_impl.hpp"
 
@@ -46,15 +47,13 @@ SignatureHandle to_signature(const Person& person, const char* what) {
   return SignatureHandle(raw);
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
 // The first non-blank line of a commit message without trailing spaces, as `git commit` writes it
 // to the reflog (after git's stripspace cleanup).
 std::string subject_of(std::string_view message) {
   while (!message.empty()) {
     const std::string_view line = message.substr(0, message.find('\n'));
     std::string_view trimmed = line;
-    while (!trimmed.empty() && is_space(trimmed.back())) {
+    while (!trimmed.empty() && util::is_ascii_space(trimmed.back())) {
       trimmed.remove_suffix(1);
     }
     if (!trimmed.empty()) {

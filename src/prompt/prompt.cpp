@@ -17,22 +17,12 @@ namespace {
 using config::Entry;
 using config::TomlReader;
 
-constexpr std::size_t k_npos = std::string_view::npos;
-
 const std::vector<std::string> k_prompt_keys{"description", "tags", "template", "messages",
                                              "model",       "vars", "eval",     "gate"};
 const std::vector<std::string> k_front_matter_keys{"description", "tags", "model", "vars", "eval", "gate"};
 const std::vector<std::string> k_message_keys{"role", "content"};
 const std::vector<std::string> k_roles{"system", "user", "assistant"};
 const std::vector<std::string> k_var_keys{"required", "default", "description"};
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
 
 // Byte offsets in one file <-> 1-based line and column; columns count code points, as toml++ does.
 class FileText {
@@ -50,7 +40,7 @@ class FileText {
 
   std::size_t offset(int line, int column) const {
     if (line < 1 || static_cast<std::size_t>(line) > m_starts.size() || column < 1) {
-      return k_npos;
+      return std::string_view::npos;
     }
     std::size_t at = m_starts[static_cast<std::size_t>(line) - 1];
     for (int i = 1; i < column && at < m_text.size(); ++i) {
@@ -79,7 +69,7 @@ class FileText {
 // Where a TOML string's content starts in the file. `exact` when the file holds the content
 // verbatim there (no escapes), so that positions inside the content map onto the file.
 struct ContentStart {
-  std::size_t offset = k_npos;
+  std::size_t offset = std::string_view::npos;
   bool exact = false;
 };
 
@@ -87,20 +77,20 @@ ContentStart content_start(const FileText& file, const toml::node& node, std::st
   ContentStart out;
   std::size_t at =
       file.offset(static_cast<int>(node.source().begin.line), static_cast<int>(node.source().begin.column));
-  if (at == k_npos) {
+  if (at == std::string_view::npos) {
     return out;
   }
   const std::string_view text = file.text();
   const std::string_view rest = text.substr(at);
-  if (starts_with(rest, "\"\"\"") || starts_with(rest, "'''")) {
+  if (rest.starts_with("\"\"\"") || rest.starts_with("'''")) {
     at += 3;
     // TOML trims a newline right after the opening delimiter.
-    if (starts_with(text.substr(at), "\r\n")) {
+    if (text.substr(at).starts_with("\r\n")) {
       at += 2;
-    } else if (starts_with(text.substr(at), "\n")) {
+    } else if (text.substr(at).starts_with("\n")) {
       at += 1;
     }
-  } else if (starts_with(rest, "\"") || starts_with(rest, "'")) {
+  } else if (rest.starts_with("\"") || rest.starts_with("'")) {
     at += 1;
   } else {
     return out;
@@ -115,7 +105,7 @@ std::size_t offset_in(std::string_view text, int line, int column) {
   std::size_t at = 0;
   for (int i = 1; i < line; ++i) {
     const std::size_t newline = text.find('\n', at);
-    if (newline == k_npos) {
+    if (newline == std::string_view::npos) {
       return text.size();
     }
     at = newline + 1;
@@ -132,9 +122,9 @@ void check_template(std::vector<Diagnostic>& out, const std::string& path, const
   Diagnostic d;
   d.code = "template-syntax";
   d.message = "template syntax error: " + info.error;
-  if (start.offset != k_npos && start.exact) {
+  if (start.offset != std::string_view::npos && start.exact) {
     d.where = file.location(path, start.offset + offset_in(content, info.error_line, info.error_column));
-  } else if (start.offset != k_npos) {
+  } else if (start.offset != std::string_view::npos) {
     d.where = file.location(path, start.offset);
   } else {
     d.where = fallback;
@@ -161,7 +151,7 @@ std::optional<std::string> scalar_text(const toml::node& node) {
 
 // Mustache cannot look up names with dots or spaces, or that start like a tag type.
 bool is_template_name(std::string_view name) {
-  if (name.empty() || std::string_view("#^/!>&=").find(name.front()) != k_npos) {
+  if (name.empty() || std::string_view("#^/!>&=").find(name.front()) != std::string_view::npos) {
     return false;
   }
   return std::none_of(name.begin(), name.end(), [](char c) {
@@ -316,7 +306,7 @@ std::vector<Message> read_messages(TomlReader& reader, const FileText& file, con
       message.content = *content;
       const toml::node& content_node = *table->get("content");
       const ContentStart start = content_start(file, content_node, *content);
-      if (start.offset != k_npos) {
+      if (start.offset != std::string_view::npos) {
         message.where = file.location(reader.path(), start.offset);
       } else {
         message.where = reader.where(content_node.source());
@@ -355,8 +345,8 @@ bool read_toml_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
       message.role = "user";
       message.content = content->get();
       const ContentStart start = content_start(file, *template_node, message.content);
-      message.where = start.offset != k_npos ? file.location(prompt.path, start.offset)
-                                             : reader.where(template_node->source());
+      message.where = start.offset != std::string_view::npos ? file.location(prompt.path, start.offset)
+                                                             : reader.where(template_node->source());
       check_template(out, prompt.path, file, message.content, start, message.where);
       prompt.messages.push_back(std::move(message));
     } else {
@@ -386,7 +376,7 @@ bool read_toml_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
 bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnostic>& out) {
   prompt.has_template_key = true;
   const FileText file(text);
-  const std::size_t bom = starts_with(text, "\xEF\xBB\xBF") ? 3 : 0;
+  const std::size_t bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
   std::size_t body_offset = bom;
   int body_line = 1;
 
@@ -438,9 +428,9 @@ bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
 
   // The file's final newline is an editor convention, not part of the prompt.
   std::string_view body = text.substr(body_offset);
-  if (ends_with(body, "\r\n")) {
+  if (body.ends_with("\r\n")) {
     body.remove_suffix(2);
-  } else if (ends_with(body, "\n")) {
+  } else if (body.ends_with("\n")) {
     body.remove_suffix(1);
   }
   if (util::trim(body).empty()) {
@@ -451,7 +441,7 @@ bool read_text_prompt(std::string_view text, Prompt& prompt, std::vector<Diagnos
   }
   // TOML (the front matter) is UTF-8 by definition; the body must be too, since every prompt
   // goes out as JSON (to the model, in eval keys, show and export).
-  if (const std::size_t bad = util::invalid_utf8_at(body); bad != k_npos) {
+  if (const std::size_t bad = util::invalid_utf8_at(body); bad != std::string_view::npos) {
     Diagnostic d;
     d.where = file.location(prompt.path, body_offset + bad);
     d.code = "invalid-utf8";
@@ -549,7 +539,7 @@ ParsedPrompt parse_prompt(std::string_view text, const std::string& path, const 
   Prompt prompt;
   prompt.name = name;
   prompt.path = path;
-  prompt.format = ends_with(path, ".toml") ? PromptFormat::toml : PromptFormat::text;
+  prompt.format = path.ends_with(".toml") ? PromptFormat::toml : PromptFormat::text;
   const bool understood = prompt.format == PromptFormat::toml
                               ? read_toml_prompt(text, prompt, parsed.diagnostics)
                               : read_text_prompt(text, prompt, parsed.diagnostics);

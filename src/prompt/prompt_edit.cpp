@@ -16,22 +16,12 @@ namespace promptops::inline prompt {
 
 namespace {
 
-constexpr std::size_t k_npos = std::string_view::npos;
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-std::size_t bom_size(std::string_view text) { return starts_with(text, "\xEF\xBB\xBF") ? 3 : 0; }
+std::size_t bom_size(std::string_view text) { return text.starts_with("\xEF\xBB\xBF") ? 3 : 0; }
 
 // "\r\n" when the file's first line ends so, else "\n".
 std::string newline_of(std::string_view text) {
   const std::size_t newline = text.find('\n');
-  return newline != k_npos && newline > 0 && text[newline - 1] == '\r' ? "\r\n" : "\n";
+  return newline != std::string_view::npos && newline > 0 && text[newline - 1] == '\r' ? "\r\n" : "\n";
 }
 
 // A text prompt's layout: the front matter's TOML is [toml_begin, toml_end), the body starts at
@@ -79,8 +69,8 @@ std::size_t offset_of(std::string_view text, const toml::source_position& positi
   std::size_t at = 0;
   for (std::size_t line = 1; line < position.line; ++line) {
     at = text.find('\n', at);
-    if (at == k_npos) {
-      return k_npos;
+    if (at == std::string_view::npos) {
+      return std::string_view::npos;
     }
     ++at;
   }
@@ -122,7 +112,7 @@ std::size_t quote_run(std::string_view text, std::size_t at, char quote) {
 Literal find_literal(std::string_view text, const toml::node& node, const std::string& path,
                      int line_offset) {
   const std::size_t at = offset_of(text, node.source().begin);
-  const std::string_view rest = at == k_npos ? std::string_view() : text.substr(at);
+  const std::string_view rest = at == std::string_view::npos ? std::string_view() : text.substr(at);
   if (rest.empty() || (rest.front() != '"' && rest.front() != '\'')) {
     throw Error(at_line(path, node, line_offset) + ": cannot find the string to replace",
                 "edit the file by hand");
@@ -134,9 +124,9 @@ Literal find_literal(std::string_view text, const toml::node& node, const std::s
   out.multi_line = quote_run(text, at, quote) >= 3;
   std::size_t pos = at + (out.multi_line ? 3 : 1);
   if (out.multi_line) {
-    if (starts_with(text.substr(pos), "\r\n")) {
+    if (text.substr(pos).starts_with("\r\n")) {
       out.leading_newline = "\r\n";
-    } else if (starts_with(text.substr(pos), "\n")) {
+    } else if (text.substr(pos).starts_with("\n")) {
       out.leading_newline = "\n";
     }
   }
@@ -170,10 +160,10 @@ bool is_control(char c) {
 // Whether a literal string ('...' or, when multi_line, '''...''') holds `content` exactly.
 bool literal_holds(std::string_view content, bool multi_line) {
   if (multi_line) {
-    if (content.find("'''") != k_npos) {
+    if (content.find("'''") != std::string_view::npos) {
       return false;
     }
-  } else if (content.find('\'') != k_npos) {
+  } else if (content.find('\'') != std::string_view::npos) {
     return false;
   }
   return std::none_of(content.begin(), content.end(),
@@ -252,7 +242,7 @@ std::string multi_line_literal(std::string_view content, std::string_view leadin
 
 // `content` as a TOML string in the style of `old` when that style holds it (see the header).
 std::string serialize(const Literal& old, std::string_view content, std::string_view newline) {
-  const bool has_newline = content.find('\n') != k_npos;
+  const bool has_newline = content.find('\n') != std::string_view::npos;
   if (!old.multi_line && !has_newline) {
     if (!old.literal) {
       return one_line_basic(content);
@@ -264,7 +254,7 @@ std::string serialize(const Literal& old, std::string_view content, std::string_
   // TOML trims a newline right after the opening delimiter: keep that layout, and write one when
   // the content itself starts with a newline.
   std::string leading = old.multi_line ? old.leading_newline : "";
-  if (leading.empty() && starts_with(content, "\n")) {
+  if (leading.empty() && content.starts_with("\n")) {
     leading = newline;
   }
   if (old.literal && (old.multi_line || has_newline) && literal_holds(content, true)) {
@@ -355,21 +345,21 @@ bool is_model_header(std::string_view line) {
     }
   };
   skip_blanks();
-  if (!starts_with(line, "[") || starts_with(line, "[[")) {
+  if (!line.starts_with("[") || line.starts_with("[[")) {
     return false;
   }
   line.remove_prefix(1);
   skip_blanks();
   bool found = false;
   for (const std::string_view key : {"model", "\"model\"", "'model'"}) {
-    if (starts_with(line, key)) {
+    if (line.starts_with(key)) {
       line.remove_prefix(key.size());
       found = true;
       break;
     }
   }
   skip_blanks();
-  if (!found || !starts_with(line, "]")) {
+  if (!found || !line.starts_with("]")) {
     return false;
   }
   line.remove_prefix(1);
@@ -386,10 +376,10 @@ std::string key_line(std::string_view key, std::string_view value, std::string_v
 
 // What goes between `toml_text` and a table appended to it: a blank line, unless there is one.
 std::string separator(std::string_view toml_text, std::string_view newline) {
-  if (toml_text.empty() || ends_with(toml_text, "\n\n") || ends_with(toml_text, "\n\r\n")) {
+  if (toml_text.empty() || toml_text.ends_with("\n\n") || toml_text.ends_with("\n\r\n")) {
     return "";
   }
-  if (ends_with(toml_text, "\n")) {
+  if (toml_text.ends_with("\n")) {
     return std::string(newline);
   }
   return std::string(newline) + std::string(newline);
@@ -399,15 +389,16 @@ std::string separator(std::string_view toml_text, std::string_view newline) {
 // inline, or made by dotted keys or by a [model.sub] header).
 std::size_t model_header_end(std::string_view toml_text, const toml::table& table) {
   if (table.is_inline()) {
-    return k_npos;
+    return std::string_view::npos;
   }
   const std::size_t line_start = offset_of(toml_text, toml::source_position{table.source().begin.line, 1});
-  if (line_start == k_npos) {
-    return k_npos;
+  if (line_start == std::string_view::npos) {
+    return std::string_view::npos;
   }
   const std::size_t newline_at = toml_text.find('\n', line_start);
-  const std::size_t line_end = newline_at == k_npos ? toml_text.size() : newline_at;
-  return is_model_header(toml_text.substr(line_start, line_end - line_start)) ? line_end : k_npos;
+  const std::size_t line_end = newline_at == std::string_view::npos ? toml_text.size() : newline_at;
+  return is_model_header(toml_text.substr(line_start, line_end - line_start)) ? line_end
+                                                                              : std::string_view::npos;
 }
 
 bool parses(std::string_view toml_text) {
@@ -462,7 +453,7 @@ std::string set_model(std::string_view toml_text, const std::string& path, int l
     return apply(toml_text, std::move(edits));
   }
   const std::size_t header_end = model_header_end(toml_text, *table);
-  if (header_end != k_npos) {
+  if (header_end != std::string_view::npos) {
     if (header_end == toml_text.size()) {
       edits.push_back(Edit{header_end, 0, std::string(newline) + missing});
     } else {
@@ -503,10 +494,10 @@ std::string replace_message_content(std::string_view text, const Prompt& prompt,
     // The file's final newline is not part of the body: keep it, or add one when the content ends
     // with a line break that it would otherwise eat.
     const std::string_view body = text.substr(layout.body_offset);
-    std::string final_newline = ends_with(body, "\r\n") ? "\r\n" : ends_with(body, "\n") ? "\n" : "";
-    if (ends_with(content, "\r")) {
+    std::string final_newline = body.ends_with("\r\n") ? "\r\n" : body.ends_with("\n") ? "\n" : "";
+    if (content.ends_with("\r")) {
       final_newline = "\r\n";
-    } else if (final_newline.empty() && ends_with(content, "\n")) {
+    } else if (final_newline.empty() && content.ends_with("\n")) {
       final_newline = newline_of(text);
     }
     result = std::string(text.substr(0, layout.body_offset)) + std::string(content) + final_newline;

@@ -65,8 +65,6 @@ std::string role_noun(FileRole role) {
   return "file";
 }
 
-std::string mib(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
-
 }  // namespace
 
 std::string SnapshotFile::problem(FileRole role, const std::string& path) const {
@@ -79,8 +77,8 @@ std::string SnapshotFile::problem(FileRole role, const std::string& path) const 
     case Kind::special:
       return what + " is not a regular file (a fifo, device or socket)";
     case Kind::too_large:
-      return what + " is " + std::to_string(size) + " bytes, over the " + mib(size_limit(role)) + " limit for a " +
-             role_noun(role);
+      return what + " is " + std::to_string(size) + " bytes, over the " + util::mib(size_limit(role)) +
+             " limit for a " + role_noun(role);
     default:
       return {};
   }

@@ -39,8 +39,6 @@ class LineStarts {
   std::vector<std::size_t> m_starts;
 };
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
 // "=<% %>=" -> the two new delimiters, or false when the tag is malformed.
 bool parse_delimiters(std::string_view content, std::string& open, std::string& close) {
   if (content.size() < 5 || content.back() != '=') {
@@ -48,7 +46,7 @@ bool parse_delimiters(std::string_view content, std::string& open, std::string& 
   }
   const std::string_view inner = util::trim(content.substr(1, content.size() - 2));
   std::size_t split = 0;
-  while (split < inner.size() && !is_space(inner[split])) {
+  while (split < inner.size() && !util::is_ascii_space(inner[split])) {
     ++split;
   }
   const std::string_view first = inner.substr(0, split);
@@ -58,7 +56,7 @@ bool parse_delimiters(std::string_view content, std::string& open, std::string& 
       return false;
     }
     for (const char c : delimiter) {
-      if (c == '=' || is_space(c)) {
+      if (c == '=' || util::is_ascii_space(c)) {
         return false;
       }
     }
@@ -71,8 +69,6 @@ bool parse_delimiters(std::string_view content, std::string& open, std::string& 
   close = std::string(second);
   return true;
 }
-
-std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 // The recursion is bounded: every level checks the depth before going one deeper.
 mustache::data to_data(const nlohmann::json& value, int depth = 1) {
@@ -245,7 +241,7 @@ TemplateInfo analyze_template(std::string_view text) {
   };
 
   if (text.size() > k_max_rendered_bytes) {
-    fail("template is larger than " + mib(k_max_rendered_bytes), 0);
+    fail("template is larger than " + util::mib(k_max_rendered_bytes), 0);
     return info;
   }
   std::size_t pos = 0;
@@ -363,7 +359,7 @@ std::string CompiledTemplate::render(const nlohmann::json& context) const {
     tmpl.render(bounded, output);
   } catch (const TooLong&) {
     m_impl->parse();
-    throw ConfigError("rendered text is larger than " + mib(k_max_rendered_bytes));
+    throw ConfigError("rendered text is larger than " + util::mib(k_max_rendered_bytes));
   }
   if (!tmpl.is_valid()) {
     const std::string message = util::to_lower(tmpl.error_message());

@@ -22,7 +22,7 @@ using util::write_without_sigpipe;
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
-constexpr Millis k_poll_interval{50};
+constexpr Millis k_pipe_poll_interval{50};
 
 // One running command and what it has said so far.
 struct Process {
@@ -135,12 +135,12 @@ class ExecProvider final : public Provider {
     return dump_json(body) + "\n";
   }
 
-  // Sleeps until a pipe is ready (at most k_poll_interval, less when a deadline is near), then
+  // Sleeps until a pipe is ready (at most k_pipe_poll_interval, less when a deadline is near), then
   // moves bytes: input to the children, their output to the buffers.
   static void wait_and_serve(std::vector<std::unique_ptr<Process>>& processes,
                              std::optional<Clock::time_point> stop_deadline) {
     const Clock::time_point now = Clock::now();
-    Millis wait = k_poll_interval;
+    Millis wait = k_pipe_poll_interval;
     std::vector<pollfd> fds;
     std::vector<Process*> owners;
     for (const std::unique_ptr<Process>& process : processes) {

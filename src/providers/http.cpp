@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 // How long the loop sleeps at most, so that `stop` is seen within this time.
-constexpr Millis k_poll_interval{50};
+constexpr Millis k_transfer_poll_interval{50};
 constexpr double k_max_wait_seconds = 300.0;
 
 void init_curl() {
@@ -529,7 +529,7 @@ class Loop {
   }
 
   int wait_ms(Clock::time_point now) const {
-    Millis wait = k_poll_interval;
+    Millis wait = k_transfer_poll_interval;
     for (const std::unique_ptr<Transfer>& transfer : m_transfers) {
       if (transfer->waiting) {
         wait = std::min(wait, std::chrono::ceil<Millis>(transfer->ready_at - now));

@@ -142,6 +142,8 @@ std::size_t invalid_utf8_at(std::string_view text) {
   return std::string_view::npos;
 }
 
+std::string mib(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
 std::string plural(std::size_t n, std::string_view word) {
   std::string text = std::to_string(n) + " ";
   text += word;

@@ -429,7 +429,7 @@ void decide_criterion(const BisectOptions& options, const Walk& walk, BisectRepo
 
 // --- evaluating and judging versions -----------------------------------------------------------------
 
-struct Search {
+struct BisectSearch {
   git::Repository& repo;
   const BisectOptions& options;
   EvalServices& services;
@@ -606,7 +606,7 @@ struct Search {
 // The ends, before the search: evaluated when bisect_phases::ends_to_evaluate() says so, else taken
 // as given (source "given"). False when the search is over: interrupted, or a bad side that is
 // not bad (report.regression false). Throws when the good side is already bad or cannot be judged.
-bool settle_ends(Search& search, const Walk& walk) {
+bool settle_ends(BisectSearch& search, const Walk& walk) {
   BisectReport& report = search.report;
   const BisectOptions& options = search.options;
   const std::size_t last = report.versions.size() - 1;
@@ -652,7 +652,7 @@ bool settle_ends(Search& search, const Walk& walk) {
 
 // Binary search: probe, evaluate and judge until the last good and the first bad version are
 // neighbours (or only untestable versions lie between). False when interrupted.
-bool search_boundary(Search& search) {
+bool search_boundary(BisectSearch& search) {
   BisectReport& report = search.report;
   const std::size_t last = report.versions.size() - 1;
   std::size_t lo = 0;
@@ -688,7 +688,7 @@ bool search_boundary(Search& search) {
 // --all: every evaluated version judged against its predecessor (the nearest earlier version that
 // could be evaluated), and a drop listed wherever one fails a clause the predecessor did not.
 // False when interrupted.
-bool search_every_drop(Search& search) {
+bool search_every_drop(BisectSearch& search) {
   BisectReport& report = search.report;
   search.evaluate_all();
   if (report.interrupted) {
@@ -880,9 +880,10 @@ BisectReport run_bisect(git::Repository& repo, const BisectOptions& options, Eva
   const Walk range = walk_history(repo, options, report);
   const EvalTarget bad_target = plan_versions(repo, options, range, services, report);
   decide_criterion(options, range, report);
-  Search search{repo,   options,    services,
-                report, bad_target, report.criterion_kind == "max_drop" && !options.criterion.significant,
-                {}};
+  BisectSearch search{repo,       options,
+                      services,   report,
+                      bad_target, report.criterion_kind == "max_drop" && !options.criterion.significant,
+                      {}};
   if (!settle_ends(search, range)) {
     return report;
   }

@@ -17,8 +17,6 @@ namespace promptops::inline workflows {
 
 namespace {
 
-bool is_pass_metric(const std::string& metric) { return metric == "pass_rate" || metric == "accuracy"; }
-
 CompareSide commit_side(const git::Repository& repo, const std::string& text, const git::Oid& id) {
   CompareSide side;
   side.text = text;

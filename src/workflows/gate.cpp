@@ -18,8 +18,6 @@ namespace {
 // A drop this small is rounding, not a drop (values are ratios of case counts).
 constexpr double k_epsilon = 1e-12;
 
-bool is_pass_metric(const std::string& metric) { return metric == "pass_rate" || metric == "accuracy"; }
-
 bool is_builtin(const std::string& metric) {
   const std::vector<std::string>& builtin = metric_names();
   return std::find(builtin.begin(), builtin.end(), metric) != builtin.end();

@@ -44,7 +44,7 @@ std::string fence_for(const std::string& text) {
   return std::string(std::max<std::size_t>(3, longest + 1), '`');
 }
 
-std::string value_text(const json& value) {
+std::string value_or_none(const json& value) {
   if (value.is_null()) {
     return "(none)";
   }
@@ -81,11 +81,11 @@ std::string examples_text(const std::vector<DatasetCase>& cases, const TrialResu
     out += "\n### Example " + std::to_string(++number) + "\nInputs:\n";
     if (row.vars.is_object()) {
       for (const auto& [key, value] : row.vars.items()) {
-        out += "- " + key + ": " + value_text(value) + "\n";
+        out += "- " + key + ": " + value_or_none(value) + "\n";
       }
     }
     out += "Output: " + (c.error.empty() ? c.output : "(no answer: " + c.error + ")") + "\n";
-    out += "Expected: " + value_text(row.expected) + "\n";
+    out += "Expected: " + value_or_none(row.expected) + "\n";
     if (c.error.empty() && c.pass) {
       out += "Feedback: correct\n";
     } else {

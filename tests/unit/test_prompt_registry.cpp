@@ -74,7 +74,9 @@ TEST_CASE("versions number the changing commits from the oldest and list deletio
   const std::string v1 = repo.commit("v1");
   repo.write("README.md", "unrelated\n");
   repo.commit("unrelated");
-  repo.write("prompts/a.toml", std::string(k_prompt) + "description = \"two\"\n");
+  std::string two = k_prompt;  // appended in place: GCC 12 misreads operator+ here (-Warray-bounds)
+  two += "description = \"two\"\n";
+  repo.write("prompts/a.toml", two);
   const std::string v2 = repo.commit("v2");
   const auto git_repo = git::Repository::discover(repo.path());
   const git::Oid head = *git_repo.head();

@@ -60,6 +60,9 @@ enum class SuiteAt {
 
 // The headline metrics a prompt's [eval] metric may name.
 const std::vector<std::string>& metric_names();
+// Whether `metric` counts passing cases (pass_rate, or its alias accuracy): paired pass/fail
+// tests (McNemar) apply to it, a sign-flip test to the others.
+bool is_pass_metric(const std::string& metric);
 
 // The named metrics (an assertion's "metric") that `prompt`'s [eval] assert and default_assert
 // declare, sorted; a [gate], bisect or [eval] metric may name them besides metric_names(). Bad

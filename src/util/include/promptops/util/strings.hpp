@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,16 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
 std::size_t invalid_utf8_at(std::string_view text);
 // "1 case", "3 cases", "0 cases": the count and the word, with an "s" unless the count is 1.
 std::string plural(std::size_t n, std::string_view word);
+// ASCII classes, unlike <cctype> independent of the locale and safe for any char.
+constexpr bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_hex_digit(char c) {
+  return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+constexpr bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+// "12 MiB": a byte count in whole mebibytes, for the size limits that errors name.
+std::string mib(std::uint64_t bytes);
 // "0.900": `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 // "0.5", "12", "1e-05": printf's %g, the shortest form of a number for messages.
