@@ -38,7 +38,7 @@ struct TypeInfo {
   bool service;
 };
 
-constexpr std::array<TypeInfo, 34> k_types{{
+constexpr std::array<TypeInfo, 35> k_types{{
     {AssertionType::equals, "equals", {"value", "trim", "ignore_case", "normalize"}, false},
     {AssertionType::contains, "contains", {"value", "normalize", "", ""}, false},
     {AssertionType::icontains, "icontains", {"value", "normalize", "", ""}, false},
@@ -74,13 +74,14 @@ constexpr std::array<TypeInfo, 34> k_types{{
     {AssertionType::context_recall, "context-recall", {"value", "", "", ""}, true},
     {AssertionType::prompt_injection, "prompt-injection", {"value", "on", "", ""}, true},
     {AssertionType::jailbreak, "jailbreak", {"value", "on", "", ""}, true},
+    {AssertionType::moderation, "moderation", {"value", "on", "provider", "model"}, true},
 }};
 
 // k_types is indexed by AssertionType, so its order must follow the enum.
 static_assert(k_types[static_cast<std::size_t>(AssertionType::exec)].type == AssertionType::exec);
 static_assert(k_types[static_cast<std::size_t>(AssertionType::pii)].type == AssertionType::pii);
 static_assert(k_types[static_cast<std::size_t>(AssertionType::f_score)].type == AssertionType::f_score);
-static_assert(k_types.back().type == AssertionType::jailbreak);
+static_assert(k_types.back().type == AssertionType::moderation);
 
 // Types that "not-<name>" negates: the deterministic ones. A service's verdict is not flipped,
 // since a judge that cannot answer would then pass; not-contains is already a negation.
@@ -565,6 +566,8 @@ AssertionResult unavailable(AssertionType type) {
       return verdict(false, "llm-rubric needs a judge provider");
     case AssertionType::similar:
       return verdict(false, "similar needs an embedding provider");
+    case AssertionType::moderation:
+      return verdict(false, "moderation needs a provider with a moderations endpoint");
     default:
       return verdict(false, "exec needs a command runner");
   }
@@ -579,6 +582,11 @@ AssertionResult evaluate_with_services(const Assertion& assertion, std::string_v
     result = evaluate_model_graded(assertion, output, context);
   } else if (context.services == nullptr) {
     return unavailable(assertion.type);
+  } else if (assertion.type == AssertionType::moderation) {
+    if (assertion.on_input && !context.input) {
+      return error_result(located(assertion) + "moderation on = \"input\" has no rendered input here");
+    }
+    result = context.services->moderation(assertion, assertion.on_input ? *context.input : output, context);
   } else {
     const std::string value = render_value(assertion.value, context);
     if (assertion.type == AssertionType::llm_rubric) {
@@ -668,7 +676,7 @@ const TypeInfo* find_type(const json& spec, Parser& parser, bool& negate) {
 // pass them on).
 void warn_unknown_options(const json& spec, const TypeInfo& info, Parser& parser) {
   const bool judged = is_model_graded(info.type);
-  if (info.service && !judged) {
+  if (info.service && !judged && info.type != AssertionType::moderation) {
     return;
   }
   const std::string type(info.name);
@@ -740,18 +748,50 @@ void read_schema(const json& spec, Assertion& assertion, const std::string& type
   assertion.schema = std::move(compiled.schema);
 }
 
-// pii: the kinds in "value" (default all), and "on": "output" (default) or "input".
+// A guardrail's "on": "output" (default) or "input".
+void read_on(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  if (const auto on = spec.find("on"); on != spec.end()) {
+    if (!on->is_string() || (*on != "output" && *on != "input")) {
+      parser.error(type + " assertion option 'on' must be \"output\" or \"input\"");
+    } else {
+      assertion.on_input = *on == "input";
+    }
+  }
+}
+
+// pii: the kinds in "value" (default all), and "on".
 void read_guardrail(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
   const PiiKindsParse kinds = parse_pii_kinds(spec.value("value", json()));
   if (!kinds.error.empty()) {
     parser.error(kinds.error, kinds.hint);
   }
   assertion.pii_kinds = kinds.kinds;
-  if (const auto on = spec.find("on"); on != spec.end()) {
-    if (!on->is_string() || (*on != "output" && *on != "input")) {
-      parser.error(type + " assertion option 'on' must be \"output\" or \"input\"");
-    } else {
-      assertion.on_input = *on == "input";
+  read_on(spec, assertion, type, parser);
+}
+
+// moderation: the categories in "value" (a list or a comma-separated string; default all), "on",
+// and the "provider" and "model" strings the services read.
+void read_moderation(const json& spec, Assertion& assertion, const std::string& type, Parser& parser) {
+  const json value = spec.value("value", json());
+  const bool listed = value.is_array() && std::all_of(value.begin(), value.end(),
+                                                      [](const json& item) { return item.is_string(); });
+  if (value.is_string()) {
+    assertion.items = split_list(value.get<std::string>());
+  } else if (listed) {
+    assertion.items = value.get<std::vector<std::string>>();
+  } else if (!value.is_null()) {
+    parser.error(type + " assertion 'value' must list categories",
+                 "write value = [\"violence\", \"hate\"], or leave it out to check all");
+  }
+  if (std::any_of(assertion.items.begin(), assertion.items.end(),
+                  [](const std::string& item) { return item.empty(); })) {
+    parser.error(type + " assertion has an empty category in 'value'", "remove the empty item");
+  }
+  read_on(spec, assertion, type, parser);
+  for (const char* key : {"provider", "model"}) {
+    if (const auto it = spec.find(key);
+        it != spec.end() && (!it->is_string() || it->get<std::string>().empty())) {
+      parser.error(type + " assertion option '" + key + "' must be a non-empty string");
     }
   }
 }
@@ -838,6 +878,9 @@ void read_options(const json& spec, Assertion& assertion, const std::string& typ
       break;
     case AssertionType::pii:
       read_guardrail(spec, assertion, type, parser);
+      break;
+    case AssertionType::moderation:
+      read_moderation(spec, assertion, type, parser);
       break;
     case AssertionType::factuality:
     case AssertionType::model_graded_closedqa:
@@ -932,6 +975,10 @@ AssertionResult AssertionServices::llm_rubric(const Assertion&, std::string_view
 AssertionResult AssertionServices::similar(const Assertion&, std::string_view, std::string_view,
                                            const EvalContext&) const {
   return unavailable(AssertionType::similar);
+}
+
+AssertionResult AssertionServices::moderation(const Assertion&, std::string_view, const EvalContext&) const {
+  return unavailable(AssertionType::moderation);
 }
 
 AssertionResult AssertionServices::exec(const Assertion&, std::string_view, std::string_view,
@@ -1031,6 +1078,7 @@ AssertionResult evaluate_positive(const Assertion& assertion, std::string_view o
     case AssertionType::context_recall:
     case AssertionType::prompt_injection:
     case AssertionType::jailbreak:
+    case AssertionType::moderation:
       return evaluate_with_services(assertion, output, context);
     case AssertionType::contains_any:
     case AssertionType::contains_all:

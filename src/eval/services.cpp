@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// llm-rubric (a judge model), similar (embeddings) and exec (a trusted command) for the engine.
+// llm-rubric (a judge model), similar (embeddings), moderation (a moderations endpoint) and exec (a
+// trusted command) for the engine.
 #include "services.hpp"
 
 #include "model_graded.hpp"
@@ -290,6 +291,96 @@ AssertionResult RunnerServices::similar(const Assertion& assertion, std::string_
   std::snprintf(text, sizeof text, "cosine similarity %.3f %s threshold %.3f", cosine,
                 cosine >= threshold ? ">=" : "<", threshold);
   return AssertionResult{cosine >= threshold, std::max(0.0, cosine), text};
+}
+
+namespace {
+
+json moderation_json(const Moderation& moderation) {
+  return json{
+      {"flagged", moderation.flagged}, {"categories", moderation.categories}, {"scores", moderation.scores}};
+}
+
+Moderation moderation_from(const json& cached) {
+  Moderation moderation;
+  moderation.flagged = cached.value("flagged", false);
+  moderation.categories = cached.value("categories", std::map<std::string, bool>{});
+  moderation.scores = cached.value("scores", std::map<std::string, double>{});
+  return moderation;
+}
+
+// "violence 0.90" for a reason line.
+std::string category_shown(const Moderation& moderation, const std::string& category) {
+  const auto score = moderation.scores.find(category);
+  if (score == moderation.scores.end()) {
+    return category;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, " %.2f", score->second);
+  return category + text;
+}
+
+// The verdict on `moderation` for the categories `checked` (empty: all, and the endpoint's own
+// flag): pass when none is flagged; score 1 - the highest category score (0/1 without scores).
+AssertionResult moderation_verdict(const Moderation& moderation, const std::vector<std::string>& checked,
+                                   std::string_view where) {
+  std::vector<std::string> categories = checked;
+  if (categories.empty()) {
+    for (const auto& [name, unused] : moderation.categories) {
+      categories.push_back(name);
+    }
+  }
+  std::vector<std::string> flagged;
+  double highest = 0.0;
+  std::string highest_name;
+  for (const std::string& category : categories) {
+    if (!moderation.categories.contains(category) && !moderation.scores.contains(category)) {
+      AssertionResult unknown{false, 0.0, "the moderations endpoint has no category '" + category + "'"};
+      unknown.error = true;
+      return unknown;
+    }
+    if (const auto it = moderation.categories.find(category);
+        it != moderation.categories.end() && it->second) {
+      flagged.push_back(category_shown(moderation, category));
+    }
+    if (const auto it = moderation.scores.find(category);
+        it != moderation.scores.end() && it->second >= highest) {
+      highest = it->second;
+      highest_name = category;
+    }
+  }
+  const bool pass = flagged.empty() && (!checked.empty() || !moderation.flagged);
+  const double score = moderation.scores.empty() ? (pass ? 1.0 : 0.0) : 1.0 - highest;
+  if (!pass) {
+    return AssertionResult{false, score,
+                           "moderation flagged the " + std::string(where) +
+                               (flagged.empty() ? std::string() : ": " + util::join(flagged, ", "))};
+  }
+  return AssertionResult{
+      true, score,
+      "moderation passed the " + std::string(where) +
+          (highest_name.empty() ? std::string()
+                                : " (highest: " + category_shown(moderation, highest_name) + ")")};
+}
+
+}  // namespace
+
+AssertionResult RunnerServices::moderation(const Assertion& assertion, std::string_view text,
+                                           const EvalContext&) const {
+  const ProviderSpec& spec = named_provider(assertion);
+  std::string model;
+  if (const auto it = assertion.spec.find("model"); it != assertion.spec.end() && it->is_string()) {
+    model = it->get<std::string>();
+  }
+  const std::string key =
+      content_key({"moderation-1", provider_identity(spec, m_options), model, std::string(text)});
+  Moderation moderation;
+  if (const auto cached = m_services.cache->get("moderation", key); cached && cached->is_object()) {
+    moderation = moderation_from(*cached);
+  } else {
+    moderation = const_cast<RunnerServices&>(*this).provider(spec).moderate(std::string(text), model);
+    m_services.cache->put("moderation", key, moderation_json(moderation));
+  }
+  return moderation_verdict(moderation, assertion.items, assertion.on_input ? "input" : "output");
 }
 
 AssertionResult RunnerServices::exec(const Assertion& assertion, std::string_view command, std::string_view output,

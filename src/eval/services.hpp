@@ -64,6 +64,8 @@ class RunnerServices final : public AssertionServices {
                           const EvalContext& context) const override;
   AssertionResult exec(const Assertion& assertion, std::string_view command, std::string_view output,
                        const EvalContext& context) const override;
+  AssertionResult moderation(const Assertion& assertion, std::string_view text,
+                             const EvalContext& context) const override;
   std::optional<std::string> judge(const Assertion& assertion, std::string_view prompt,
                                    std::string& failure) const override;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The OpenAI-compatible backend: /chat/completions and /embeddings (OpenAI, Azure, vLLM, Ollama...).
+// The OpenAI-compatible backend: /chat/completions, /embeddings and /moderations (OpenAI, Azure,
+// vLLM, Ollama...).
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -105,6 +106,60 @@ class EmbeddingJobs final : public HttpJobs {
   std::string m_failure;
 };
 
+// One request, its result kept (a moderation).
+class OneRequest final : public HttpJobs {
+ public:
+  explicit OneRequest(HttpRequest request) : m_request(std::move(request)) {}
+
+  std::optional<std::pair<std::uint64_t, HttpRequest>> next() override {
+    if (m_sent) {
+      return std::nullopt;
+    }
+    m_sent = true;
+    return std::make_pair(std::uint64_t{0}, m_request);
+  }
+  void done(std::uint64_t /*id*/, HttpResult result) override { m_result = std::move(result); }
+  const HttpResult& result() const { return m_result; }
+
+ private:
+  HttpRequest m_request;
+  bool m_sent = false;
+  HttpResult m_result;
+};
+
+// results[0] of a moderations body; what is wrong goes to `problem`.
+Moderation read_moderation(const nlohmann::json& body, std::string& problem) {
+  Moderation moderation;
+  const auto results = body.is_object() ? body.find("results") : body.end();
+  if (results == body.end() || !results->is_array() || results->empty() || !results->front().is_object()) {
+    problem = "no \"results\" array with an object in it";
+    return moderation;
+  }
+  const nlohmann::json& first = results->front();
+  const auto flagged = first.find("flagged");
+  if (flagged == first.end() || !flagged->is_boolean()) {
+    problem = "results[0] has no boolean \"flagged\"";
+    return moderation;
+  }
+  moderation.flagged = flagged->get<bool>();
+  if (const auto categories = first.find("categories");
+      categories != first.end() && categories->is_object()) {
+    for (const auto& [name, value] : categories->items()) {
+      if (value.is_boolean()) {
+        moderation.categories[name] = value.get<bool>();
+      }
+    }
+  }
+  if (const auto scores = first.find("category_scores"); scores != first.end() && scores->is_object()) {
+    for (const auto& [name, value] : scores->items()) {
+      if (value.is_number()) {
+        moderation.scores[name] = value.get<double>();
+      }
+    }
+  }
+  return moderation;
+}
+
 class OpenAiProvider final : public ApiProvider {
  public:
   OpenAiProvider(ProviderSpec spec, std::string key) : ApiProvider(std::move(spec), std::move(key)) {}
@@ -162,6 +217,30 @@ class OpenAiProvider final : public ApiProvider {
                           "': " + redact(jobs.failure(), key()));
     }
     return jobs.take();
+  }
+
+  Moderation moderate(const std::string& input, const std::string& model) override {
+    nlohmann::json body{{"input", input}};
+    if (!model.empty()) {
+      body["model"] = model;
+    }
+    OneRequest one(
+        HttpRequest{spec().base_url + "/moderations", headers("Authorization", "Bearer "), dump_json(body)});
+    const std::atomic<bool> stop{false};
+    client().run(one, stop, std::chrono::milliseconds(0));
+    const HttpResult& result = one.result();
+    std::string problem = result.ok() ? "" : result.message;
+    Moderation moderation;
+    if (result.ok()) {
+      moderation = read_moderation(nlohmann::json::parse(result.body, nullptr, false), problem);
+      if (!problem.empty()) {
+        problem = "malformed moderation from " + result.url + ": " + problem;
+      }
+    }
+    if (!problem.empty()) {
+      throw ProviderError("moderation failed for provider '" + spec().name + "': " + redact(problem, key()));
+    }
+    return moderation;
   }
 };
 

@@ -229,6 +229,11 @@ std::vector<std::vector<double>> Provider::embed(const std::vector<std::string>&
                       "use an openai-compatible provider for embeddings");
 }
 
+Moderation Provider::moderate(const std::string& /*input*/, const std::string& /*model*/) {
+  throw ProviderError("provider '" + m_spec.name + "' (" + m_spec.kind + ") has no moderations endpoint",
+                      "name an openai-compatible provider in the assertion: provider = \"NAME\"");
+}
+
 std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const ProviderOptions& options) {
   ProviderSpec checked = spec;
   if (spec.kind == "openai" || spec.kind == "anthropic") {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// End-to-end: JSON Schema on is-json and contains-json written as TOML tables, the pii guardrail on
-// the output and on the rendered input, and malformed ones stopped before any model call and
-// reported by lint at file:line.
+// End-to-end: JSON Schema on is-json and contains-json written as TOML tables, the pii and
+// moderation guardrails on the output and on the rendered input, and malformed ones stopped before
+// any model call and reported by lint at file:line.
 #include <map>
 #include <string>
 #include <vector>
@@ -49,6 +49,58 @@ TEST_CASE("pii checks the output, and with on = input the rendered prompt", "[e2
   CHECK(records.at("asks").at("reasons") == json({"input holds pii: email at bytes 9-23 (ann…org)"}));
 }
 
+TEST_CASE("moderation asks the provider's moderations endpoint once per text, on the output or the input",
+          "[e2e][eval][moderation]") {
+  AskRepo p(
+      "  { type = \"moderation\" },\n  { type = \"moderation\", on = \"input\", value = \"hate, violence\" "
+      "},\n",
+      ask_row("clean", "hello") + ask_row("angry", "insult me") + ask_row("asks", "kill it") +
+          ask_row("again", "hello"),
+      {{{"insult me"}, "You idiot."}, {{"kill it"}, "Stopped the process."}, {{"hello"}, "Hi there."}});
+  const json doc = eval_json(p.repo.path(), {"HEAD"});
+  const json& row = doc.at("rows").at(0);
+  CHECK(row.at("outcomes") == "pffp");
+  const std::map<std::string, json> records = records_by_id(row);
+  CHECK(records.at("angry").at("reasons") == json({"moderation flagged the output: harassment 0.90"}));
+  CHECK(records.at("asks").at("reasons") == json({"moderation flagged the input: violence 0.90"}));
+  CHECK(records.at("clean").at("score").get<double>() == Approx(0.99));
+  // "Hi there." and "Q: hello" are asked once for two cases: answers are cached by content.
+  CHECK(count_seen(p.server, [](const SeenRequest& r) { return r.path == "/v1/moderations"; }) == 6);
+  for (const SeenRequest& request : p.server.seen()) {
+    if (request.path == "/v1/moderations") {
+      CHECK_FALSE(request.body.contains("model"));
+    }
+  }
+
+  p.server.reset_counters();
+  CHECK(eval_json(p.repo.path(), {"HEAD"}).at("rows").at(0).at("outcomes") == "pffp");
+  CHECK(p.server.requests() == 0);
+}
+
+TEST_CASE("a moderation category the endpoint does not return makes the case an error",
+          "[e2e][eval][moderation]") {
+  AskRepo p("  { type = \"moderation\", value = [\"violent\"] },\n", ask_row("one", "hello"), {});
+  const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD", "--format", "json"});
+  CHECK(r.exit_code == 2);
+  const json doc = json::parse(r.out);
+  const json& row = doc.at("rows").at(0);
+  CHECK(row.at("outcomes") == "e");
+  CHECK(records_by_id(row).at("one").at("reasons") ==
+        json({"the moderations endpoint has no category 'violent'"}));
+}
+
+TEST_CASE("moderation on a provider without the endpoint stops with the provider named",
+          "[e2e][eval][moderation]") {
+  AskRepo p("  { type = \"moderation\", provider = \"claude\" },\n", ask_row("one", "hello"), {});
+  std::string config = p.repo.read(".promptops.toml");
+  config += "\n[providers.claude]\nkind = \"anthropic\"\nbase_url = \"" + p.server.base_url() + "\"\n";
+  p.repo.write(".promptops.toml", config);
+  p.repo.commit("claude");
+  const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("provider 'claude' (anthropic) has no moderations endpoint") != std::string::npos);
+}
+
 TEST_CASE("a malformed JSON Schema or pii kind stops eval before any model call, and lint names it",
           "[e2e][eval][lint]") {
   SECTION("a schema keyword of the wrong type") {
@@ -69,6 +121,21 @@ TEST_CASE("a malformed JSON Schema or pii kind stops eval before any model call,
           "  hint: write the schema inline as a table or object, e.g. { type = \"object\", required = "
           "[\"answer\"] }\n"
           "1 error, 0 warnings\n");
+  }
+  SECTION("moderation categories that are not a list") {
+    AskRepo p("  { type = \"moderation\", value = 3, on = \"both\" },\n", ask_row("one", "one"), {});
+    const RunResult lint = run_promptops(p.repo.path(), {"lint"});
+    CHECK(lint.exit_code == 1);
+    CHECK(
+        lint.out ==
+        "prompts/ask.toml:4:1: error: moderation assertion 'value' must list categories [invalid-assertion]\n"
+        "  hint: write value = [\"violence\", \"hate\"], or leave it out to check all\n"
+        "prompts/ask.toml:4:1: error: moderation assertion option 'on' must be \"output\" or \"input\" "
+        "[invalid-assertion]\n"
+        "2 errors, 0 warnings\n");
+    const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD"});
+    CHECK(r.exit_code == 2);
+    CHECK(p.server.requests() == 0);
   }
   SECTION("an unknown pii kind") {
     AskRepo p("  { type = \"pii\", value = [\"card\", \"phon\"] },\n", ask_row("one", "one"), {});

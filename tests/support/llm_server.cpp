@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -28,7 +29,8 @@
 //   Only requests that pass all of these wait `latency` and meet faults.
 // - A request matching an inject_when marker gets that fault and leaves the inject() queue alone;
 //   inject() replaces whatever was left of the queue.
-// - prompt_text() of an embeddings body is its inputs joined by "\n" (what inject_when matches).
+// - prompt_text() of an embeddings or moderations body is its inputs joined by "\n" (what
+//   inject_when matches).
 // - Embedding words are runs of ASCII letters and digits (and any non-ASCII bytes), lower-cased,
 //   so punctuation does not change the vector; an input without words gets the zero vector.
 // - Responders run outside the server's lock, possibly on several threads at once.
@@ -44,7 +46,7 @@ constexpr std::size_t k_max_head_bytes = 64 * 1024;
 constexpr std::size_t k_max_body_bytes = 64 * 1024 * 1024;
 constexpr int k_listen_backlog = 1024;
 
-enum class Endpoint { none, chat, messages, embeddings };
+enum class Endpoint { none, chat, messages, embeddings, moderations };
 
 struct Request {
   std::string method;
@@ -145,6 +147,30 @@ std::optional<std::string> content_text(const nlohmann::json& content) {
     }
   }
   return join(parts, "\n");
+}
+
+// The moderation categories and the word that flags each (lower-case, as a substring).
+constexpr std::array<std::pair<std::string_view, std::string_view>, 5> k_moderation_triggers{
+    {{"harassment", "idiot"},
+     {"hate", "hateful"},
+     {"self-harm", "hurt myself"},
+     {"sexual", "explicit"},
+     {"violence", "kill"}}};
+
+// One result of a moderations answer for `input`: a category scores 0.9 and is flagged when
+// the input holds its trigger word, else 0.01; flagged when any category is.
+nlohmann::json moderate(std::string_view input) {
+  const std::string text = lower(input);
+  nlohmann::json categories = nlohmann::json::object();
+  nlohmann::json scores = nlohmann::json::object();
+  bool flagged = false;
+  for (const auto& [category, trigger] : k_moderation_triggers) {
+    const bool hit = text.find(trigger) != std::string::npos;
+    flagged = flagged || hit;
+    categories[std::string(category)] = hit;
+    scores[std::string(category)] = hit ? 0.9 : 0.01;
+  }
+  return {{"flagged", flagged}, {"categories", categories}, {"category_scores", scores}};
 }
 
 // The inputs of an embeddings body: a string or an array of strings (other items as JSON text).
@@ -273,6 +299,9 @@ Endpoint endpoint_of(const std::string& path) {
   }
   if (path == "/v1/embeddings") {
     return Endpoint::embeddings;
+  }
+  if (path == "/v1/moderations") {
+    return Endpoint::moderations;
   }
   return Endpoint::none;
 }
@@ -769,7 +798,7 @@ struct LlmServer::State {
                             "invalid_request_error");
     }
     std::optional<std::vector<std::string>> inputs;
-    if (endpoint == Endpoint::embeddings) {
+    if (endpoint == Endpoint::embeddings || endpoint == Endpoint::moderations) {
       inputs = embedding_inputs(body);
       if (!inputs) {
         return error_response(400, "'input' is a required property", "invalid_request_error");
@@ -830,6 +859,21 @@ struct LlmServer::State {
     const nlohmann::json model = body.contains("model") ? body["model"] : nlohmann::json("");
 
     Response response;
+    if (endpoint == Endpoint::moderations) {
+      nlohmann::json results = nlohmann::json::array();
+      for (const std::string& input : *inputs) {
+        results.push_back(moderate(input));
+      }
+      nlohmann::json answer = {
+          {"id", "modr-test"},
+          {"model", model.is_string() && model != "" ? model : "omni-moderation-latest"}};
+      if (!truncated) {
+        answer["results"] = std::move(results);
+      }
+      response.body = dump(answer);
+      real_answer = !truncated;
+      return response;
+    }
     if (endpoint == Endpoint::embeddings) {
       std::size_t tokens = 0;
       nlohmann::json data = nlohmann::json::array();

@@ -50,6 +50,10 @@ struct SeenRequest {
 //   {"input_tokens", "output_tokens"}, "stop_reason": "end_turn"}.
 // - POST /v1/embeddings (OpenAI): a deterministic bag-of-words vector of 64 dimensions per input
 //   (same words, same vector), {"data": [{"index", "embedding"}], "usage": {...}}.
+// - POST /v1/moderations (OpenAI): per input, categories harassment, hate, self-harm, sexual and
+//   violence, each flagged (score 0.9, else 0.01) when the lower-cased input holds its word:
+//   "idiot", "hateful", "hurt myself", "explicit", "kill"; {"results": [{"flagged",
+//   "categories", "category_scores"}]}.
 // Tokens are counted as whitespace-separated words (prompt: every message's content).
 //
 // Auth: when a key is set, requests must carry "Authorization: Bearer KEY" (OpenAI) or
@@ -87,7 +91,7 @@ class LlmServer {
   void set_responder(Responder responder);
   // Every answer waits this long first (simulated model time; requests wait concurrently).
   void set_latency(std::chrono::milliseconds latency);
-  // The next faults.size() model requests (chat, messages or embeddings) get these faults, in
+  // The next faults.size() model requests (chat, messages, embeddings or moderations) get these faults, in
   // arrival order; later ones are answered normally.
   void inject(std::vector<Fault> faults);
   // Fails every model request whose prompt text contains `marker` with `fault` (for a fault

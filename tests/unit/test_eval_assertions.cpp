@@ -292,8 +292,9 @@ TEST_CASE("assertion type names round-trip", "[eval]") {
     CHECK_FALSE(has_errors(diagnostics));
     negated += assertion->negate ? 1 : 0;
   }
-  // Every type has a negated spelling but the three services, the eight model-graded types,
-  // not-contains, and contains (whose negation is the type not-contains).
-  CHECK(negated + 13 == assertion_type_names().size() - negated);
+  // Every type has a negated spelling but the four services (llm-rubric, similar, exec,
+  // moderation), the eight model-graded types, not-contains, and contains (whose negation is the
+  // type not-contains).
+  CHECK(negated + 14 == assertion_type_names().size() - negated);
   CHECK(std::count(assertion_type_names().begin(), assertion_type_names().end(), "not-contains") == 1);
 }

@@ -492,6 +492,63 @@ TEST_CASE("openai embeddings come back in input order", "[providers]") {
   }
 }
 
+TEST_CASE("openai moderations give the verdict, the categories and their scores", "[providers]") {
+  LlmServer server;
+  server.set_key(k_key);
+  ProviderSpec spec = spec_for(server);
+
+  SECTION("a flagged input, the endpoint's default model") {
+    const Moderation moderation = provider_for(spec)->moderate("I will kill the process", "");
+    CHECK(moderation.flagged);
+    CHECK(moderation.categories.size() == 5);
+    CHECK(moderation.categories.at("violence"));
+    CHECK_FALSE(moderation.categories.at("hate"));
+    CHECK(moderation.scores.at("violence") == 0.9);
+    CHECK(moderation.scores.at("harassment") == 0.01);
+    const std::vector<SeenRequest> seen = server.seen();
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].path == "/v1/moderations");
+    CHECK(seen[0].headers.at("authorization") == "Bearer " + k_key);
+    CHECK(seen[0].body == json{{"input", "I will kill the process"}});
+  }
+
+  SECTION("a clean input, a named model") {
+    const Moderation moderation = provider_for(spec)->moderate("Good morning", "omni-moderation-latest");
+    CHECK_FALSE(moderation.flagged);
+    CHECK(server.seen().at(0).body.at("model") == "omni-moderation-latest");
+  }
+
+  SECTION("a body without results is malformed, and a failure never shows the key") {
+    server.inject({Fault{Fault::Kind::truncated, 0, std::nullopt, Millis(0)}});
+    try {
+      provider_for(spec)->moderate("x", "");
+      FAIL("moderate did not throw");
+    } catch (const ProviderError& error) {
+      CHECK(std::string(error.what()) ==
+            "moderation failed for provider 'local': malformed moderation from " + server.base_url() +
+                "/moderations: no \"results\" array with an object in it");
+    }
+    server.set_key("sk-server-OTHER-999999");
+    try {
+      provider_for(spec)->moderate("x", "");
+      FAIL("moderate did not throw");
+    } catch (const ProviderError& error) {
+      const std::string message = error.what();
+      CHECK(message.rfind("moderation failed for provider 'local': authentication failed", 0) == 0);
+      CHECK(message.find(k_key) == std::string::npos);
+    }
+  }
+
+  SECTION("anthropic has no moderations") {
+    try {
+      provider_for(spec_for(server, "anthropic"))->moderate("x", "");
+      FAIL("moderate did not throw");
+    } catch (const ProviderError& error) {
+      CHECK(std::string(error.what()) == "provider 'local' (anthropic) has no moderations endpoint");
+    }
+  }
+}
+
 TEST_CASE("Retry-After is read as seconds or an HTTP date, capped at 300 s", "[providers]") {
   using providers::parse_retry_after;
   CHECK(parse_retry_after("0") == Millis(0));

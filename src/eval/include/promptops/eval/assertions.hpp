@@ -64,6 +64,7 @@ enum class AssertionType {
   context_recall,
   prompt_injection,
   jailbreak,
+  moderation,  // a moderations endpoint, through AssertionServices
 };
 
 // The spelling used in files: "not-contains" for AssertionType::not_contains.
@@ -87,7 +88,8 @@ struct Assertion {
   std::string path;                       // json-field: a JSON pointer such as "/answer"
   std::optional<std::string> matches;     // json-field: a regex the field must match; may hold {{vars}}
   bool negate = false;                    // written "not-<type>": pass and score flipped
-  std::vector<std::string> items;         // contains-any/-all, icontains-any/-all; bleu: references
+  std::vector<std::string> items;         // contains-any/-all, icontains-any/-all; bleu: references;
+                                          // moderation: the categories checked (empty: all)
   std::optional<double> threshold;        // levenshtein: max distance; rouge-n, bleu, f-score,
                                           // assert-set, model-graded scores: min score
   std::size_t ngram = 1;                  // rouge-n: n
@@ -99,7 +101,8 @@ struct Assertion {
   std::shared_ptr<const Regex> compiled;
   std::shared_ptr<const JsonSchema> schema;  // is-json, contains-json: the "value" schema, or null
   unsigned pii_kinds = 0;                    // pii: the kinds checked, one bit per PiiKind
-  bool on_input = false;                     // guardrails: judge the rendered input (on = "input")
+  bool on_input = false;                     // guardrails (pii, moderation, prompt-injection,
+                                             // jailbreak): judge the rendered input (on = "input")
   std::string context_var;                   // RAG: the case variable holding the context ("context")
   std::string query_var;                     // model-graded: the variable holding the question ("query")
   std::string judge_prompt_path;             // model-graded: a repository file overriding the judge prompt
@@ -154,6 +157,9 @@ class AssertionServices {
   // `command` is the rendered "value".
   virtual AssertionResult exec(const Assertion& assertion, std::string_view command, std::string_view output,
                                const EvalContext& context) const;
+  // moderation: the endpoint's verdict on `text` (the output, or the input with on = "input").
+  virtual AssertionResult moderation(const Assertion& assertion, std::string_view text,
+                                     const EvalContext& context) const;
   // The judge's answer to `prompt`, a model-graded assertion's filled judge prompt; nullopt with
   // `failure` set when there is none (no judge, a failed call).
   virtual std::optional<std::string> judge(const Assertion& assertion, std::string_view prompt,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,13 @@ struct ChatResult {
   bool ok() const { return response.has_value(); }
 };
 
+// One answer of a moderations endpoint (OpenAI's POST /moderations) for one input.
+struct Moderation {
+  bool flagged = false;                    // the endpoint's overall verdict
+  std::map<std::string, bool> categories;  // category name -> flagged
+  std::map<std::string, double> scores;    // category name -> score in [0, 1]
+};
+
 // The caller's side of Provider::run: where requests come from and where results go. Both are
 // called only on the thread that called run().
 class CallQueue {
@@ -119,6 +127,11 @@ class Provider {
   // the kind has none (anthropic, exec) or the call fails after retries.
   virtual std::vector<std::vector<double>> embed(const std::vector<std::string>& inputs,
                                                  const std::string& model);
+
+  // The moderations endpoint's verdict on `input` (for `moderation`). `model` empty = the
+  // endpoint's default. Throws ProviderError when the kind has none (anthropic, exec) or the call
+  // fails after retries.
+  virtual Moderation moderate(const std::string& input, const std::string& model);
 
  protected:
   explicit Provider(ProviderSpec spec) : m_spec(std::move(spec)) {}
