@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include <promptops/util/error.hpp>
@@ -37,6 +38,13 @@ struct EvalCommandOptions {
   bool no_cache = false;
   bool verify_notes = false;
   std::string format;
+  int max_concurrency = 0;
+  std::string filter;
+  std::size_t sample = 0;
+  std::uint64_t seed = 0;
+  std::size_t limit = 0;
+  bool sample_set = false;  // --sample given
+  bool limit_set = false;   // --limit given
 };
 
 
@@ -574,12 +582,23 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.repeat = options.repeat;
   eval_options.provider_options = provider_options_for(repo);
   eval_options.notes = notes_policy(repo, options.verify_notes);
+  eval_options.provider_options.max_concurrency = options.max_concurrency;
+  eval_options.cases.filter = options.filter;
+  if (options.sample_set) {
+    eval_options.cases.sample = options.sample;
+    eval_options.cases.seed = options.seed;
+  }
+  if (options.limit_set) {
+    eval_options.cases.limit = options.limit;
+  }
 
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
   const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
   session.clear_progress();
 
-  record_eval_notes(repo, report);
+  if (!eval_options.cases.active()) {  // a selection of the cases is not the version's result
+    record_eval_notes(repo, report);
+  }
 
   print_eval_report(context, repo, report, options.format);
   finish_eval(context, report);
@@ -608,6 +627,21 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_flag("--verify-notes", options->verify_notes,
                     "do not take results from notes: evaluate for real, and exit 1 naming each note whose "
                     "figures differ");
+  command
+      ->add_option("-j,--max-concurrency", options->max_concurrency,
+                   "requests in flight per provider, instead of each provider's max_concurrency")
+      ->check(CLI::Range(1, 1024));
+  command->add_option("--filter", options->filter,
+                      "run only the cases whose id or description this regular expression (PCRE2) finds");
+  command
+      ->add_option("--sample", options->sample,
+                   "run a random N of the cases (after --filter), the same N for the same --seed")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
+      ->each([options](const std::string&) { options->sample_set = true; });
+  command->add_option("--seed", options->seed, "the seed of --sample (default 0)")->needs("--sample");
+  command->add_option("--limit", options->limit, "run only the first N cases (after --filter and --sample)")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
+      ->each([options](const std::string&) { options->limit_set = true; });
   add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

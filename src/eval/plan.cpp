@@ -33,8 +33,8 @@ std::string prompt_content(const Prompt& prompt) {
 
 }  // namespace
 
-std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model, const Suite& suite,
-                     int repeat) {
+std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model,
+                     const Suite& suite, int repeat, const CaseSelection& selection) {
   std::vector<std::string> parts{"eval-1", prompt_content(prompt), identity, model.name, model.params.dump(), suite.dataset,
                                  suite.dataset_sha, suite.asserts_json.dump(), suite.metric, std::to_string(repeat)};
   if (!suite.defaults_json.is_null()) {  // only then: older suites keep their keys
@@ -42,6 +42,9 @@ std::string eval_key(const Prompt& prompt, const std::string& identity, const Mo
   }
   if (!suite.judge_prompts.empty()) {
     parts.push_back(suite.judge_prompts);  // a repository's judge prompt, edited, judges again
+  }
+  if (selection.active()) {
+    parts.push_back(selection.key_text());  // a subset of the cases is another evaluation
   }
   return content_key(std::vector<std::string_view>(parts.begin(), parts.end()));
 }
@@ -204,7 +207,7 @@ void Planner::plan_version(const std::string& name, std::size_t i, std::size_t n
   Suite& suite = this->suite(suite_from, suite_prompt);
   ModelSpec model = model_of(prompt, i);
   const ProviderSpec& provider = provider_of(prompt, model, i);
-  std::string key = eval_key(prompt, identity_of(provider), model, suite, m_options.repeat);
+  std::string key = eval_key(prompt, identity_of(provider), model, suite, m_options.repeat, m_options.cases);
   EvalRow row;
   row.target = i;
   row.prompt = name;
@@ -225,7 +228,19 @@ void Planner::plan_version(const std::string& name, std::size_t i, std::size_t n
   if (!m_options.provider_options.exec_trusted) {
     require_no_exec(suite, suite_prompt);
   }
-  add_job(std::move(key), std::move(prompt), std::move(model), provider, suite);
+  std::vector<std::size_t> cases;
+  if (m_options.cases.active()) {
+    cases = select_cases(m_options.cases, suite.cases.size(), [&suite](std::size_t index) {
+      const DatasetCase c = suite.cases.at(index);
+      return c.id + "\n" + c.description;
+    });
+    if (cases.empty()) {
+      throw UsageError(
+          "no case of " + suite.dataset + " is selected by " + m_options.cases.key_text(),
+          "check the pattern of --filter against the case ids: git promptops eval --filter REGEX");
+    }
+  }
+  add_job(std::move(key), std::move(prompt), std::move(model), provider, suite, std::move(cases));
 }
 
 ModelSpec Planner::model_of(const Prompt& prompt, std::size_t i) const {
@@ -303,7 +318,8 @@ const EvalNotes& Planner::notes_of(const git::Oid& commit) {
   return it->second;
 }
 
-void Planner::add_job(std::string key, Prompt prompt, ModelSpec model, const ProviderSpec& provider, Suite& suite) {
+void Planner::add_job(std::string key, Prompt prompt, ModelSpec model, const ProviderSpec& provider,
+                      Suite& suite, std::vector<std::size_t> cases) {
   auto job = std::make_unique<Job>();
   job->key = key;
   job->prompt = std::move(prompt);
@@ -311,8 +327,9 @@ void Planner::add_job(std::string key, Prompt prompt, ModelSpec model, const Pro
   job->provider = &provider;
   job->identity = identity_of(provider);
   job->suite = &suite;
-  job->total = suite.cases.size() * static_cast<std::size_t>(m_options.repeat);
-  job->tallies.resize(suite.cases.size());
+  job->cases = std::move(cases);
+  job->total = job->case_count() * static_cast<std::size_t>(m_options.repeat);
+  job->tallies.resize(job->case_count());
   m_order.push_back(job.get());
   m_jobs[std::move(key)] = std::move(job);
 }

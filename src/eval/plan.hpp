@@ -31,8 +31,8 @@ struct Target {
 };
 
 // The content key of one evaluation: everything that decides its result.
-std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model, const Suite& suite,
-                     int repeat);
+std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model,
+                     const Suite& suite, int repeat, const CaseSelection& selection = {});
 
 // Applies a target's model ("PROVIDER/NAME", or "NAME" on the prompt's provider): the prefix is a
 // provider only when one of that name is defined, since model names may contain '/'.
@@ -75,7 +75,8 @@ class Planner {
   const std::string& identity_of(const ProviderSpec& provider);
   bool reuse_known(const std::string& key, const std::string& name, std::size_t i, EvalReport& report);
   const EvalNotes& notes_of(const git::Oid& commit);
-  void add_job(std::string key, Prompt prompt, ModelSpec model, const ProviderSpec& provider, Suite& suite);
+  void add_job(std::string key, Prompt prompt, ModelSpec model, const ProviderSpec& provider, Suite& suite,
+               std::vector<std::size_t> cases);
 
   const git::Repository& m_repo;
   const std::vector<EvalTarget>& m_eval_targets;

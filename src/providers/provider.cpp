@@ -236,6 +236,9 @@ Moderation Provider::moderate(const std::string& /*input*/, const std::string& /
 
 std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const ProviderOptions& options) {
   ProviderSpec checked = spec;
+  if (options.max_concurrency > 0) {
+    checked.max_concurrency = options.max_concurrency;  // eval -j
+  }
   if (spec.kind == "openai" || spec.kind == "anthropic") {
     if (spec.base_url.empty() && spec.kind == "openai") {
       throw ConfigError(

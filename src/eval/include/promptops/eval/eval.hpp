@@ -81,6 +81,25 @@ enum class NotesPolicy {
 inline constexpr int k_max_repeat = 1000;
 void check_repeat(int repeat);
 
+// Which cases of each dataset run (eval --filter, --sample, --limit), applied in that order; the
+// cases keep their dataset order. An evaluation of a selection has a key of its own and is not
+// recorded in notes: it is not the version's result.
+struct CaseSelection {
+  std::string filter;                 // a PCRE2 pattern searched in each case's id and description
+  std::optional<std::size_t> sample;  // then this many of them, drawn at random with `seed`
+  std::uint64_t seed = 0;
+  std::optional<std::size_t> limit;  // then the first this many
+  bool active() const { return !filter.empty() || sample.has_value() || limit.has_value(); }
+  // The selection as text for eval keys; empty when not active.
+  std::string key_text() const;
+};
+
+// The case indices of `count` cases that `selection` keeps, in dataset order; `text_of(i)` gives
+// case i's id and description (joined by a newline) for the filter. Throws UsageError for a
+// filter that does not compile.
+std::vector<std::size_t> select_cases(const CaseSelection& selection, std::size_t count,
+                                      const std::function<std::string(std::size_t)>& text_of);
+
 struct EvalOptions {
   std::vector<std::string> names;  // prompts to evaluate; empty = every prompt with [eval]
   SuiteAt suite_at = SuiteAt::newest;
@@ -91,6 +110,7 @@ struct EvalOptions {
   bool offline = false;
   // With ignore and verify, a cached result that came from notes is not taken either.
   NotesPolicy notes = NotesPolicy::trust;
+  CaseSelection cases;  // which cases run; all by default
 };
 
 // done/total count case samples (cases x repeat) of the evaluations that had to run.

@@ -95,6 +95,7 @@ struct ProviderOptions {
   // https://HOST, "VARIABLE@http://HOST" for plain http too. See judge_secret().
   std::vector<std::string> trusted_secrets;
   std::filesystem::path workdir;  // where exec commands run; empty = the current directory
+  int max_concurrency = 0;        // > 0: requests in flight per provider, instead of its own setting
   // Reads an environment variable; the default reads the process environment.
   std::function<std::optional<std::string>(const std::string&)> getenv;
 };

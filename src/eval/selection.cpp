@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// Case selection for eval --filter, --sample and --limit.
+#include <promptops/eval/eval.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include <promptops/util/error.hpp>
+
+#include "regex.hpp"
+
+namespace promptops::inline eval {
+
+std::string CaseSelection::key_text() const {
+  if (!active()) {
+    return {};
+  }
+  std::string text;
+  if (!filter.empty()) {
+    text += "--filter " + filter;
+  }
+  if (sample) {
+    text += std::string(text.empty() ? "" : " ") + "--sample " + std::to_string(*sample) + " --seed " +
+            std::to_string(seed);
+  }
+  if (limit) {
+    text += std::string(text.empty() ? "" : " ") + "--limit " + std::to_string(*limit);
+  }
+  return text;
+}
+
+namespace {
+
+// The indices whose text the filter finds.
+std::vector<std::size_t> filtered(const std::string& filter, std::size_t count,
+                                  const std::function<std::string(std::size_t)>& text_of) {
+  std::vector<std::size_t> kept;
+  if (filter.empty()) {
+    kept.resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      kept[i] = i;
+    }
+    return kept;
+  }
+  const RegexCompileResult compiled = Regex::compile(filter, false);
+  if (!compiled.regex) {
+    throw UsageError("--filter '" + filter + "' is not a regular expression: " + compiled.error,
+                     "write a PCRE2 pattern, e.g. --filter '^refund-'");
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const RegexSearchResult found = compiled.regex->search(text_of(i));
+    if (!found.error.empty()) {
+      throw UsageError("--filter '" + filter + "' stopped: " + found.error, "simplify the pattern");
+    }
+    if (found.found) {
+      kept.push_back(i);
+    }
+  }
+  return kept;
+}
+
+// `n` of `kept` drawn without replacement by a Fisher-Yates shuffle on mt19937_64 (specified
+// exactly by the standard, so a seed draws the same cases everywhere), back in dataset order.
+std::vector<std::size_t> sampled(std::vector<std::size_t> kept, std::size_t n, std::uint64_t seed) {
+  if (n >= kept.size()) {
+    return kept;
+  }
+  std::mt19937_64 random(seed);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t pick = i + static_cast<std::size_t>(random() % (kept.size() - i));
+    std::swap(kept[i], kept[pick]);
+  }
+  kept.resize(n);
+  std::sort(kept.begin(), kept.end());
+  return kept;
+}
+
+}  // namespace
+
+std::vector<std::size_t> select_cases(const CaseSelection& selection, std::size_t count,
+                                      const std::function<std::string(std::size_t)>& text_of) {
+  std::vector<std::size_t> kept = filtered(selection.filter, count, text_of);
+  if (selection.sample) {
+    kept = sampled(std::move(kept), *selection.sample, selection.seed);
+  }
+  if (selection.limit && *selection.limit < kept.size()) {
+    kept.resize(*selection.limit);
+  }
+  return kept;
+}
+
+}  // namespace promptops::inline eval

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// End-to-end: eval's run controls: --filter, --sample/--seed and --limit choose the cases, a
+// selection is cached under its own key and never recorded in notes; -j bounds requests in flight.
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "e2e/eval_fixture.hpp"
+#include "support/harness.hpp"
+#include "support/llm_server.hpp"
+
+using namespace promptops::test;
+using namespace promptops::test::eval;
+using nlohmann::json;
+
+namespace {
+
+// Ten cases: refund-0..refund-4 and ship-0..ship-4 (ship-2 described as "late parcel").
+std::string ten_cases() {
+  std::string rows;
+  for (const char* group : {"refund", "ship"}) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string id = std::string(group) + "-" + std::to_string(i);
+      json extra = json::object();
+      if (id == "ship-2") {
+        extra["description"] = "late parcel";
+      }
+      rows += ask_row(id, "question " + id, extra);
+    }
+  }
+  return rows;
+}
+
+// The case ids of an eval row, from its per-case results, in dataset order.
+std::vector<std::string> ids_of(const json& row) {
+  std::vector<std::string> ids;
+  for (const auto& [id, record] : records_by_id(row)) {
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+bool has_notes(const TempRepo& repo) {
+  return run(repo.path(), {"git", "rev-parse", "--verify", "-q", "refs/notes/promptops"}).exit_code == 0;
+}
+
+}  // namespace
+
+TEST_CASE("eval --filter runs only the cases whose id or description it finds, and writes no note",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  const json doc = eval_json(p.repo.path(), {"HEAD", "--filter", "^refund-[0-2]|late"});
+  const json& row = doc.at("rows").at(0);
+  CHECK(ids_of(row) == std::vector<std::string>{"refund-0", "refund-1", "refund-2", "ship-2"});
+  CHECK(row.at("outcomes") == "pppp");
+  CHECK(p.server.requests() == 4);
+  CHECK_FALSE(has_notes(p.repo));
+
+  // The same selection again is cached; the whole suite is another evaluation, and is noted.
+  p.server.reset_counters();
+  CHECK(
+      eval_json(p.repo.path(), {"HEAD", "--filter", "^refund-[0-2]|late"}).at("rows").at(0).at("outcomes") ==
+      "pppp");
+  CHECK(p.server.requests() == 0);
+  CHECK(eval_json(p.repo.path(), {"HEAD"}).at("rows").at(0).at("outcomes") == "pppppppppp");
+  CHECK(p.server.requests() == 6);
+  CHECK(has_notes(p.repo));
+}
+
+TEST_CASE("eval --sample draws the same cases for the same seed, and --limit keeps the first",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  const auto sampled = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"HEAD"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ids_of(eval_json(p.repo.path(), args).at("rows").at(0));
+  };
+  const std::vector<std::string> first = sampled({"--sample", "4", "--seed", "7"});
+  CHECK(first.size() == 4);
+  CHECK(sampled({"--sample", "4", "--seed", "7"}) == first);
+  std::set<std::vector<std::string>> draws;
+  for (const char* seed : {"1", "2", "3", "4", "5"}) {
+    draws.insert(sampled({"--sample", "4", "--seed", seed}));
+  }
+  CHECK(draws.size() > 1);  // five seeds do not all draw the same four of ten
+  CHECK(sampled({"--filter", "^ship", "--limit", "2"}) == std::vector<std::string>{"ship-0", "ship-1"});
+  CHECK(sampled({"--filter", "^ship", "--sample", "9"}).size() == 5);
+  CHECK_FALSE(has_notes(p.repo));
+}
+
+TEST_CASE("a selection of no case, or a filter that is not a pattern, is a usage error (129) before any call",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  const RunResult none = run_promptops(p.repo.path(), {"eval", "HEAD", "--filter", "^nothing"});
+  CHECK(none.exit_code == 129);
+  CHECK(none.err ==
+        "git-promptops: error: no case of evals/ask.jsonl is selected by --filter ^nothing\n"
+        "hint: check the pattern of --filter against the case ids: git promptops eval --filter REGEX\n");
+  const RunResult bad = run_promptops(p.repo.path(), {"eval", "HEAD", "--filter", "(refund"});
+  CHECK(bad.exit_code == 129);
+  CHECK(bad.err.rfind("git-promptops: error: --filter '(refund' is not a regular expression: missing closing "
+                      "parenthesis",
+                      0) == 0);
+  const RunResult seed_alone = run_promptops(p.repo.path(), {"eval", "HEAD", "--seed", "3"});
+  CHECK(seed_alone.exit_code == 129);
+  CHECK(p.server.requests() == 0);
+}
+
+TEST_CASE("eval -j bounds the requests in flight to each provider", "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  p.server.set_latency(std::chrono::milliseconds(30));
+  CHECK(eval_json(p.repo.path(), {"HEAD", "-j", "2"}).at("rows").at(0).at("outcomes") == "pppppppppp");
+  CHECK(p.server.requests() == 10);
+  CHECK(p.server.max_in_flight() == 2);
+  const RunResult zero = run_promptops(p.repo.path(), {"eval", "HEAD", "-j", "0"});
+  CHECK(zero.exit_code == 129);
+}
