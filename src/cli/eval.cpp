@@ -43,6 +43,7 @@ struct EvalCommandOptions {
   std::size_t sample = 0;
   std::uint64_t seed = 0;
   std::size_t limit = 0;
+  std::size_t max_calls = 0;
   bool sample_set = false;  // --sample given
   bool limit_set = false;   // --limit given
 };
@@ -535,7 +536,13 @@ void print_eval_report(Context& context, git::Repository& repo, const EvalReport
 
 // The exit of eval: interrupted 130, cases that could not be judged or answered 2, note mismatches
 // (--verify-notes) 1.
-void finish_eval(Context& context, const EvalReport& report) {
+void finish_eval(Context& context, const EvalReport& report, std::size_t max_calls) {
+  if (report.budget_reached) {
+    throw Error("stopped at --max-calls " + std::to_string(max_calls) + ": " +
+                    util::plural(report.real_calls, "answer") +
+                    " received in this run are kept in the cache, and the unfinished rows have no result",
+                "run the same command with a larger --max-calls (or none) to go on from the cache");
+  }
   RunEnd end;
   end.interrupted = report.interrupted;
   end.answers = report.real_calls;
@@ -583,6 +590,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.provider_options = provider_options_for(repo);
   eval_options.notes = notes_policy(repo, options.verify_notes);
   eval_options.provider_options.max_concurrency = options.max_concurrency;
+  eval_options.max_calls = options.max_calls;
   eval_options.cases.filter = options.filter;
   if (options.sample_set) {
     eval_options.cases.sample = options.sample;
@@ -601,7 +609,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   }
 
   print_eval_report(context, repo, report, options.format);
-  finish_eval(context, report);
+  finish_eval(context, report, options.max_calls);
 }
 
 }  // namespace
@@ -642,6 +650,11 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_option("--limit", options->limit, "run only the first N cases (after --filter and --sample)")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
       ->each([options](const std::string&) { options->limit_set = true; });
+  command
+      ->add_option("--max-calls", options->max_calls,
+                   "send at most N requests (answers and judge calls; cached answers are free), then stop "
+                   "with status 2")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
   add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

@@ -235,9 +235,8 @@ void Planner::plan_version(const std::string& name, std::size_t i, std::size_t n
       return c.id + "\n" + c.description;
     });
     if (cases.empty()) {
-      throw UsageError(
-          "no case of " + suite.dataset + " is selected by " + m_options.cases.key_text(),
-          "check the pattern of --filter against the case ids: git promptops eval --filter REGEX");
+      throw UsageError("no case of " + suite.dataset + " is selected by " + m_options.cases.key_text(),
+                       "check the filter against the case ids and descriptions");
     }
   }
   add_job(std::move(key), std::move(prompt), std::move(model), provider, suite, std::move(cases));

@@ -84,7 +84,7 @@ void EvalQueue::run() {
   // A provider stops asking once next() has said "no more"; judge calls queued after that, and
   // those for other providers, are sent by a run of their own.
   m_judges_only = true;
-  while (!m_run.stop.load() && !m_judge_calls.empty()) {
+  while (!m_run.stop.load() && !m_judge_calls.empty() && !budget_spent()) {
     m_running = m_judge_providers.at(m_judge_calls.begin()->first);
     m_run.assertion_services.provider(*m_running).run(*this, m_run.stop);
   }
@@ -97,13 +97,32 @@ void EvalQueue::rethrow_fatal() const {
 }
 
 std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next() {
-  if (auto judge = next_judge_call()) {
-    return judge;
-  }
-  if (m_judges_only) {
+  if (budget_spent()) {
+    drain_without_calls();
     return std::nullopt;
   }
-  return next_answer();
+  std::optional<std::pair<std::uint64_t, ChatRequest>> request = next_judge_call();
+  if (!request && !m_judges_only) {
+    request = next_answer();
+  }
+  m_run.sent += request ? 1 : 0;
+  return request;
+}
+
+bool EvalQueue::budget_spent() const { return m_run.max_calls > 0 && m_run.sent >= m_run.max_calls; }
+
+// Past --max-calls: the cases whose answers are cached are still scored; every request that
+// would be sent is dropped instead (its samples stay unfinished) and the report says so.
+void EvalQueue::drain_without_calls() {
+  if (!m_judges_only) {
+    while (const auto request = next_answer()) {
+      const auto it = m_in_flight.find(request->first);
+      m_waiting_by_key.erase(it->second.key);
+      m_in_flight.erase(it);
+      m_run.report.budget_reached = true;
+    }
+  }
+  m_run.report.budget_reached = m_run.report.budget_reached || !m_judge_calls.empty();
 }
 
 std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next_judge_call() {

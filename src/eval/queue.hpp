@@ -46,6 +46,8 @@ struct RunContext {
   int repeat = 1;
   std::size_t total = 0;  // samples of every job of the run
   std::size_t done = 0;
+  std::size_t max_calls = 0;  // > 0: no request (answer or judge) is sent past this many (--max-calls)
+  std::size_t sent = 0;       // requests sent so far
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 };
 
@@ -86,6 +88,8 @@ class EvalQueue final : public CallQueue {
   };
 
   std::optional<std::pair<std::uint64_t, ChatRequest>> next_judge_call();
+  bool budget_spent() const;
+  void drain_without_calls();
   std::optional<std::pair<std::uint64_t, ChatRequest>> next_answer();
   std::optional<ChatRequest> render(const Job& job, const DatasetCase& c);
   void answered(InFlight call, const ChatResult& result);

@@ -167,6 +167,7 @@ void run_jobs(const std::vector<Job*>& jobs, const Config& providers_config, con
   }
   AnswerWriter writer(*services.cache);
   RunContext run{services, stop, report, providers_config, assertion_services, writer, options.repeat, 0};
+  run.max_calls = options.max_calls;
   for (const Job* job : jobs) {
     run.total += job->total;
   }

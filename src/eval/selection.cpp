@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Case selection for eval --filter, --sample and --limit.
+// Case selection: a filter, a seeded sample, a limit (the CLI's eval flags).
 #include <promptops/eval/eval.hpp>
 
 #include <algorithm>
@@ -17,14 +17,14 @@ std::string CaseSelection::key_text() const {
   }
   std::string text;
   if (!filter.empty()) {
-    text += "--filter " + filter;
+    text += "filter " + filter;
   }
   if (sample) {
-    text += std::string(text.empty() ? "" : " ") + "--sample " + std::to_string(*sample) + " --seed " +
+    text += std::string(text.empty() ? "" : " ") + "sample " + std::to_string(*sample) + " seed " +
             std::to_string(seed);
   }
   if (limit) {
-    text += std::string(text.empty() ? "" : " ") + "--limit " + std::to_string(*limit);
+    text += std::string(text.empty() ? "" : " ") + "limit " + std::to_string(*limit);
   }
   return text;
 }
@@ -44,13 +44,13 @@ std::vector<std::size_t> filtered(const std::string& filter, std::size_t count,
   }
   const RegexCompileResult compiled = Regex::compile(filter, false);
   if (!compiled.regex) {
-    throw UsageError("--filter '" + filter + "' is not a regular expression: " + compiled.error,
-                     "write a PCRE2 pattern, e.g. --filter '^refund-'");
+    throw UsageError("the case filter '" + filter + "' is not a regular expression: " + compiled.error,
+                     "write a PCRE2 pattern that finds case ids, e.g. '^refund-'");
   }
   for (std::size_t i = 0; i < count; ++i) {
     const RegexSearchResult found = compiled.regex->search(text_of(i));
     if (!found.error.empty()) {
-      throw UsageError("--filter '" + filter + "' stopped: " + found.error, "simplify the pattern");
+      throw UsageError("the case filter '" + filter + "' stopped: " + found.error, "simplify the pattern");
     }
     if (found.found) {
       kept.push_back(i);

@@ -97,12 +97,12 @@ TEST_CASE("a selection of no case, or a filter that is not a pattern, is a usage
   const RunResult none = run_promptops(p.repo.path(), {"eval", "HEAD", "--filter", "^nothing"});
   CHECK(none.exit_code == 129);
   CHECK(none.err ==
-        "git-promptops: error: no case of evals/ask.jsonl is selected by --filter ^nothing\n"
-        "hint: check the pattern of --filter against the case ids: git promptops eval --filter REGEX\n");
+        "git-promptops: error: no case of evals/ask.jsonl is selected by filter ^nothing\n"
+        "hint: check the filter against the case ids and descriptions\n");
   const RunResult bad = run_promptops(p.repo.path(), {"eval", "HEAD", "--filter", "(refund"});
   CHECK(bad.exit_code == 129);
-  CHECK(bad.err.rfind("git-promptops: error: --filter '(refund' is not a regular expression: missing closing "
-                      "parenthesis",
+  CHECK(bad.err.rfind("git-promptops: error: the case filter '(refund' is not a regular expression: missing "
+                      "closing parenthesis",
                       0) == 0);
   const RunResult seed_alone = run_promptops(p.repo.path(), {"eval", "HEAD", "--seed", "3"});
   CHECK(seed_alone.exit_code == 129);
@@ -117,4 +117,23 @@ TEST_CASE("eval -j bounds the requests in flight to each provider", "[e2e][eval]
   CHECK(p.server.max_in_flight() == 2);
   const RunResult zero = run_promptops(p.repo.path(), {"eval", "HEAD", "-j", "0"});
   CHECK(zero.exit_code == 129);
+}
+
+TEST_CASE("eval --max-calls sends no request past the budget, keeps every answer, and exits 2",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD", "--max-calls", "4", "-j", "3"});
+  CHECK(r.exit_code == 2);
+  CHECK(p.server.requests() == 4);
+  CHECK(r.err.find(
+            "git-promptops: error: stopped at --max-calls 4: 4 answers received in this run are kept in the "
+            "cache, and the unfinished rows have no result\n"
+            "hint: run the same command with a larger --max-calls (or none) to go on from the cache\n") !=
+        std::string::npos);
+
+  // The cached answers are free: a budget of 6 finishes the ten cases.
+  p.server.reset_counters();
+  CHECK(eval_json(p.repo.path(), {"HEAD", "--max-calls", "6"}).at("rows").at(0).at("outcomes") ==
+        "pppppppppp");
+  CHECK(p.server.requests() == 6);
 }

@@ -81,7 +81,7 @@ enum class NotesPolicy {
 inline constexpr int k_max_repeat = 1000;
 void check_repeat(int repeat);
 
-// Which cases of each dataset run (eval --filter, --sample, --limit), applied in that order; the
+// Which cases of each dataset run (the CLI's filter, sample and limit), applied in that order; the
 // cases keep their dataset order. An evaluation of a selection has a key of its own and is not
 // recorded in notes: it is not the version's result.
 struct CaseSelection {
@@ -90,7 +90,8 @@ struct CaseSelection {
   std::uint64_t seed = 0;
   std::optional<std::size_t> limit;  // then the first this many
   bool active() const { return !filter.empty() || sample.has_value() || limit.has_value(); }
-  // The selection as text for eval keys; empty when not active.
+  // The selection as text for eval keys and messages ("filter ^a sample 3 seed 0"); empty when
+  // not active.
   std::string key_text() const;
 };
 
@@ -111,6 +112,9 @@ struct EvalOptions {
   // With ignore and verify, a cached result that came from notes is not taken either.
   NotesPolicy notes = NotesPolicy::trust;
   CaseSelection cases;  // which cases run; all by default
+  // > 0: send at most this many requests (answers and judge calls; cached answers are free), then
+  // score what is cached and stop (EvalReport::budget_reached).
+  std::size_t max_calls = 0;
 };
 
 // done/total count case samples (cases x repeat) of the evaluations that had to run.
@@ -225,6 +229,8 @@ struct EvalReport {
   std::size_t unjudged = 0;
   std::string unjudged_reason;
   bool interrupted = false;                   // stopped: rows whose key is not in results are unfinished
+  // EvalOptions::max_calls was reached with requests still to send: those rows are unfinished too.
+  bool budget_reached = false;
   std::vector<std::string> skipped;           // prompts without [eval] that were not named
   std::vector<std::string> missing;           // offline: keys found neither in the cache nor in notes
   std::size_t from_notes = 0;                 // evaluations taken from notes (now or via the cache)
