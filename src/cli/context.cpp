@@ -44,7 +44,9 @@ void Context::warn(const std::string& text) const {
   std::fprintf(stderr, "git-promptops: warning: %s\n", text.c_str());
 }
 
-void Context::out_json(nlohmann::json document) const {
+void Context::out_json(nlohmann::json document) const { out(json_text(std::move(document))); }
+
+std::string Context::json_text(nlohmann::json document) {
   // schema_version goes first; splicing it into the dump avoids converting a large document to
   // an ordered_json copy.
   document.erase("schema_version");
@@ -55,7 +57,7 @@ void Context::out_json(nlohmann::json document) const {
   } else {
     text.insert(2, "  " + version + ",\n");
   }
-  out(text + "\n");
+  return text + "\n";
 }
 
 void add_format_option(CLI::App& command, std::string& format,

@@ -37,6 +37,8 @@ class Context {
   void warn(const std::string& text) const;
   // Prints one JSON document (2-space indent) with "schema_version": 1 first.
   void out_json(nlohmann::json document) const;
+  // The text out_json() prints: `document` indented, "schema_version": 1 first, a final newline.
+  static std::string json_text(nlohmann::json document);
 
  private:
   std::optional<git::LibraryScope> m_library;

@@ -17,12 +17,13 @@
 #include <promptops/git/history.hpp>
 #include <promptops/prompt/registry.hpp>
 
+#include <promptops/output/table.hpp>
+#include <promptops/output/terminal.hpp>
+#include <promptops/util/file.hpp>
+#include <promptops/util/strings.hpp>
 #include "check_report.hpp"
 #include "common.hpp"
 #include "evaluation.hpp"
-#include <promptops/output/table.hpp>
-#include <promptops/output/terminal.hpp>
-#include <promptops/util/strings.hpp>
 
 namespace promptops::cli {
 
@@ -46,6 +47,7 @@ struct EvalCommandOptions {
   std::size_t max_calls = 0;
   bool sample_set = false;  // --sample given
   bool limit_set = false;   // --limit given
+  std::vector<std::string> outputs;  // -o FILE...
 };
 
 
@@ -465,8 +467,10 @@ void print_named_metrics(Context& context, const std::vector<Line>& lines) {
 }
 
 // Prints the report in `format` on stdout; for text, the flaky cases and the summary on stderr.
-void print_eval_report(Context& context, git::Repository& repo, const EvalReport& report, const std::string& format) {
-  const std::vector<Line> lines = report_lines(repo, report);
+// The report as a document of `format` (json, junit, markdown, csv; text: the table alone, at
+// `width` columns, 0 = unbounded), for stdout and for -o files.
+std::string report_document(const std::vector<Line>& lines, const EvalReport& report,
+                            const std::string& format, std::size_t width) {
   if (format == "json") {
     json rows = json::array();
     for (const Line& line : lines) {
@@ -476,20 +480,23 @@ void print_eval_report(Context& context, git::Repository& repo, const EvalReport
     for (const NoteMismatch& mismatch : report.note_mismatches) {
       mismatches.push_back(mismatch_json(mismatch));
     }
-    context.out_json({{"rows", rows},
-                      {"skipped", report.skipped},
-                      {"note_mismatches", mismatches},
-                      {"summary",
-                       {{"evaluations", report.results.size()},
-                        {"real_calls", report.real_calls},
-                        {"cache_hits", report.cache_hits},
-                        {"errors", report.errors},
-                        {"interrupted", report.interrupted}}}});
-  } else if (format == "junit") {
-    context.out(junit(lines));
-  } else if (format == "markdown") {
-    context.out(markdown(lines));
-  } else if (format == "csv") {
+    return Context::json_text({{"rows", rows},
+                               {"skipped", report.skipped},
+                               {"note_mismatches", mismatches},
+                               {"summary",
+                                {{"evaluations", report.results.size()},
+                                 {"real_calls", report.real_calls},
+                                 {"cache_hits", report.cache_hits},
+                                 {"errors", report.errors},
+                                 {"interrupted", report.interrupted || report.budget_reached}}}});
+  }
+  if (format == "junit") {
+    return junit(lines);
+  }
+  if (format == "markdown") {
+    return markdown(lines);
+  }
+  if (format == "csv") {
     std::string out = util::join(k_headers, ",") + "\n";
     for (const Line& line : lines) {
       std::vector<std::string> cells = row_cells(line);
@@ -498,20 +505,58 @@ void print_eval_report(Context& context, git::Repository& repo, const EvalReport
       }
       out += util::join(cells, ",") + "\n";
     }
-    context.out(out);
+    return out;
+  }
+  output::Table table(k_headers, {output::Align::left, output::Align::left, output::Align::left,
+                                  output::Align::left, output::Align::right, output::Align::left,
+                                  output::Align::right, output::Align::right, output::Align::right});
+  for (const Line& line : lines) {
+    table.add_row(row_cells(line));
+  }
+  return table.render(width);
+}
+
+// -o FILE: the format its extension names; empty when the extension is not one of them.
+std::string format_of_output(const std::string& path) {
+  static const std::map<std::string, std::string> by_extension{
+      {".json", "json"}, {".md", "markdown"}, {".csv", "csv"}, {".xml", "junit"}, {".txt", "text"}};
+  const auto it = by_extension.find(std::filesystem::path(path).extension().string());
+  return it == by_extension.end() ? std::string() : it->second;
+}
+
+// Checks every -o file's extension before anything runs.
+void check_outputs(const std::vector<std::string>& outputs) {
+  for (const std::string& path : outputs) {
+    if (format_of_output(path).empty()) {
+      throw UsageError("-o " + path + ": the extension names no report format",
+                       "use .json, .md (markdown), .csv, .xml (JUnit) or .txt (the table)");
+    }
+  }
+}
+
+// Writes the report to each -o file in the format of its extension, each file whole or not at all.
+void write_outputs(git::Repository& repo, const EvalReport& report, const std::vector<std::string>& outputs) {
+  if (outputs.empty()) {
+    return;
+  }
+  const std::vector<Line> lines = report_lines(repo, report);
+  for (const std::string& path : outputs) {
+    util::write_file_atomic(path, report_document(lines, report, format_of_output(path), 0));
+  }
+}
+
+void print_eval_report(Context& context, git::Repository& repo, const EvalReport& report,
+                       const std::string& format) {
+  const std::vector<Line> lines = report_lines(repo, report);
+  if (format != "text") {
+    context.out(report_document(lines, report, format, 0));
   } else {
     if (lines.empty()) {
       context.warn(report.skipped.empty()
                        ? "no prompts to evaluate"
                        : "no prompt has an [eval] section (" + util::join(report.skipped, ", ") + ")");
     } else {
-      output::Table table(k_headers, {output::Align::left, output::Align::left, output::Align::left,
-                                      output::Align::left, output::Align::right, output::Align::left,
-                                      output::Align::right, output::Align::right, output::Align::right});
-      for (const Line& line : lines) {
-        table.add_row(row_cells(line));
-      }
-      context.out(table.render(output::terminal_width(stdout)));
+      context.out(report_document(lines, report, format, output::terminal_width(stdout)));
       print_named_metrics(context, lines);
     }
     for (const auto& [key, result] : report.results) {
@@ -565,6 +610,7 @@ void finish_eval(Context& context, const EvalReport& report, std::size_t max_cal
 }
 
 void run_eval_command(Context& context, const EvalCommandOptions& options) {
+  check_outputs(options.outputs);
   const EvalArguments arguments = eval_arguments(context, options);
   const std::string& spec = arguments.spec;
   git::Repository& repo = context.repo();
@@ -609,6 +655,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   }
 
   print_eval_report(context, repo, report, options.format);
+  write_outputs(repo, report, options.outputs);
   finish_eval(context, report, options.max_calls);
 }
 
@@ -655,6 +702,9 @@ void add_eval(CLI::App& app, Context& context) {
                    "send at most N requests (answers and judge calls; cached answers are free), then stop "
                    "with status 2")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
+  command->add_option("-o,--output", options->outputs,
+                      "also write the report to FILE, in the format its extension names: .json .md .csv .xml "
+                      ".txt (repeatable)");
   add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

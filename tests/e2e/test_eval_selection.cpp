@@ -137,3 +137,26 @@ TEST_CASE("eval --max-calls sends no request past the budget, keeps every answer
         "pppppppppp");
   CHECK(p.server.requests() == 6);
 }
+
+TEST_CASE("eval -o writes the report to each file in the format of its extension", "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  const std::filesystem::path dir = p.repo.path() / "out";
+  const RunResult r =
+      run_promptops(p.repo.path(), {"eval", "HEAD", "--format", "markdown", "-o", "out/r.json", "--output",
+                                    "out/r.md", "-o", "out/r.xml", "-o", "out/r.csv"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_text(dir / "r.md") == r.out);
+  const json doc = json::parse(read_text(dir / "r.json"));
+  CHECK(doc.at("rows").at(0).at("outcomes") == "pppppppppp");
+  CHECK(read_text(dir / "r.xml") == run_promptops(p.repo.path(), {"eval", "HEAD", "--format", "junit"}).out);
+  const std::string csv = read_text(dir / "r.csv");
+  CHECK(csv.rfind("COMMIT,PROMPT,VERSION,METRIC,VALUE,95% CI,DELTA,CALLS,COST,SUBJECT\n", 0) == 0);
+  CHECK(csv.find(",ask,v1,pass_rate,1.000,\"[0.72, 1.00]\",,10,-,ask\n") != std::string::npos);
+
+  const RunResult bad = run_promptops(p.repo.path(), {"eval", "HEAD", "-o", "out/r.pdf"});
+  CHECK(bad.exit_code == 129);
+  CHECK(bad.err ==
+        "git-promptops: error: -o out/r.pdf: the extension names no report format\n"
+        "hint: use .json, .md (markdown), .csv, .xml (JUnit) or .txt (the table)\n");
+  CHECK_FALSE(std::filesystem::exists(dir / "r.pdf"));
+}
