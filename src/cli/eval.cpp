@@ -48,8 +48,21 @@ struct EvalCommandOptions {
   bool sample_set = false;  // --sample given
   bool limit_set = false;   // --limit given
   std::vector<std::string> outputs;  // -o FILE...
+  std::vector<std::string> vars;     // --var NAME=VALUE...
 };
 
+// --var NAME=VALUE... as an object of strings. Throws UsageError for one without '=' or a name.
+json vars_of(const std::vector<std::string>& assignments) {
+  json vars = json::object();
+  for (const std::string& assignment : assignments) {
+    const std::size_t equals = assignment.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      throw UsageError("--var '" + assignment + "' is not NAME=VALUE", "write --var city=Paris");
+    }
+    vars[assignment.substr(0, equals)] = assignment.substr(equals + 1);
+  }
+  return vars;
+}
 
 // The commits (oldest first) of "A..B", "A..", or one revision; nothing = the working tree.
 std::vector<EvalTarget> resolve_targets(Context& context, const std::string& spec) {
@@ -637,6 +650,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   eval_options.notes = notes_policy(repo, options.verify_notes);
   eval_options.provider_options.max_concurrency = options.max_concurrency;
   eval_options.max_calls = options.max_calls;
+  eval_options.vars = vars_of(options.vars);
   eval_options.cases.filter = options.filter;
   if (options.sample_set) {
     eval_options.cases.sample = options.sample;
@@ -650,8 +664,8 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
   session.clear_progress();
 
-  if (!eval_options.cases.active()) {  // a selection of the cases is not the version's result
-    record_eval_notes(repo, report);
+  if (!eval_options.cases.active() && eval_options.vars.empty()) {  // a selection or --var: not the
+    record_eval_notes(repo, report);                                // version's result on its suite
   }
 
   print_eval_report(context, repo, report, options.format);
@@ -702,6 +716,8 @@ void add_eval(CLI::App& app, Context& context) {
                    "send at most N requests (answers and judge calls; cached answers are free), then stop "
                    "with status 2")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
+  command->add_option("--var", options->vars,
+                      "NAME=VALUE: set this variable in every case, over the dataset's value (repeatable)");
   command->add_option("-o,--output", options->outputs,
                       "also write the report to FILE, in the format its extension names: .json .md .csv .xml "
                       ".txt (repeatable)");

@@ -46,6 +46,9 @@ std::string eval_key(const Prompt& prompt, const std::string& identity, const Mo
   if (selection.active()) {
     parts.push_back(selection.key_text());  // a subset of the cases is another evaluation
   }
+  if (!suite.override_vars.empty()) {
+    parts.push_back("vars " + suite.override_vars.dump());
+  }
   return content_key(std::vector<std::string_view>(parts.begin(), parts.end()));
 }
 
@@ -146,6 +149,7 @@ Suite& Planner::suite(std::size_t target, const Prompt& prompt) {
   }
   std::unique_ptr<Suite> suite = load_suite(*m_targets[target].snapshot, prompt);
   suite->from = target;
+  suite->override_vars = m_options.vars;
   Suite& out = *suite;
   m_suites.emplace(id, std::move(suite));
   return out;

@@ -332,6 +332,12 @@ void add_cases(Suite& suite, const std::string& path, std::string_view text) {
   defaults.default_vars = suite.default_vars;
   const std::vector<Diagnostic> diagnostics = parse_dataset(text, path, [&](DatasetCase&& c) {
     apply_default_vars(defaults, c.vars);
+    if (!suite.override_vars.empty()) {
+      if (!c.vars.is_object()) {
+        c.vars = json::object();
+      }
+      c.vars.update(suite.override_vars);
+    }
     ParsedAssertions own = parse_assertions(c.asserts, Location{path, c.line, 0});
     refuse_case_judge_prompts(own);
     if (!bad_assertion) {

@@ -47,6 +47,7 @@ struct Suite {
   // assertion must pass.
   std::optional<double> threshold;
   nlohmann::json default_vars = nlohmann::json::object();  // [eval] default_vars
+  nlohmann::json override_vars = nlohmann::json::object();  // EvalOptions::vars: over every case's own
   // default_assert, default_vars and threshold as written, for the eval key; null when [eval] has
   // none of them (so that a suite without them keeps the key it had before they existed).
   nlohmann::json defaults_json;

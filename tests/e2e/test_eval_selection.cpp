@@ -160,3 +160,17 @@ TEST_CASE("eval -o writes the report to each file in the format of its extension
         "hint: use .json, .md (markdown), .csv, .xml (JUnit) or .txt (the table)\n");
   CHECK_FALSE(std::filesystem::exists(dir / "r.pdf"));
 }
+
+TEST_CASE("eval --var sets a variable in every case over the dataset's, and writes no note",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"{{q}}\" },\n", ten_cases(), {});
+  const json doc = eval_json(p.repo.path(), {"HEAD", "--var", "q=same for all", "--limit", "3"});
+  CHECK(doc.at("rows").at(0).at("outcomes") == "ppp");
+  CHECK(p.server.requests() == 1);  // three cases, one rendered request
+  CHECK(p.server.seen().at(0).body.at("messages").at(0).at("content") == "Q: same for all");
+  CHECK_FALSE(has_notes(p.repo));
+
+  const RunResult bad = run_promptops(p.repo.path(), {"eval", "HEAD", "--var", "q"});
+  CHECK(bad.exit_code == 129);
+  CHECK(bad.err == "git-promptops: error: --var 'q' is not NAME=VALUE\nhint: write --var city=Paris\n");
+}

@@ -112,6 +112,9 @@ struct EvalOptions {
   // With ignore and verify, a cached result that came from notes is not taken either.
   NotesPolicy notes = NotesPolicy::trust;
   CaseSelection cases;  // which cases run; all by default
+  // Variables set in every case over the dataset's own values (the CLI's --var); like a
+  // selection, such a run has keys of its own and is no version's recorded result.
+  nlohmann::json vars = nlohmann::json::object();
   // > 0: send at most this many requests (answers and judge calls; cached answers are free), then
   // score what is cached and stop (EvalReport::budget_reached).
   std::size_t max_calls = 0;
