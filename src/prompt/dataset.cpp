@@ -217,7 +217,8 @@ class Reader {
   // A case threshold: a score from 0 to 1.
   bool set_threshold(DatasetCase& c, const nlohmann::json& value, int line) {
     if (!value.is_number() || !(value.get<double>() >= 0.0 && value.get<double>() <= 1.0)) {
-      error(line, 0, "invalid-case", "'threshold' must be a number from 0 to 1 (a score), not " + value.dump(),
+      error(line, 0, "invalid-case",
+            "'threshold' must be a number from 0 to 1 (a score), not " + util::json_text(value),
             "0.5 passes the case when half the weight of its assertions passes");
       return false;
     }

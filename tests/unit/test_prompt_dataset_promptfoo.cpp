@@ -84,6 +84,10 @@ TEST_CASE("promptfoo's CSV columns that cannot be honoured are errors at file:li
   CHECK(listing(parse_dataset("q,__threshold\nx,high\n", "c.csv").diagnostics) ==
         "c.csv:2: error: 'threshold' must be a number from 0 to 1 (a score), not \"high\" [invalid-case] (0.5 "
         "passes the case when half the weight of its assertions passes)\n");
+  // A stray byte in the cell (found by fuzz_dataset_csv) is shown as U+FFFD, not thrown.
+  CHECK(listing(parse_dataset("q,__threshold\nx,hi\xffgh\n", "c.csv").diagnostics) ==
+        "c.csv:2: error: 'threshold' must be a number from 0 to 1 (a score), not \"hi\xef\xbf\xbdgh\" "
+        "[invalid-case] (0.5 passes the case when half the weight of its assertions passes)\n");
   CHECK(listing(parse_dataset("q,__prefix\nx,y\n", "c.csv").diagnostics) ==
         "c.csv:1: error: column '__prefix' (promptfoo's) is not supported [invalid-header] (put the text in the "
         "prompt's template, or in a variable the template uses)\n");

@@ -34,6 +34,12 @@ struct JsonParse {
 // never throws for bad content (only std::bad_alloc).
 JsonParse parse_json(std::string_view text, int max_depth = k_json_max_depth);
 
+// `value` as compact JSON text, invalid UTF-8 in its strings shown as U+FFFD: never throws for
+// content (nlohmann's plain dump() throws on a string from an untrusted file with a stray byte).
+inline std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // nlohmann's what() without its "[json.exception.parse_error.101] " prefix.
 std::string json_error_text(const nlohmann::json::exception& e);
 
