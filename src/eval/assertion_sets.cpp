@@ -190,7 +190,9 @@ AssertionResult evaluate_set(const Assertion& set, std::string_view output, cons
   AssertionResult out;
   out.pass = total.pass(set.threshold);
   out.score = total.score();
-  out.reason = set_reason(total, set, failed);
+  if (!out.pass || context.pass_reasons) {
+    out.reason = set_reason(total, set, failed);
+  }
   return out;
 }
 

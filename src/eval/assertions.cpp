@@ -272,22 +272,35 @@ const std::string* lone_string_variable(std::string_view text, const json& vars)
 
 }  // namespace
 
-std::string render_text(const std::string& text, const json& vars) {
+std::string_view render_view(const std::string& text, const json& vars, std::string& storage) {
   if (text.find("{{") == std::string::npos) {
     return text;  // nothing to render: the common case, and the cheap one
   }
   if (const std::string* value = lone_string_variable(text, vars)) {
     return *value;
   }
-  return render_template(text, vars);
+  storage = render_template(text, vars);
+  return storage;
 }
 
-// Renders a string value; other JSON values become their JSON text.
-std::string render_value(const json& value, const EvalContext& context) {
+std::string render_text(const std::string& text, const json& vars) {
+  std::string storage;
+  const std::string_view view = render_view(text, vars, storage);
+  return storage.empty() ? std::string(view) : storage;
+}
+
+std::string_view render_value_view(const json& value, const EvalContext& context, std::string& storage) {
   if (value.is_string()) {
-    return render_text(value.get_ref<const std::string&>(), context.vars);
+    return render_view(value.get_ref<const std::string&>(), context.vars, storage);
   }
-  return value.dump();
+  storage = value.dump();
+  return storage;
+}
+
+std::string render_value(const json& value, const EvalContext& context) {
+  std::string storage;
+  const std::string_view view = render_value_view(value, context, storage);
+  return storage.empty() ? std::string(view) : storage;
 }
 
 AssertionResult verdict(bool pass, std::string reason) {
@@ -312,7 +325,7 @@ TextForm form_of(const Assertion& assertion, bool fold_case) { return TextForm{f
 
 // The regex search with `compiled` or, when the pattern held {{vars}}, the rendered pattern.
 AssertionResult search(const Assertion& assertion, const std::string& pattern, std::string_view subject,
-                       const std::string& what) {
+                       const std::string& what, const EvalContext& context) {
   std::shared_ptr<const Regex> regex = assertion.compiled;
   if (!regex) {
     RegexCompileResult compiled = compile_pattern(pattern, assertion);
@@ -326,7 +339,8 @@ AssertionResult search(const Assertion& assertion, const std::string& pattern, s
   if (!found.error.empty()) {
     return error_result(found.error);
   }
-  return verdict(found.found, what + (found.found ? " matches /" : " does not match /") + pattern + "/");
+  return verdict(found.found, context,
+                 [&] { return what + (found.found ? " matches /" : " does not match /") + pattern + "/"; });
 }
 
 // A number as its shortest round-trip text: 100 for 1e2 and 100.0, 0.5, 1e+21.
@@ -453,21 +467,27 @@ AssertionResult evaluate_equals(const Assertion& assertion, std::string_view out
 
 AssertionResult evaluate_substring(const Assertion& assertion, std::string_view output,
                                    const EvalContext& context) {
-  const std::string needle = render_value(assertion.value, context);
+  std::string rendered;
+  const std::string_view needle = render_value_view(assertion.value, context, rendered);
   if (needle.empty()) {
     return error_result(located(assertion) + "'value' renders to an empty string");
   }
   const TextForm form = form_of(assertion, assertion.type == AssertionType::icontains);
-  const std::string subject = comparable_text(output, form);
-  const std::string wanted = comparable_text(needle, form);
+  std::string subject_text;
+  std::string wanted_text;
+  const std::string_view subject = comparable_view(output, form, subject_text);
+  const std::string_view wanted = comparable_view(needle, form, wanted_text);
   if (assertion.type == AssertionType::starts_with) {
-    const bool pass = subject.compare(0, wanted.size(), wanted) == 0;
-    return verdict(pass, (pass ? "output starts with " : "output does not start with ") + quote(needle));
+    const bool pass = subject.substr(0, wanted.size()) == wanted;
+    return verdict(pass, context,
+                   [&] { return (pass ? "output starts with " : "output does not start with ") + quote(needle); });
   }
-  const bool found = subject.find(wanted) != std::string::npos;
-  const std::string suffix = assertion.type == AssertionType::icontains ? " (ignoring case)" : "";
+  const bool found = subject.find(wanted) != std::string_view::npos;
   const bool pass = assertion.type == AssertionType::not_contains ? !found : found;
-  return verdict(pass, (found ? "output contains " : "output does not contain ") + quote(needle) + suffix);
+  return verdict(pass, context, [&] {
+    return (found ? "output contains " : "output does not contain ") + quote(needle) +
+           (assertion.type == AssertionType::icontains ? " (ignoring case)" : "");
+  });
 }
 
 AssertionResult evaluate_is_json(const Assertion& assertion, std::string_view output) {
@@ -543,7 +563,7 @@ AssertionResult evaluate_json_field(const Assertion& assertion, std::string_view
       return error_result(located(assertion) + "'matches' renders to an empty string");
     }
     const std::string subject = field->is_string() ? field->get<std::string>() : shown;
-    return search(assertion, pattern, subject, assertion.path + " " + shown);
+    return search(assertion, pattern, subject, assertion.path + " " + shown, context);
   }
   return verdict(true, assertion.path + " is " + shown);
 }
@@ -1029,7 +1049,7 @@ AssertionResult evaluate_positive(const Assertion& assertion, std::string_view o
       if (pattern.empty()) {
         return error_result(located(assertion) + "'value' renders to an empty string");
       }
-      return search(assertion, pattern, output, "output");
+      return search(assertion, pattern, output, "output", context);
     }
     case AssertionType::is_json:
       return evaluate_is_json(assertion, output);
@@ -1102,7 +1122,15 @@ AssertionResult evaluate(const Assertion& assertion, std::string_view output, co
     return evaluate_set(assertion, output, context);
   }
   AssertionResult result = evaluate_positive(assertion, output, context);
-  return assertion.negate ? negated(std::move(result), assertion_name(assertion)) : result;
+  if (!assertion.negate) {
+    return result;
+  }
+  if (result.pass && !context.pass_reasons) {  // the negation fails: its reason is the positive's
+    EvalContext with_reasons = context;
+    with_reasons.pass_reasons = true;
+    result = evaluate_positive(assertion, output, with_reasons);
+  }
+  return negated(std::move(result), assertion_name(assertion));
 }
 
 }  // namespace promptops::eval

@@ -501,6 +501,7 @@ void EvalQueue::score_answer(Job& job, std::size_t case_index, const DatasetCase
   }
   context.latency_ms = response.latency_ms;
   context.services = &m_run.assertion_services;
+  context.pass_reasons = false;  // apply_assertions() keeps the reasons of failures only
   std::string input;  // rendered again only for a guardrail that judges it
   if (needs_input(*job.suite, case_index)) {
     if (!job.renderer) {

@@ -44,6 +44,30 @@ pcre2_jit_stack* thread_jit_stack() {
   return stack.get();
 }
 
+// This thread's match context (the limits, the JIT stack) and match data (the one pair of offsets
+// a search reads: a match with more groups returns 0 and still fills it), made once per thread.
+struct MatchState {
+  MatchContextHandle context;
+  MatchDataHandle data;
+};
+
+MatchState* thread_match_state() {
+  thread_local MatchState state = [] {
+    MatchState made{MatchContextHandle{pcre2_match_context_create(nullptr)},
+                    MatchDataHandle{pcre2_match_data_create(1, nullptr)}};
+    if (made.context) {
+      pcre2_set_match_limit(made.context.get(), Regex::k_match_limit);
+      pcre2_set_depth_limit(made.context.get(), Regex::k_match_limit);
+      pcre2_set_heap_limit(made.context.get(), Regex::k_heap_limit_kib);
+      if (pcre2_jit_stack* stack = thread_jit_stack()) {
+        pcre2_jit_stack_assign(made.context.get(), nullptr, stack);
+      }
+    }
+    return made;
+  }();
+  return state.context && state.data ? &state : nullptr;
+}
+
 struct Clock {
   std::chrono::steady_clock::time_point deadline;
   unsigned callouts = 0;
@@ -112,27 +136,20 @@ RegexSearchResult Regex::search(std::string_view subject) const {
 }
 
 RegexMatch Regex::find(std::string_view subject, std::size_t start) const {
-  const MatchDataHandle data{pcre2_match_data_create_from_pattern(m_compiled->code.get(), nullptr)};
-  const MatchContextHandle context{pcre2_match_context_create(nullptr)};
-  if (!data || !context) {
+  MatchState* state = thread_match_state();
+  if (state == nullptr) {
     return {false, 0, 0, "regex heap limit reached"};
   }
-  pcre2_set_match_limit(context.get(), k_match_limit);
-  pcre2_set_depth_limit(context.get(), k_match_limit);
-  pcre2_set_heap_limit(context.get(), k_heap_limit_kib);
-  if (m_compiled->jit) {
-    if (pcre2_jit_stack* stack = thread_jit_stack()) {
-      pcre2_jit_stack_assign(context.get(), nullptr, stack);
-    }
-  }
+  pcre2_match_context* context = state->context.get();
+  pcre2_match_data* data = state->data.get();
   Clock clock{std::chrono::steady_clock::now() + std::chrono::milliseconds(k_time_limit_ms)};
-  pcre2_set_callout(context.get(), check_clock, &clock);
+  pcre2_set_callout(context, check_clock, &clock);
   // A null subject is allowed only from PCRE2 10.41 on, whatever its length.
   const char* begin = subject.empty() ? "" : subject.data();
   const int rc = pcre2_match(m_compiled->code.get(), reinterpret_cast<PCRE2_SPTR>(begin), subject.size(), start, 0,
-                             data.get(), context.get());
+                             data, context);
   if (rc >= 0) {
-    const PCRE2_SIZE* span = pcre2_get_ovector_pointer(data.get());
+    const PCRE2_SIZE* span = pcre2_get_ovector_pointer(data);
     return {true, span[0], span[1], ""};
   }
   if (rc == PCRE2_ERROR_NOMATCH) {

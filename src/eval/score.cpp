@@ -123,7 +123,7 @@ void set_labels(CaseOutcome& outcome, const Suite& suite, const DatasetCase& c, 
   const std::string& expected = c.expected.get_ref<const std::string&>();
   outcome.expected_label = expected;
   outcome.predicted_label = std::string(util::trim(output));
-  if ((form.fold_case || form.nfc) && comparable_text(outcome.predicted_label, form) == comparable_text(expected, form)) {
+  if (!form.leaves_text() && comparable_text(outcome.predicted_label, form) == comparable_text(expected, form)) {
     outcome.predicted_label = expected;
   }
   if (suite.labels.count(outcome.predicted_label) == 0) {

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <forward_list>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -25,12 +25,6 @@ namespace promptops::inline eval {
 namespace {
 
 using nlohmann::json;
-
-AssertionResult scored(bool pass, double score, std::string reason) {
-  return AssertionResult{pass, score, std::move(reason)};
-}
-
-AssertionResult judged(bool pass, std::string reason) { return scored(pass, pass ? 1.0 : 0.0, std::move(reason)); }
 
 AssertionResult cannot_judge(std::string reason) { return AssertionResult{false, 0.0, std::move(reason), true}; }
 
@@ -117,79 +111,80 @@ void trim_common_ends(std::string_view& a, std::string_view& b) {
 
 // ---- n-grams ---------------------------------------------------------------------------------
 
-// <0, 0, >0 as token i of `a` orders before, equal to, after token j of `b`: by hash, then (for
-// equal hashes, which almost always means equal words) by the words themselves, so equality is exact.
-int compare_tokens(const Tokens& a, std::size_t i, const Tokens& b, std::size_t j) {
-  if (a.hashes[i] != b.hashes[j]) {
-    return a.hashes[i] < b.hashes[j] ? -1 : 1;
+// <0, 0, >0 as the words at `i` of `a` and `j` of `b` order, `n` of them; a gram is equal to
+// itself without looking at its words.
+int compare_words(const Tokens& a, std::size_t i, const Tokens& b, std::size_t j, std::size_t n) {
+  if (&a == &b && i == j) {
+    return 0;
   }
-  return a.words[i].compare(b.words[j]);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (const int order = a.words[i + k].compare(b.words[j + k]); order != 0) {
+      return order;
+    }
+  }
+  return 0;
+}
+
+// One hash for the n words from `start`, from the words' hashes.
+std::uint64_t gram_key(const Tokens& tokens, std::size_t start, std::size_t n) {
+  std::uint64_t key = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    key = (key ^ tokens.hashes[start + k]) * 0x100000001B3ULL + (key >> 29);
+  }
+  return key;
 }
 
 }  // namespace
 
-// The n-grams of some tokens as their start positions, sorted by content.
-struct Grams {
-  const Tokens* tokens;
-  std::size_t n;
-  std::vector<std::uint32_t> starts;
+int Grams::compare(std::size_t i, const Grams& other, std::size_t j) const {
+  if (grams[i].key != other.grams[j].key) {
+    return grams[i].key < other.grams[j].key ? -1 : 1;
+  }
+  return compare_words(*tokens, grams[i].start, *other.tokens, other.grams[j].start, n);
+}
 
-  std::size_t size() const { return starts.size(); }
-  // <0, 0, >0 as gram i of this orders before, equal to, after gram j of `other`.
-  int compare(std::size_t i, const Grams& other, std::size_t j) const {
-    for (std::size_t k = 0; k < n; ++k) {
-      if (const int order = compare_tokens(*tokens, starts[i] + k, *other.tokens, other.starts[j] + k); order != 0) {
-        return order;
-      }
-    }
-    return 0;
+std::size_t Grams::run(std::size_t i) const {
+  std::size_t end = i + 1;
+  while (end < size() && compare(end, *this, i) == 0) {
+    ++end;
   }
-  // How many grams from i on equal gram i.
-  std::size_t run(std::size_t i) const {
-    std::size_t end = i + 1;
-    while (end < size() && compare(end, *this, i) == 0) {
-      ++end;
-    }
-    return end - i;
-  }
-};
+  return end - i;
+}
 
 namespace {
 
 Grams sort_grams(const Tokens& tokens, std::size_t n) {
-  Grams grams{&tokens, n, {}};
+  Grams sorted{&tokens, n, {}};
   if (tokens.size() < n) {
-    return grams;
+    return sorted;
   }
-  grams.starts.resize(tokens.size() - n + 1);
-  for (std::size_t i = 0; i < grams.starts.size(); ++i) {
-    grams.starts[i] = static_cast<std::uint32_t>(i);
+  sorted.grams.resize(tokens.size() - n + 1);
+  for (std::size_t i = 0; i < sorted.grams.size(); ++i) {
+    sorted.grams[i] = Grams::Gram{gram_key(tokens, i, n), static_cast<std::uint32_t>(i)};
   }
-  std::sort(grams.starts.begin(), grams.starts.end(), [&](std::uint32_t a, std::uint32_t b) {
-    for (std::size_t k = 0; k < n; ++k) {
-      if (const int order = compare_tokens(tokens, a + k, tokens, b + k); order != 0) {
-        return order < 0;
-      }
+  std::sort(sorted.grams.begin(), sorted.grams.end(), [&](const Grams::Gram& a, const Grams::Gram& b) {
+    if (a.key != b.key) {
+      return a.key < b.key;
     }
-    return false;
+    return compare_words(tokens, a.start, tokens, b.start, n) < 0;
   });
-  return grams;
+  return sorted;
 }
 
 // The sorted n-grams of `tokens`, sorted once per text and order (texts are remembered per case).
 const Grams& grams_of(const Tokens& tokens, std::size_t n) {
-  auto& sorted = tokens.sorted_grams;
-  if (sorted.size() < n) {
-    sorted.resize(n);
+  std::optional<Grams>& sorted = tokens.sorted_grams.at(n - 1);
+  if (!sorted) {
+    sorted = sort_grams(tokens, n);
   }
-  if (!sorted[n - 1]) {
-    sorted[n - 1] = std::make_shared<const Grams>(sort_grams(tokens, n));
-  }
-  return *sorted[n - 1];
+  return *sorted;
 }
 
 // The n-grams of `a` also in `b`, each counted at most as often as in `b`.
 std::size_t clipped_matches(const Grams& a, const Grams& b) {
+  if (&a == &b) {
+    return a.size();  // an output compared with itself, as when it equals its reference
+  }
   std::size_t matches = 0;
   std::size_t i = 0;
   std::size_t j = 0;
@@ -243,7 +238,9 @@ std::shared_ptr<const Value> remembered(std::string_view text, int tag, Make mak
   auto value = std::make_shared<const Value>(make(text));
   if (text.size() <= k_max_kept) {
     Entry& slot = entries[next++ % entries.size()];
-    slot = Entry{std::string(text), tag, value};
+    slot.text.assign(text);  // reuses the slot's buffer
+    slot.tag = tag;
+    slot.value = value;
   }
   return value;
 }
@@ -260,7 +257,7 @@ std::shared_ptr<const std::string> comparable_of(std::string_view text, TextForm
 // ---- reasons ---------------------------------------------------------------------------------
 
 // Up to five quoted items, then how many more.
-std::string quoted_list(const std::vector<std::string>& items) {
+std::string quoted_list(const std::vector<std::string_view>& items) {
   constexpr std::size_t k_shown = 5;
   std::string out;
   for (std::size_t i = 0; i < items.size() && i < k_shown; ++i) {
@@ -466,8 +463,9 @@ void read_metric(const json& spec, OptionReader& reader, Assertion& assertion) {
     return;
   }
   if (const auto n = spec.find("n"); n != spec.end()) {
-    if (!n->is_number_integer() || n->get<std::int64_t>() < 1 || n->get<std::int64_t>() > 9) {
-      reader.error("option 'n' must be an integer from 1 to 9");
+    constexpr auto k_max = static_cast<std::int64_t>(Tokens::k_max_order);
+    if (!n->is_number_integer() || n->get<std::int64_t>() < 1 || n->get<std::int64_t>() > k_max) {
+      reader.error("option 'n' must be an integer from 1 to " + std::to_string(k_max));
     } else {
       assertion.ngram = n->get<std::size_t>();
     }
@@ -476,16 +474,23 @@ void read_metric(const json& spec, OptionReader& reader, Assertion& assertion) {
 
 // ---- evaluation ------------------------------------------------------------------------------
 
-// The rendered items, or the first one that renders empty.
+// The rendered items (views of the items, of variables, or of `storage`), or the first one that
+// renders empty.
 struct RenderedItems {
-  std::vector<std::string> items;
+  std::vector<std::string_view> items;
+  std::forward_list<std::string> storage;  // the renderings that are not views of something else
   std::string empty_error;
 };
 
 RenderedItems render_items(const Assertion& assertion, const EvalContext& context) {
   RenderedItems out;
+  out.items.reserve(assertion.items.size());
   for (const std::string& item : assertion.items) {
-    out.items.push_back(render_text(item, context.vars));
+    std::string storage;
+    out.items.push_back(render_view(item, context.vars, storage));
+    if (!storage.empty()) {
+      out.items.back() = out.storage.emplace_front(std::move(storage));
+    }
     if (out.items.back().empty()) {
       out.empty_error = located(assertion) + "item " + quote(item) + " of 'value' renders to an empty string";
       break;
@@ -501,32 +506,54 @@ AssertionResult evaluate_list(const Assertion& assertion, std::string_view outpu
   }
   const bool fold = assertion.type == AssertionType::icontains_any || assertion.type == AssertionType::icontains_all;
   const TextForm form{fold, assertion.normalize};
-  const std::shared_ptr<const std::string> subject = comparable_of(output, form);
-  std::vector<std::string> found;
-  std::vector<std::string> missing;
-  for (const std::string& item : rendered.items) {
-    (subject->find(comparable_text(item, form)) != std::string::npos ? found : missing).push_back(item);
+  const std::shared_ptr<const std::string> folded = form.leaves_text() ? nullptr : comparable_of(output, form);
+  const std::string_view subject = folded ? std::string_view(*folded) : output;
+  std::vector<char> contained(rendered.items.size());
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < rendered.items.size(); ++i) {
+    std::string storage;
+    contained[i] = subject.find(comparable_view(rendered.items[i], form, storage)) != std::string_view::npos;
+    found += contained[i] != 0 ? 1 : 0;
   }
-  const std::string suffix = fold ? " (ignoring case)" : "";
+  const auto items_where = [&](bool in) {
+    std::vector<std::string_view> items;
+    for (std::size_t i = 0; i < rendered.items.size(); ++i) {
+      if ((contained[i] != 0) == in) {
+        items.push_back(rendered.items[i]);
+      }
+    }
+    return items;
+  };
+  const std::string_view suffix = fold ? " (ignoring case)" : "";
   if (assertion.type == AssertionType::contains_any || assertion.type == AssertionType::icontains_any) {
-    return found.empty() ? judged(false, "output contains none of " + quoted_list(missing) + suffix)
-                         : judged(true, "output contains " + quote(found.front()) + suffix);
+    return verdict(found > 0, context, [&] {
+      return (found == 0 ? "output contains none of " + quoted_list(items_where(false))
+                         : "output contains " + quote(items_where(true).front())) +
+             std::string(suffix);
+    });
   }
-  return missing.empty() ? judged(true, "output contains all of " + quoted_list(found) + suffix)
-                         : judged(false, "output does not contain " + quoted_list(missing) + suffix);
+  const bool all = found == rendered.items.size();
+  return verdict(all, context, [&] {
+    return (all ? "output contains all of " + quoted_list(items_where(true))
+                : "output does not contain " + quoted_list(items_where(false))) +
+           std::string(suffix);
+  });
 }
 
 AssertionResult evaluate_ends_with(const Assertion& assertion, std::string_view output, const EvalContext& context) {
-  const std::string needle = render_value(assertion.value, context);
+  std::string rendered;
+  const std::string_view needle = render_value_view(assertion.value, context, rendered);
   if (needle.empty()) {
     return cannot_judge(located(assertion) + "'value' renders to an empty string");
   }
   const TextForm form{false, assertion.normalize};
-  const std::string subject = comparable_text(output, form);
-  const std::string wanted = comparable_text(needle, form);
-  const bool pass = subject.size() >= wanted.size() &&
-                    subject.compare(subject.size() - wanted.size(), wanted.size(), wanted) == 0;
-  return judged(pass, (pass ? "output ends with " : "output does not end with ") + quote(needle));
+  std::string subject_text;
+  std::string wanted_text;
+  const std::string_view subject = comparable_view(output, form, subject_text);
+  const std::string_view wanted = comparable_view(needle, form, wanted_text);
+  const bool pass = subject.size() >= wanted.size() && subject.substr(subject.size() - wanted.size()) == wanted;
+  return verdict(pass, context,
+                 [&] { return (pass ? "output ends with " : "output does not end with ") + quote(needle); });
 }
 
 AssertionResult evaluate_word_count(const Assertion& assertion, std::string_view output, const EvalContext& context) {
@@ -542,18 +569,21 @@ AssertionResult evaluate_word_count(const Assertion& assertion, std::string_view
     min = max = parsed;
   }
   const std::size_t count = count_words(output);
-  const std::string shown = std::to_string(count) + (count == 1 ? " word" : " words");
+  const auto shown = [count] { return std::to_string(count) + (count == 1 ? " word" : " words"); };
   if (min && max && *min == *max) {
-    return judged(count == *min, count == *min ? shown : shown + ", expected " + std::to_string(*min));
+    return verdict(count == *min, context,
+                  [&] { return count == *min ? shown() : shown() + ", expected " + std::to_string(*min); });
   }
   if (min && count < *min) {
-    return judged(false, shown + ", below min " + std::to_string(*min));
+    return verdict(false, context, [&] { return shown() + ", below min " + std::to_string(*min); });
   }
   if (max && count > *max) {
-    return judged(false, shown + ", above max " + std::to_string(*max));
+    return verdict(false, context, [&] { return shown() + ", above max " + std::to_string(*max); });
   }
-  return judged(true, shown + (min ? ", at least " + std::to_string(*min) : "") +
-                          (max ? (min ? " and" : ",") + std::string(" at most ") + std::to_string(*max) : ""));
+  return verdict(true, context, [&] {
+    return shown() + (min ? ", at least " + std::to_string(*min) : "") +
+           (max ? (min ? " and" : ",") + std::string(" at most ") + std::to_string(*max) : "");
+  });
 }
 
 // The most cells levenshtein computes for one output (about a second), so no pair of long texts
@@ -562,7 +592,8 @@ constexpr std::size_t k_max_cells = 400'000'000;
 
 AssertionResult evaluate_levenshtein(const Assertion& assertion, std::string_view output,
                                      const EvalContext& context) {
-  const std::string reference = render_value(assertion.value, context);
+  std::string storage;
+  const std::string_view reference = render_value_view(assertion.value, context, storage);
   const double threshold = assertion.threshold.value_or(5.0);
   const auto limit = static_cast<std::size_t>(std::min(std::floor(threshold), 1e15));
   const std::size_t shorter = std::min(output.size(), reference.size());
@@ -573,19 +604,33 @@ AssertionResult evaluate_levenshtein(const Assertion& assertion, std::string_vie
                         std::to_string(k_max_cells) + " cells; lower 'threshold'");
   }
   const std::size_t distance = levenshtein_distance(output, reference, limit);
-  const std::string max = " (max " + number_text(threshold) + ")";
-  if (distance > limit) {
-    return judged(false, "Levenshtein distance to " + quote(reference) + " is above " + number_text(threshold));
-  }
-  return judged(true, "Levenshtein distance to " + quote(reference) + " is " + std::to_string(distance) + max);
+  return verdict(distance <= limit, context, [&] {
+    return "Levenshtein distance to " + quote(reference) +
+           (distance > limit ? " is above " + number_text(threshold)
+                             : " is " + std::to_string(distance) + " (max " + number_text(threshold) + ")");
+  });
 }
 
 // rouge-n, bleu, f-score: the score against the threshold.
-AssertionResult metric_verdict(std::string name, double score, double threshold, const std::string& reference) {
+AssertionResult metric_verdict(std::string_view name, double score, double threshold, std::string_view reference,
+                               const EvalContext& context) {
   const bool pass = score >= threshold;
-  return scored(pass, score,
-                name + " " + score_text(score) + " against " + quote(reference) +
-                    (pass ? " is at least " : " is below ") + number_text(threshold));
+  return scored_verdict(pass, score, context, [&] {
+    return std::string(name) + " " + score_text(score) + " against " + quote(reference) +
+           (pass ? " is at least " : " is below ") + number_text(threshold);
+  });
+}
+
+// "ROUGE-2 recall" for n = 2.
+std::string_view rouge_name(std::size_t n) {
+  static const std::array<std::string, Tokens::k_max_order> names = [] {
+    std::array<std::string, Tokens::k_max_order> out;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i] = "ROUGE-" + std::to_string(i + 1) + " recall";
+    }
+    return out;
+  }();
+  return names.at(n - 1);
 }
 
 AssertionResult evaluate_metric(const Assertion& assertion, std::string_view output, const EvalContext& context) {
@@ -598,13 +643,14 @@ AssertionResult evaluate_metric(const Assertion& assertion, std::string_view out
     }
     std::vector<std::shared_ptr<const Tokens>> kept;  // keeps each reference's tokens alive
     std::vector<const Tokens*> references;
-    for (const std::string& text : rendered.items) {
+    for (const std::string_view text : rendered.items) {
       references.push_back(kept.emplace_back(tokens_of(text)).get());
     }
     return metric_verdict("BLEU", bleu_of(candidate, references), assertion.threshold.value_or(0.5),
-                          rendered.items.front());
+                          rendered.items.front(), context);
   }
-  const std::string reference_text = render_value(assertion.value, context);
+  std::string storage;
+  const std::string_view reference_text = render_value_view(assertion.value, context, storage);
   const std::shared_ptr<const Tokens> reference_tokens = tokens_of(reference_text);
   const Tokens& reference = *reference_tokens;
   const std::size_t needed = assertion.type == AssertionType::rouge_n ? assertion.ngram : 1;
@@ -613,12 +659,11 @@ AssertionResult evaluate_metric(const Assertion& assertion, std::string_view out
                         std::to_string(needed) + (needed == 1 ? " word" : " words"));
   }
   if (assertion.type == AssertionType::rouge_n) {
-    return metric_verdict("ROUGE-" + std::to_string(assertion.ngram) + " recall",
-                          rouge_n_score(candidate, reference, assertion.ngram), assertion.threshold.value_or(0.75),
-                          reference_text);
+    return metric_verdict(rouge_name(assertion.ngram), rouge_n_score(candidate, reference, assertion.ngram),
+                          assertion.threshold.value_or(0.75), reference_text, context);
   }
   return metric_verdict("F-score", f_score_value(candidate, reference), assertion.threshold.value_or(0.5),
-                        reference_text);
+                        reference_text, context);
 }
 
 }  // namespace
@@ -736,11 +781,12 @@ std::vector<std::string> split_list(std::string_view text) {
 std::vector<std::string> text_words(std::string_view text) {
   const std::string folded = comparable_text(text, TextForm{true, true});
   std::vector<std::string> words;
+  words.reserve(std::min<std::size_t>(folded.size() / 4 + 1, 1024));  // about one word in five bytes
   std::string word;
   for (std::size_t pos = 0; pos < folded.size();) {
     const auto byte = static_cast<unsigned char>(folded[pos]);
     if (byte < 0x80) {  // ASCII: letters and digits are its only word characters
-      if (std::isalnum(byte) != 0) {
+      if ((byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z')) {
         word += static_cast<char>(byte);
       } else if (!word.empty()) {
         words.push_back(std::move(word));

@@ -3,9 +3,11 @@
 // rouge-n, bleu, f-score), their Unicode tokenisation, and the negation of any deterministic type.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,12 +23,26 @@ namespace promptops::inline eval {
 // 0/1 result.
 std::string quote(std::string_view text);
 // `text` rendered with `vars` as render_template() does, without parsing when it holds no
-// {{...}} or is exactly one string variable.
+// {{...}} or is exactly one string variable. The view is of `text` itself, of that variable's
+// string, or of `storage`, which then holds the rendering.
+std::string_view render_view(const std::string& text, const nlohmann::json& vars, std::string& storage);
 std::string render_text(const std::string& text, const nlohmann::json& vars);
+// A string value rendered; any other JSON value as its JSON text. The view as render_view()'s.
+std::string_view render_value_view(const nlohmann::json& value, const EvalContext& context, std::string& storage);
 std::string render_value(const nlohmann::json& value, const EvalContext& context);
 std::string located(const Assertion& assertion);
 // A pass (score 1) or a fail (score 0) with its reason.
 AssertionResult verdict(bool pass, std::string reason);
+// A verdict whose reason `reason()` gives, called only when the reason is read: for a failure,
+// and for a pass when the context asks for pass reasons (EvalContext::pass_reasons).
+template <class Reason>
+AssertionResult scored_verdict(bool pass, double score, const EvalContext& context, Reason reason) {
+  return AssertionResult{pass, score, pass && !context.pass_reasons ? std::string() : reason()};
+}
+template <class Reason>
+AssertionResult verdict(bool pass, const EvalContext& context, Reason reason) {
+  return scored_verdict(pass, pass ? 1.0 : 0.0, context, reason);
+}
 
 // What read_text_grader() found, for the assertion parser to report and check.
 struct TextGraderProblems {
@@ -72,17 +88,37 @@ std::size_t levenshtein_distance(std::string_view a, std::string_view b, std::si
 
 using Words = std::vector<std::string>;
 
+struct Tokens;
+
+// The n-grams of some tokens, sorted by a hash of their words and then (for equal hashes, which
+// almost always means equal grams) by the words themselves, so that equality stays exact.
+struct Grams {
+  struct Gram {
+    std::uint64_t key;
+    std::uint32_t start;
+  };
+  const Tokens* tokens = nullptr;
+  std::size_t n = 0;
+  std::vector<Gram> grams;
+
+  std::size_t size() const { return grams.size(); }
+  // <0, 0, >0 as gram i of this orders before, equal to, after gram j of `other`.
+  int compare(std::size_t i, const Grams& other, std::size_t j) const;
+  // How many grams from i on equal gram i.
+  std::size_t run(std::size_t i) const;
+};
+
 // Words with their hashes, so that n-grams compare as numbers (and as strings only when the
 // hashes are equal: the comparison stays exact).
-struct Grams;
-
 struct Tokens {
+  static constexpr std::size_t k_max_order = 9;  // the longest n-gram any grader asks for
+
   Tokens(Words list);  // NOLINT(google-explicit-constructor): a list of words is a list of tokens
   Words words;
   std::vector<std::uint64_t> hashes;
-  // The n-grams sorted, filled on first use for each n (so a Tokens is not to be shared between
-  // threads; the remembered ones are per thread).
-  mutable std::vector<std::shared_ptr<const Grams>> sorted_grams;
+  // The n-grams of each order n sorted, at n - 1, filled on first use (so a Tokens is not to be
+  // shared between threads; the remembered ones are per thread).
+  mutable std::array<std::optional<Grams>, k_max_order> sorted_grams;
 
   std::size_t size() const { return words.size(); }
 };

@@ -42,8 +42,16 @@ bool is_ascii(std::string_view text) {
 
 }  // namespace
 
+std::string_view comparable_view(std::string_view text, TextForm form, std::string& storage) {
+  if (form.leaves_text()) {
+    return text;
+  }
+  storage = comparable_text(text, form);
+  return storage;
+}
+
 std::string comparable_text(std::string_view text, TextForm form) {
-  if (!form.fold_case && !form.nfc) {
+  if (form.leaves_text()) {
     return std::string(text);
   }
   if (is_ascii(text)) {  // NFC leaves ASCII as it is, and folding it is lower-casing A-Z

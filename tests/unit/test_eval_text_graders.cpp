@@ -284,6 +284,36 @@ TEST_CASE("not-<type> negates every deterministic type", "[eval][text]") {
   }
 }
 
+TEST_CASE("without pass reasons a pass has none and a failure keeps its own", "[eval][text]") {
+  EvalContext scorer = with_vars({{"expected", "the cat sat on the mat"}});
+  scorer.pass_reasons = false;
+  SECTION("text graders and substring types") {
+    CHECK(check(R"({"type": "contains-all", "value": "cat, mat"})", "the cat sat on the mat", scorer) == "pass|");
+    CHECK(check(R"({"type": "contains-all", "value": "cat, dog"})", "the cat sat on the mat", scorer) ==
+          "fail|output does not contain \"dog\"");
+    CHECK(check(R"({"type": "bleu", "value": "{{expected}}"})", "the cat sat on the mat", scorer) == "pass|");
+    CHECK(check(R"({"type": "f-score", "value": "{{expected}}", "threshold": 0.9})", "a cat", scorer) ==
+          "fail|F-score 0.25 against \"the cat sat on the mat\" is below 0.9");
+    CHECK(check(R"({"type": "word-count", "value": {"max": 3}})", "one two", scorer) == "pass|");
+    CHECK(check(R"({"type": "icontains", "value": "CAT"})", "the cat", scorer) == "pass|");
+    CHECK(check(R"({"type": "regex", "value": "^x"})", "the cat", scorer) == "fail|output does not match /^x/");
+  }
+  SECTION("a failing negation still names what its positive found") {
+    CHECK(check(R"({"type": "not-contains-any", "value": "cat, dog"})", "the cat", scorer) ==
+          "fail|not-contains-any: output contains \"cat\"");
+    CHECK(check(R"({"type": "not-regex", "value": "c.t"})", "the cat", scorer) ==
+          "fail|not-regex: output matches /c.t/");
+    CHECK(check(R"({"type": "not-levenshtein", "value": "{{expected}}"})", "the cat sat on a mat", scorer) ==
+          "fail|not-levenshtein: Levenshtein distance to \"the cat sat on the mat\" is 3 (max 5)");
+  }
+  SECTION("an output that equals its reference matches every n-gram of it") {
+    const std::string same = "the cat sat on the mat";
+    CHECK(score_of(R"({"type": "bleu", "value": "the cat sat on the mat"})", same) == Approx(1.0));
+    CHECK(evaluate(parse_one(R"({"type": "rouge-n", "value": "{{expected}}", "n": 3})"), same, scorer).score ==
+          Approx(1.0));
+  }
+}
+
 TEST_CASE("malformed text-grader values are diagnostics at the assertion's line", "[eval][text]") {
   CHECK(diagnose(R"({"type": "contains-any", "value": 3})") ==
         "rejected\np.md:7: error: contains-any assertion 'value' must be a list of strings or a comma-separated "

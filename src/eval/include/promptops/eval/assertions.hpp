@@ -175,6 +175,9 @@ struct EvalContext {
   // The rendered prompt (its messages' contents, joined by blank lines), for guardrails with
   // on = "input"; not owned. Null: not available, and those assertions cannot judge.
   std::optional<std::string_view> input;
+  // Whether a passing result needs its reason. The scorer reads only the reasons of failures and
+  // turns this off, so the text graders skip building them; a negation asks again when it fails.
+  bool pass_reasons = true;
 };
 
 // The template context of a case: `vars` (an object, or null for none) with "expected" added
