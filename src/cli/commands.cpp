@@ -21,6 +21,7 @@ void add_list(CLI::App& app, Context& context);
 void add_log(CLI::App& app, Context& context);
 void add_optimize(CLI::App& app, Context& context);
 void add_render(CLI::App& app, Context& context);
+void add_report(CLI::App& app, Context& context);
 void add_review(CLI::App& app, Context& context);
 void add_show(CLI::App& app, Context& context);
 void add_textconv(CLI::App& app, Context& context);
@@ -36,6 +37,7 @@ const std::vector<Command>& commands() {
       {"alias", "set, list or remove aliases", add_alias},
       {"lint", "check config, prompts and datasets", add_lint},
       {"eval", "evaluate prompts per commit against their datasets", add_eval},
+      {"report", "write the HTML page of recorded evaluations", add_report},
       {"cache", "show or clear the evaluation cache", add_cache},
       {"check", "lint and gate changed prompts against a baseline; exit 1 on a regression", add_check},
       {"export", "export all prompts at a revision as JSON", add_export},

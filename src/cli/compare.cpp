@@ -14,6 +14,8 @@
 #include <promptops/eval/eval.hpp>
 #include <promptops/eval/statistics.hpp>
 
+#include <promptops/output/html_report.hpp>
+
 #include "common.hpp"
 #include "evaluation.hpp"
 #include <promptops/output/markdown.hpp>
@@ -53,20 +55,6 @@ std::string value_text(const EvalResult& result) {
     out += " [" + fixed(result.interval->low, 2) + ", " + fixed(result.interval->high, 2) + "]";
   }
   return out;
-}
-
-const char* outcome_word(char outcome) {
-  switch (outcome) {
-    case 'p':
-      return "pass";
-    case 'f':
-      return "fail";
-    case 'x':
-      return "flaky";
-    default:
-      break;
-  }
-  return "error";
 }
 
 std::string bootstrap_interval(const BootstrapResult& result) {
@@ -138,8 +126,8 @@ std::string comparison_text(const Comparison& c, const Side& a, const Side& b) {
     width = std::max(width, d.id.size());
   }
   for (const Difference& d : c.differences) {
-    out += "    " + d.id + std::string(width - d.id.size() + 2, ' ') + outcome_word(d.a) + " → " +
-           outcome_word(d.b) + "\n";
+    out += "    " + d.id + std::string(width - d.id.size() + 2, ' ') + output::outcome_word(d.a) + " → " +
+           output::outcome_word(d.b) + "\n";
     const auto record_a = c.records_a.find(d.id);
     const auto record_b = c.records_b.find(d.id);
     const CaseRecord* any = record_b != c.records_b.end()   ? &record_b->second
@@ -199,7 +187,7 @@ std::string comparison_markdown(const Comparison& c, const Side& a, const Side& 
     const CaseRecord* any = record_b != c.records_b.end()   ? &record_b->second
                             : record_a != c.records_a.end() ? &record_a->second
                                                             : nullptr;
-    std::vector<std::string> cells = {output::md_code(d.id), outcome_word(d.a), outcome_word(d.b)};
+    std::vector<std::string> cells = {output::md_code(d.id), output::outcome_word(d.a), output::outcome_word(d.b)};
     cells.push_back(any != nullptr ? output::md_code(json_excerpt(any->vars)) : "");
     cells.push_back(any != nullptr && !any->expected.is_null() ? output::md_code(json_excerpt(any->expected)) : "");
     cells.push_back(record_a != c.records_a.end() ? output::md_cell(output_excerpt(record_a->second)) : "");
@@ -302,8 +290,8 @@ json comparison_json(const Comparison& c) {
                             : record_a != c.records_a.end() ? &record_a->second
                                                             : nullptr;
     differences.push_back({{"id", d.id},
-                           {"a", outcome_word(d.a)},
-                           {"b", outcome_word(d.b)},
+                           {"a", output::outcome_word(d.a)},
+                           {"b", output::outcome_word(d.b)},
                            {"vars", any != nullptr ? any->vars : json(nullptr)},
                            {"expected", any != nullptr ? any->expected : json(nullptr)},
                            {"a_record", record_json(c.records_a, d.id)},

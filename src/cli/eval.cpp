@@ -17,12 +17,15 @@
 #include <promptops/git/history.hpp>
 #include <promptops/prompt/registry.hpp>
 
+#include <promptops/output/html_report.hpp>
 #include <promptops/output/table.hpp>
 #include <promptops/output/terminal.hpp>
 #include <promptops/util/file.hpp>
 #include <promptops/util/strings.hpp>
 #include "check_report.hpp"
 #include "common.hpp"
+#include "eval_targets.hpp"
+#include "html_page.hpp"
 #include "evaluation.hpp"
 
 namespace promptops::cli {
@@ -62,78 +65,6 @@ json vars_of(const std::vector<std::string>& assignments) {
     vars[assignment.substr(0, equals)] = assignment.substr(equals + 1);
   }
   return vars;
-}
-
-// The commits (oldest first) of "A..B", "A..", or one revision; nothing = the working tree.
-std::vector<EvalTarget> resolve_targets(Context& context, const std::string& spec) {
-  std::vector<EvalTarget> targets;
-  if (spec.empty()) {
-    git::Repository& repo = context.repo();
-    if (!repo.is_bare()) {
-      targets.push_back(EvalTarget::worktree());
-      return targets;
-    }
-    const git::Oid head = context.head();
-    targets.push_back(EvalTarget::at_commit(head, repo.read_commit(head).subject()));
-    return targets;
-  }
-  git::Repository& repo = context.repo();
-  const std::size_t dots = spec.find("..");
-  if (dots == std::string::npos) {
-    const git::Oid id = resolve_commit(context, spec);
-    targets.push_back(EvalTarget::at_commit(id, repo.read_commit(id).subject()));
-    return targets;
-  }
-  if (spec.compare(dots, 3, "...") == 0) {
-    throw UsageError("symmetric ranges ('" + spec + "') are not supported",
-                     "use A..B: the first-parent commits of B since A");
-  }
-  const std::string from = spec.substr(0, dots);
-  const std::string to = spec.substr(dots + 2);
-  if (from.empty()) {
-    throw UsageError("range '" + spec + "' has no start", "write A..B, for example HEAD~3..HEAD");
-  }
-  const git::Oid tip = resolve_commit(context, to.empty() ? "HEAD" : to);
-  const git::Oid start = resolve_commit(context, from);
-  // As git does, A..B excludes what A reaches: along B's first parents that is the merge base.
-  const std::optional<git::Oid> stop = repo.merge_base(start, tip);
-  std::vector<git::Oid> chain = git::first_parent_chain(repo, tip, stop);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    targets.push_back(EvalTarget::at_commit(*it, repo.read_commit(*it).subject()));
-  }
-  return targets;
-}
-
-// The version numbers of each row, by prompt along the newest commit's first-parent history.
-std::vector<std::string> version_labels(git::Repository& repo, const EvalReport& report) {
-  std::vector<std::string> labels(report.rows.size());
-  std::optional<git::Oid> tip;
-  for (const EvalTarget& target : report.targets) {
-    if (target.commit) {
-      tip = target.commit;
-    }
-  }
-  std::map<std::string, std::vector<PromptVersion>> versions;
-  for (std::size_t i = 0; i < report.rows.size(); ++i) {
-    const EvalRow& row = report.rows[i];
-    const EvalTarget& target = report.targets[row.target];
-    if (!target.commit || !tip) {
-      labels[i] = "worktree";
-      continue;
-    }
-    auto it = versions.find(row.prompt);
-    if (it == versions.end()) {
-      std::vector<PromptVersion> list;
-      try {
-        list = prompt_versions(repo, *tip, row.prompt);
-      } catch (const NotFoundError&) {
-      }
-      it = versions.emplace(row.prompt, std::move(list)).first;
-    }
-    const int number = version_at(repo, it->second, row.path, *target.commit);
-    labels[i] = number > 0 ? "v" + std::to_string(number) : "-";
-  }
-  return labels;
 }
 
 struct Line {
@@ -260,33 +191,6 @@ std::string csv_field(const std::string& text) {
   return "\"" + util::replace_all(text, "\"", "\"\"") + "\"";
 }
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 // The failure reasons per case index, from the per-case results file when there is one.
 std::map<std::size_t, std::string> failure_reasons(const EvalResult& result) {
   std::map<std::size_t, std::string> reasons;
@@ -324,15 +228,15 @@ std::string junit(const std::vector<Line>& lines) {
       errors += c == 'e' ? 1 : 0;
     }
     const std::string suite = line.row->prompt + "@" + commit_label(*line.target);
-    out += "  <testsuite name=\"" + xml_escape(suite) + "\" tests=\"" + std::to_string(r.outcomes.size()) +
+    out += "  <testsuite name=\"" + output::html_escape(suite) + "\" tests=\"" + std::to_string(r.outcomes.size()) +
            "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\">\n";
-    out += "    <properties><property name=\"" + xml_escape(r.metric) + "\" value=\"" + fixed(r.value, 4) +
+    out += "    <properties><property name=\"" + output::html_escape(r.metric) + "\" value=\"" + fixed(r.value, 4) +
            "\"/></properties>\n";
     const std::map<std::size_t, std::string> reasons =
         failures + errors > 0 ? failure_reasons(r) : decltype(reasons){};
     for (std::size_t i = 0; i < r.outcomes.size(); ++i) {
       const std::string name = i < r.case_ids.size() ? r.case_ids[i] : std::to_string(i);
-      out += "    <testcase classname=\"" + xml_escape(line.row->prompt) + "\" name=\"" + xml_escape(name) +
+      out += "    <testcase classname=\"" + output::html_escape(line.row->prompt) + "\" name=\"" + output::html_escape(name) +
              "\"";
       const char c = r.outcomes[i];
       if (c == 'p') {
@@ -345,7 +249,7 @@ std::string junit(const std::vector<Line>& lines) {
         message = "flaky: outcomes differ across repeats" + (message.empty() ? "" : "; " + message);
       }
       out += ">\n      <" + std::string(c == 'e' ? "error" : "failure") + " message=\"" +
-             xml_escape(message) + "\"/>\n";
+             output::html_escape(message) + "\"/>\n";
       out += "    </testcase>\n";
     }
     out += "  </testsuite>\n";
@@ -379,89 +283,6 @@ std::string markdown(const std::vector<Line>& lines) {
     }
   }
   return out;
-}
-
-// A hint for a config or provider error when the newest target is a commit whose
-// .promptops.toml differs from the working tree's: the commit's config is the one read, so an
-// edit the user has not committed yet is not in effect. Empty otherwise.
-std::string uncommitted_config_hint(const git::Repository& repo, const std::vector<EvalTarget>& targets,
-                                    const std::string& spec) {
-  if (targets.empty() || !targets.back().commit || repo.is_bare()) {
-    return {};
-  }
-  const char* const k_config = ".promptops.toml";
-  const std::optional<std::string> committed = commit_snapshot(repo, *targets.back().commit)->read(k_config);
-  const std::optional<std::string> working = worktree_snapshot(repo)->read(k_config);
-  if (committed == working) {
-    return {};
-  }
-  return std::string(k_config) + " in the working tree differs from " + targets.back().commit->short_hex() +
-         "'s, and 'eval " + spec + "' reads the committed one: commit it (git commit " + k_config +
-         ") or evaluate the working tree (git promptops eval)";
-}
-
-// run_eval, with a config or provider error explained when it comes from a committed
-// .promptops.toml that the working tree has changed.
-EvalReport run_eval_explained(const git::Repository& repo, const std::vector<EvalTarget>& targets,
-                              const EvalOptions& options, EvalServices& services, const std::string& spec) {
-  const auto joined = [](const std::string& hint, const std::string& more) {
-    return hint.empty() ? more : hint + "; " + more;
-  };
-  try {
-    return run_eval(repo, targets, options, services);
-  } catch (const ConfigError& error) {
-    const std::string more = uncommitted_config_hint(repo, targets, spec);
-    if (more.empty()) {
-      throw;
-    }
-    throw ConfigError(error.what(), joined(error.hint(), more), error.remedy());
-  } catch (const ProviderError& error) {
-    const std::string more = uncommitted_config_hint(repo, targets, spec);
-    if (more.empty()) {
-      throw;
-    }
-    throw ProviderError(error.what(), joined(error.hint(), more), error.remedy());
-  }
-}
-
-// The positional words of eval: at most one range or revision before "--", prompt names after it.
-struct EvalArguments {
-  std::string spec;                // the range or revision ("" = the working tree)
-  std::vector<std::string> names;  // the prompts to evaluate (empty = all)
-  std::size_t before = 0;          // words before "--"
-  std::size_t after_dashes = 0;    // words after "--"
-};
-
-EvalArguments eval_arguments(const Context& context, const EvalCommandOptions& options) {
-  // Arguments after "--" are prompt names; before it, at most one range or revision. The parser
-  // fills `range` first whichever side of "--" it came from, so count what followed "--".
-  std::vector<std::string> positionals = options.names;
-  if (!options.range.empty()) {
-    positionals.insert(positionals.begin(), options.range);
-  }
-  std::size_t after_dashes = positionals.size();
-  const auto dashes = std::find(context.args.begin(), context.args.end(), "--");
-  if (dashes != context.args.end()) {
-    after_dashes = std::min(positionals.size(), static_cast<std::size_t>(context.args.end() - dashes - 1));
-  } else if (positionals.size() > 1) {
-    throw UsageError(
-        "eval takes one range or revision, got '" + positionals[1] + "' too",
-        "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
-  } else {
-    after_dashes = 0;
-  }
-  const std::size_t before = positionals.size() - after_dashes;
-  if (before > 1) {
-    throw UsageError(
-        "eval takes one range or revision, got '" + positionals[1] + "' too",
-        "put prompt names after --: git promptops eval " + positionals[0] + " -- " + positionals[1]);
-  }
-  EvalArguments arguments;
-  arguments.spec = before == 1 ? positionals[0] : "";
-  arguments.names.assign(positionals.begin() + static_cast<std::ptrdiff_t>(before), positionals.end());
-  arguments.before = before;
-  arguments.after_dashes = after_dashes;
-  return arguments;
 }
 
 // The named metrics' table after the main one, when some evaluation has any.
@@ -531,8 +352,9 @@ std::string report_document(const std::vector<Line>& lines, const EvalReport& re
 
 // -o FILE: the format its extension names; empty when the extension is not one of them.
 std::string format_of_output(const std::string& path) {
-  static const std::map<std::string, std::string> by_extension{
-      {".json", "json"}, {".md", "markdown"}, {".csv", "csv"}, {".xml", "junit"}, {".txt", "text"}};
+  static const std::map<std::string, std::string> by_extension{{".json", "json"}, {".md", "markdown"},
+                                                               {".csv", "csv"},   {".xml", "junit"},
+                                                               {".txt", "text"},  {".html", "html"}};
   const auto it = by_extension.find(std::filesystem::path(path).extension().string());
   return it == by_extension.end() ? std::string() : it->second;
 }
@@ -542,24 +364,34 @@ void check_outputs(const std::vector<std::string>& outputs) {
   for (const std::string& path : outputs) {
     if (format_of_output(path).empty()) {
       throw UsageError("-o " + path + ": the extension names no report format",
-                       "use .json, .md (markdown), .csv, .xml (JUnit) or .txt (the table)");
+                       "use .json, .md (markdown), .csv, .xml (JUnit), .txt (the table) or .html (the page)");
     }
   }
 }
 
-// Writes the report to each -o file in the format of its extension, each file whole or not at all.
-void write_outputs(git::Repository& repo, const EvalReport& report, const std::vector<std::string>& outputs) {
-  if (outputs.empty()) {
-    return;
+// The report in `format`: the HTML page (`command` made it), or report_document()'s formats.
+std::string eval_document(git::Repository& repo, const EvalReport& report, const std::string& format,
+                          const std::string& command) {
+  if (format == "html") {
+    return html_page(repo, report, "git-promptops eval", command);
   }
-  const std::vector<Line> lines = report_lines(repo, report);
+  return report_document(report_lines(repo, report), report, format, 0);
+}
+
+// Writes the report to each -o file in the format of its extension, each file whole or not at all.
+void write_outputs(git::Repository& repo, const EvalReport& report, const std::vector<std::string>& outputs,
+                   const std::string& command) {
   for (const std::string& path : outputs) {
-    util::write_file_atomic(path, report_document(lines, report, format_of_output(path), 0));
+    util::write_file_atomic(path, eval_document(repo, report, format_of_output(path), command));
   }
 }
 
 void print_eval_report(Context& context, git::Repository& repo, const EvalReport& report,
-                       const std::string& format) {
+                       const std::string& format, const std::string& command) {
+  if (format == "html") {
+    context.out(eval_document(repo, report, format, command));
+    return;
+  }
   const std::vector<Line> lines = report_lines(repo, report);
   if (format != "text") {
     context.out(report_document(lines, report, format, 0));
@@ -624,7 +456,7 @@ void finish_eval(Context& context, const EvalReport& report, std::size_t max_cal
 
 void run_eval_command(Context& context, const EvalCommandOptions& options) {
   check_outputs(options.outputs);
-  const EvalArguments arguments = eval_arguments(context, options);
+  const EvalArguments arguments = eval_arguments(context, options.range, options.names, "eval");
   const std::string& spec = arguments.spec;
   git::Repository& repo = context.repo();
   std::vector<EvalTarget> targets;
@@ -668,8 +500,9 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     record_eval_notes(repo, report);                                // version's result on its suite
   }
 
-  print_eval_report(context, repo, report, options.format);
-  write_outputs(repo, report, options.outputs);
+  const std::string command = command_line("eval", arguments);
+  print_eval_report(context, repo, report, options.format, command);
+  write_outputs(repo, report, options.outputs, command);
   finish_eval(context, report, options.max_calls);
 }
 
@@ -720,8 +553,8 @@ void add_eval(CLI::App& app, Context& context) {
                       "NAME=VALUE: set this variable in every case, over the dataset's value (repeatable)");
   command->add_option("-o,--output", options->outputs,
                       "also write the report to FILE, in the format its extension names: .json .md .csv .xml "
-                      ".txt (repeatable)");
-  add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv"});
+                      ".txt .html (repeatable)");
+  add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv", "html"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }
 

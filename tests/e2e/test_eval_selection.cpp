@@ -157,7 +157,7 @@ TEST_CASE("eval -o writes the report to each file in the format of its extension
   CHECK(bad.exit_code == 129);
   CHECK(bad.err ==
         "git-promptops: error: -o out/r.pdf: the extension names no report format\n"
-        "hint: use .json, .md (markdown), .csv, .xml (JUnit) or .txt (the table)\n");
+        "hint: use .json, .md (markdown), .csv, .xml (JUnit), .txt (the table) or .html (the page)\n");
   CHECK_FALSE(std::filesystem::exists(dir / "r.pdf"));
 }
 
