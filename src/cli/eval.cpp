@@ -16,6 +16,7 @@
 #include <promptops/eval/eval.hpp>
 #include <promptops/git/history.hpp>
 #include <promptops/prompt/registry.hpp>
+#include <promptops/workflows/matrix.hpp>
 
 #include <promptops/output/html_report.hpp>
 #include <promptops/output/table.hpp>
@@ -24,6 +25,7 @@
 #include <promptops/util/strings.hpp>
 #include "check_report.hpp"
 #include "common.hpp"
+#include "eval_matrix.hpp"
 #include "eval_targets.hpp"
 #include "html_page.hpp"
 #include "evaluation.hpp"
@@ -52,6 +54,9 @@ struct EvalCommandOptions {
   bool limit_set = false;   // --limit given
   std::vector<std::string> outputs;  // -o FILE...
   std::vector<std::string> vars;     // --var NAME=VALUE...
+  std::vector<std::string> models;    // --model A,B...: the matrix's models
+  std::vector<std::string> variants;  // --variant REF...: the matrix's other variants
+  std::size_t baseline = 1;           // --baseline N: the matrix column the others are paired with
 };
 
 // --var NAME=VALUE... as an object of strings. Throws UsageError for one without '=' or a name.
@@ -184,13 +189,6 @@ std::vector<std::vector<std::string>> named_rows(const std::vector<Line>& lines)
   return rows;
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) {
-    return text;
-  }
-  return "\"" + util::replace_all(text, "\"", "\"\"") + "\"";
-}
-
 // The failure reasons per case index, from the per-case results file when there is one.
 std::map<std::size_t, std::string> failure_reasons(const EvalResult& result) {
   std::map<std::size_t, std::string> reasons;
@@ -227,7 +225,8 @@ std::string junit(const std::vector<Line>& lines) {
       failures += (c == 'f' || c == 'x') ? 1 : 0;
       errors += c == 'e' ? 1 : 0;
     }
-    const std::string suite = line.row->prompt + "@" + commit_label(*line.target);
+    const std::string model = line.target->model.empty() ? "" : " on " + line.target->model;
+    const std::string suite = line.row->prompt + "@" + commit_label(*line.target) + model;
     out += "  <testsuite name=\"" + output::html_escape(suite) + "\" tests=\"" + std::to_string(r.outcomes.size()) +
            "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\">\n";
     out += "    <properties><property name=\"" + output::html_escape(r.metric) + "\" value=\"" + fixed(r.value, 4) +
@@ -331,15 +330,11 @@ std::string report_document(const std::vector<Line>& lines, const EvalReport& re
     return markdown(lines);
   }
   if (format == "csv") {
-    std::string out = util::join(k_headers, ",") + "\n";
+    std::vector<std::vector<std::string>> rows;
     for (const Line& line : lines) {
-      std::vector<std::string> cells = row_cells(line);
-      for (std::string& cell : cells) {
-        cell = csv_field(cell);
-      }
-      out += util::join(cells, ",") + "\n";
+      rows.push_back(row_cells(line));
     }
-    return out;
+    return output::render_csv(k_headers, rows);
   }
   output::Table table(k_headers, {output::Align::left, output::Align::left, output::Align::left,
                                   output::Align::left, output::Align::right, output::Align::left,
@@ -370,58 +365,66 @@ void check_outputs(const std::vector<std::string>& outputs) {
 }
 
 // The report in `format`: the HTML page (`command` made it), or report_document()'s formats.
+// With a matrix, its table stands for the rows in every format but junit and html.
 std::string eval_document(git::Repository& repo, const EvalReport& report, const std::string& format,
-                          const std::string& command) {
+                          const std::string& command, const MatrixReport* matrix) {
   if (format == "html") {
     return html_page(repo, report, "git-promptops eval", command);
+  }
+  if (matrix != nullptr && format != "junit") {
+    return matrix_document(*matrix, format, 0);
   }
   return report_document(report_lines(repo, report), report, format, 0);
 }
 
 // Writes the report to each -o file in the format of its extension, each file whole or not at all.
 void write_outputs(git::Repository& repo, const EvalReport& report, const std::vector<std::string>& outputs,
-                   const std::string& command) {
+                   const std::string& command, const MatrixReport* matrix) {
   for (const std::string& path : outputs) {
-    util::write_file_atomic(path, eval_document(repo, report, format_of_output(path), command));
+    util::write_file_atomic(path, eval_document(repo, report, format_of_output(path), command, matrix));
   }
 }
 
+// For text, the flaky cases and the summary on stderr.
+void print_run_summary(Context& context, const EvalReport& report) {
+  for (const auto& [key, result] : report.results) {
+    if (!result.flaky.empty()) {
+      context.warn("prompt '" + result.prompt + "': " + util::plural(result.flaky.size(), "flaky case") +
+                   " (outcomes differ across repeats): " + util::join(result.flaky, ", "));
+    }
+  }
+  std::fflush(stdout);  // the table first, then the summary, also when both go to one pipe
+  std::size_t reused = 0;
+  for (const auto& [key, result] : report.results) {
+    reused += result.reused ? 1 : 0;
+  }
+  const std::string from_notes =
+      report.from_notes > 0 ? ", " + std::to_string(report.from_notes) + " from notes" : std::string();
+  std::fprintf(stderr, "%s (%zu from the cache%s), %s, %s\n",
+               util::plural(report.results.size(), "evaluation").c_str(), reused - report.from_notes,
+               from_notes.c_str(), util::plural(report.real_calls, "model call").c_str(),
+               util::plural(report.cache_hits, "cached answer").c_str());
+}
+
+// The report on stdout in `format`; `matrix`, when set, is what the rows were evaluated for.
 void print_eval_report(Context& context, git::Repository& repo, const EvalReport& report,
-                       const std::string& format, const std::string& command) {
-  if (format == "html") {
-    context.out(eval_document(repo, report, format, command));
+                       const std::string& format, const std::string& command, const MatrixReport* matrix) {
+  if (format != "text") {
+    context.out(eval_document(repo, report, format, command, matrix));
     return;
   }
-  const std::vector<Line> lines = report_lines(repo, report);
-  if (format != "text") {
-    context.out(report_document(lines, report, format, 0));
+  if (report.rows.empty()) {
+    context.warn(report.skipped.empty()
+                     ? "no prompts to evaluate"
+                     : "no prompt has an [eval] section (" + util::join(report.skipped, ", ") + ")");
+  } else if (matrix != nullptr) {
+    context.out(matrix_document(*matrix, format, output::terminal_width(stdout)));
   } else {
-    if (lines.empty()) {
-      context.warn(report.skipped.empty()
-                       ? "no prompts to evaluate"
-                       : "no prompt has an [eval] section (" + util::join(report.skipped, ", ") + ")");
-    } else {
-      context.out(report_document(lines, report, format, output::terminal_width(stdout)));
-      print_named_metrics(context, lines);
-    }
-    for (const auto& [key, result] : report.results) {
-      if (!result.flaky.empty()) {
-        context.warn("prompt '" + result.prompt + "': " + util::plural(result.flaky.size(), "flaky case") +
-                     " (outcomes differ across repeats): " + util::join(result.flaky, ", "));
-      }
-    }
-    std::fflush(stdout);  // the table first, then the summary, also when both go to one pipe
-    std::size_t reused = 0;
-    for (const auto& [key, result] : report.results) {
-      reused += result.reused ? 1 : 0;
-    }
-    const std::string from_notes =
-        report.from_notes > 0 ? ", " + std::to_string(report.from_notes) + " from notes" : std::string();
-    std::fprintf(stderr, "%s (%zu from the cache%s), %s, %s\n",
-                 util::plural(report.results.size(), "evaluation").c_str(), reused - report.from_notes,
-                 from_notes.c_str(), util::plural(report.real_calls, "model call").c_str(),
-                 util::plural(report.cache_hits, "cached answer").c_str());
+    const std::vector<Line> lines = report_lines(repo, report);
+    context.out(report_document(lines, report, format, output::terminal_width(stdout)));
+    print_named_metrics(context, lines);
   }
+  print_run_summary(context, report);
 }
 
 // The exit of eval: interrupted 130, cases that could not be judged or answered 2, note mismatches
@@ -454,6 +457,109 @@ void finish_eval(Context& context, const EvalReport& report, std::size_t max_cal
   report_note_mismatches(report.note_mismatches);
 }
 
+EvalOptions eval_options_of(git::Repository& repo, const EvalCommandOptions& options,
+                            const EvalArguments& arguments) {
+  EvalOptions eval_options;
+  eval_options.names = arguments.names;
+  eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
+  eval_options.repeat = options.repeat;
+  eval_options.provider_options = provider_options_for(repo);
+  eval_options.notes = notes_policy(repo, options.verify_notes);
+  eval_options.provider_options.max_concurrency = options.max_concurrency;
+  eval_options.max_calls = options.max_calls;
+  eval_options.vars = vars_of(options.vars);
+  eval_options.cases.filter = options.filter;
+  if (options.sample_set) {
+    eval_options.cases.sample = options.sample;
+    eval_options.cases.seed = options.seed;
+  }
+  if (options.limit_set) {
+    eval_options.cases.limit = options.limit;
+  }
+  return eval_options;
+}
+
+bool is_matrix(const EvalCommandOptions& options) {
+  return !options.models.empty() || !options.variants.empty();
+}
+
+// --model A,B --model C: the models in order, each once. Throws UsageError for an empty one.
+std::vector<std::string> models_of(const std::vector<std::string>& words) {
+  std::vector<std::string> models;
+  for (const std::string& word : words) {
+    for (const std::string& model : util::split(word, ',')) {
+      if (model.empty()) {
+        throw UsageError("--model '" + word + "' has an empty model name",
+                         "write --model PROVIDER/NAME,NAME (commas between models, none at the ends)");
+      }
+      if (std::find(models.begin(), models.end(), model) == models.end()) {
+        models.push_back(model);
+      }
+    }
+  }
+  return models;
+}
+
+// The matrix at the one target `spec` names: its request, from the flags.
+MatrixRequest matrix_request(const EvalCommandOptions& options, const std::string& spec,
+                             const std::vector<EvalTarget>& targets, EvalOptions eval_options) {
+  if (targets.size() != 1 || spec.find("..") != std::string::npos) {
+    throw UsageError("--model and --variant compare at one revision, and '" + spec + "' is a range",
+                     "give one revision (git promptops eval HEAD --model A,B), or no revision for the working tree");
+  }
+  if (options.suite_at == "each") {
+    throw UsageError("--suite-at each does not go with --model or --variant",
+                     "the matrix judges every column by the base revision's dataset and assertions");
+  }
+  MatrixRequest request;
+  request.base = targets.front();
+  request.base_label =
+      request.base.commit ? (spec.empty() ? "HEAD" : spec) + " (" + request.base.commit->short_hex() + ")"
+                          : "working tree";
+  request.variants = options.variants;
+  request.models = models_of(options.models);
+  const std::size_t columns = (1 + options.variants.size()) * std::max<std::size_t>(1, request.models.size());
+  if (options.baseline > columns) {
+    throw UsageError("--baseline " + std::to_string(options.baseline) + " is past the last column (" +
+                         std::to_string(columns) + ")",
+                     "name a column by its number in the table, 1 to " + std::to_string(columns));
+  }
+  request.baseline = options.baseline - 1;
+  request.options = std::move(eval_options);
+  return request;
+}
+
+// run_matrix, with the variants' problem in this command's syntax.
+MatrixReport run_matrix_explained(const git::Repository& repo, const MatrixRequest& request,
+                                  EvalServices& services) {
+  try {
+    return run_matrix(repo, request, services);
+  } catch (const MatrixVariantsError& e) {
+    if (e.kind == MatrixVariantsError::Kind::two_prompts) {
+      throw UsageError("--variant names two prompts ('" + e.prompts[0] + "' and '" + e.prompts[1] + "')",
+                       "vary one prompt per run (--variant " + e.prompts[0] +
+                           "@REV), or give revisions to vary every prompt");
+    }
+    throw UsageError("--variant varies prompt '" + e.prompts[0] + "' but -- names " + util::join(e.names, ", "),
+                     "drop the names after --, or give the variant as a revision to vary every prompt");
+  }
+}
+
+// " --model A,B --variant REF --baseline N" as given, for the command that reproduces the page.
+std::string matrix_flags(const EvalCommandOptions& options) {
+  std::string out;
+  if (!options.models.empty()) {
+    out += " --model " + util::join(models_of(options.models), ",");
+  }
+  for (const std::string& variant : options.variants) {
+    out += " --variant " + variant;
+  }
+  if (options.baseline != 1) {
+    out += " --baseline " + std::to_string(options.baseline);
+  }
+  return out;
+}
+
 void run_eval_command(Context& context, const EvalCommandOptions& options) {
   check_outputs(options.outputs);
   const EvalArguments arguments = eval_arguments(context, options.range, options.names, "eval");
@@ -473,36 +579,32 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     context.warn("no commits in '" + spec + "': nothing to evaluate");
     return;
   }
-
-  EvalOptions eval_options;
-  eval_options.names = arguments.names;
-  eval_options.suite_at = options.suite_at == "each" ? SuiteAt::each : SuiteAt::newest;
-  eval_options.repeat = options.repeat;
-  eval_options.provider_options = provider_options_for(repo);
-  eval_options.notes = notes_policy(repo, options.verify_notes);
-  eval_options.provider_options.max_concurrency = options.max_concurrency;
-  eval_options.max_calls = options.max_calls;
-  eval_options.vars = vars_of(options.vars);
-  eval_options.cases.filter = options.filter;
-  if (options.sample_set) {
-    eval_options.cases.sample = options.sample;
-    eval_options.cases.seed = options.seed;
-  }
-  if (options.limit_set) {
-    eval_options.cases.limit = options.limit;
+  EvalOptions eval_options = eval_options_of(repo, options, arguments);
+  const bool matrix_run = is_matrix(options);
+  std::optional<MatrixRequest> request;
+  if (matrix_run) {
+    request = matrix_request(options, spec, targets, eval_options);
   }
 
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
-  const EvalReport report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
+  std::optional<MatrixReport> matrix;
+  EvalReport report;
+  if (request) {
+    matrix = run_matrix_explained(repo, *request, session.services());
+    report = matrix->eval;
+  } else {
+    report = run_eval_explained(repo, targets, eval_options, session.services(), spec);
+  }
   session.clear_progress();
 
   if (!eval_options.cases.active() && eval_options.vars.empty()) {  // a selection or --var: not the
     record_eval_notes(repo, report);                                // version's result on its suite
   }
 
-  const std::string command = command_line("eval", arguments);
-  print_eval_report(context, repo, report, options.format, command);
-  write_outputs(repo, report, options.outputs, command);
+  const std::string command = command_line("eval", arguments) + (matrix_run ? matrix_flags(options) : "");
+  const MatrixReport* shown = matrix ? &*matrix : nullptr;
+  print_eval_report(context, repo, report, options.format, command, shown);
+  write_outputs(repo, report, options.outputs, command, shown);
   finish_eval(context, report, options.max_calls);
 }
 
@@ -554,6 +656,16 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_option("-o,--output", options->outputs,
                       "also write the report to FILE, in the format its extension names: .json .md .csv .xml "
                       ".txt .html (repeatable)");
+  command->add_option("--model", options->models,
+                      "the matrix: run on each of these models (PROVIDER/NAME or NAME, comma-separated or "
+                      "repeated) instead of the prompt's own");
+  command->add_option("--variant", options->variants,
+                      "the matrix: also evaluate this variant, NAME@REV or a revision, on the same cases "
+                      "(repeatable)");
+  command
+      ->add_option("--baseline", options->baseline,
+                   "the matrix: pair every column with column N of the table (default 1)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
   add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv", "html"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

@@ -41,8 +41,9 @@ std::string column_label(const PromptRow& row) {
 }
 
 std::string eval_command(const PromptRow& row) {
+  const std::string model = row.target->model.empty() ? "" : "--model " + row.target->model + " ";
   return "git promptops eval " + (row.target->commit ? row.target->commit->short_hex() + " " : std::string()) +
-         "-- " + row.row->prompt;
+         model + "-- " + row.row->prompt;
 }
 
 // The rows of each prompt, in the order prompts first appear.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include <promptops/output/markdown.hpp>
 #include <promptops/util/strings.hpp>
 
 namespace promptops::output {
@@ -101,6 +102,46 @@ std::string render_tsv(const std::vector<std::string>& headers,
   const auto emit = [&](const std::vector<std::string>& row) {
     for (std::size_t c = 0; c < row.size(); ++c) {
       out += (c > 0 ? "\t" : "") + clean(row[c]);
+    }
+    out += "\n";
+  };
+  emit(headers);
+  for (const auto& row : rows) {
+    emit(row);
+  }
+  return out;
+}
+
+std::string Table::markdown() const {
+  const auto emit = [](const std::vector<std::string>& cells) {
+    std::string line = "|";
+    for (const std::string& cell : cells) {
+      line += " " + md_cell(cell) + " |";
+    }
+    return line + "\n";
+  };
+  std::string out = emit(m_headers) + "|";
+  for (const Align align : m_align) {
+    out += align == Align::right ? " ---: |" : " --- |";
+  }
+  out += "\n";
+  for (const std::vector<std::string>& row : m_rows) {
+    out += emit(row);
+  }
+  return out;
+}
+
+std::string render_csv(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  const auto field = [](const std::string& text) {
+    if (text.find_first_of(",\"\n\r") == std::string::npos) {
+      return text;
+    }
+    return "\"" + util::replace_all(text, "\"", "\"\"") + "\"";
+  };
+  std::string out;
+  const auto emit = [&](const std::vector<std::string>& row) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      out += (c > 0 ? "," : "") + field(row[c]);
     }
     out += "\n";
   };

@@ -198,7 +198,7 @@ CompareSide resolve_side(const git::Repository& repo, const std::string& text) {
   }
   const std::string close = did_you_mean(text, candidates);
   throw NotFoundError("no prompt or revision named '" + text + "'",
-                      close.empty() ? "A and B are NAME (the working tree), NAME@REV or a revision; "
+                      close.empty() ? "a reference is NAME (the working tree), NAME@REV or a revision; "
                                       "git promptops list shows the prompts"
                                     : "did you mean '" + close + "'?");
 }

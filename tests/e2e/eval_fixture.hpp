@@ -30,6 +30,13 @@ std::size_t count_seen(const LlmServer& server, Match match) {
   return count;
 }
 
+// Requests the server saw for `model`.
+inline std::size_t seen_model(const LlmServer& server, const std::string& model) {
+  return count_seen(server, [&](const SeenRequest& request) {
+    return request.body.is_object() && request.body.value("model", "") == model;
+  });
+}
+
 // .promptops.toml with one openai provider "local" at the server, fast retries, and the default
 // model "local"/"test-model". `provider_extra` goes into [providers.local], `extra` at the end.
 inline std::string config_toml(const LlmServer& server, const std::string& provider_extra = "",

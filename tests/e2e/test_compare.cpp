@@ -87,13 +87,6 @@ struct CompareProject {
   }
 };
 
-// Requests the server saw for `model`.
-std::size_t seen_model(const LlmServer& server, const std::string& model) {
-  return count_seen(server, [&](const SeenRequest& request) {
-    return request.body.is_object() && request.body.value("model", "") == model;
-  });
-}
-
 // The text report without its p50 latency lines (timings vary), after checking their form.
 std::string without_latency(const std::string& text) {
   static const std::regex latency("  p50 latency  \\d+ ms → \\d+ ms\n");

@@ -19,6 +19,8 @@ class Table {
   // Widths count UTF-8 code points. With max_width > 0 the last left-aligned column is elided
   // with "…" to fit (used on a terminal only).
   std::string render(std::size_t max_width = 0) const;
+  // The same rows as a Markdown table: cells escaped by md_cell, right-aligned columns as ---:.
+  std::string markdown() const;
 
  private:
   std::vector<std::string> m_headers;
@@ -29,5 +31,9 @@ class Table {
 // Tab-separated values: the header, then rows; tabs and newlines in cells become spaces.
 std::string render_tsv(const std::vector<std::string>& headers,
                        const std::vector<std::vector<std::string>>& rows);
+
+// Comma-separated values (RFC 4180): the header, then rows; a cell with a comma, quote or line
+// break is quoted, its quotes doubled.
+std::string render_csv(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace promptops::output

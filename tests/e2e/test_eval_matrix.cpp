@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+// End-to-end tests of the experiment matrix, `eval --model A,B --variant REF`: prompt variants
+// crossed with models on the same cases, against the loopback model server, with the paired tests
+// against the baseline column, the notes of each combination and a rerun that calls no model.
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "e2e/eval_fixture.hpp"
+#include "support/harness.hpp"
+#include "support/llm_server.hpp"
+
+using namespace promptops::test;
+using namespace promptops::test::eval;
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> k_names = {"Ann", "Bob", "Cid", "Dee", "Eve", "Fay", "Gus", "Hal"};
+
+// On test-model, v1 "Hey NAME" is right for Ann, Bob, Cid and Dee (0.500) and v2 "Yo NAME" for
+// Ann, Bob, Cid, Eve, Fay and Gus (0.750); fast-model answers "ok" to everything (1.000).
+std::string answer(const json& body) {
+  if (body.value("model", "") == "fast-model") {
+    return "ok";
+  }
+  const std::string prompt = LlmServer::prompt_text(body);
+  for (const char* name : {"Ann", "Bob", "Cid", "Dee"}) {
+    if (prompt.find(std::string("Hey ") + name) != std::string::npos) {
+      return "ok";
+    }
+  }
+  for (const char* name : {"Ann", "Bob", "Cid", "Eve", "Fay", "Gus"}) {
+    if (prompt.find(std::string("Yo ") + name) != std::string::npos) {
+      return "ok";
+    }
+  }
+  return prompt;  // wrong: the prompt echoed
+}
+
+// fast-model costs $1000 per million tokens in and $2000 out: its 8 answers to "Yo NAME!" are 16
+// tokens in and 8 out, $0.0320. test-model has no price.
+const std::string k_prices = "\n[prices.\"fast-model\"]\ninput = 1000.0\noutput = 2000.0\n";
+
+// Commit 1: the config, eight cases, greet v1 and other; commit 2: greet v2 (HEAD).
+struct MatrixProject {
+  LlmServer server;
+  TempRepo repo;
+  std::string v1;
+  std::string v2;
+
+  MatrixProject() {
+    server.set_responder(answer);
+    const std::vector<std::string> shas =
+        import_commits(repo, {{"add greet",
+                               {{".promptops.toml", config_toml(server, "", k_prices)},
+                                {"evals/greet.jsonl", greet_cases(k_names)},
+                                {"prompts/greet.toml", greet_toml("Hey {{who}}!")},
+                                {"prompts/other.toml", greet_toml("Hi {{who}}!")}}},
+                              {"greet: say yo", {{"prompts/greet.toml", greet_toml("Yo {{who}}!")}}}});
+    v1 = shas[0];
+    v2 = shas[1];
+  }
+
+  RunResult eval(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {"eval"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_promptops(repo.path(), argv);
+  }
+};
+
+// Latencies vary from run to run: "12 ms" becomes "N ms".
+std::string without_ms(const std::string& text) {
+  static const std::regex ms("[0-9]+ ms");
+  return std::regex_replace(text, ms, "N ms");
+}
+
+const std::vector<std::string> k_matrix = {"HEAD", "--model", "test-model,fast-model", "--variant", "greet@HEAD~1"};
+
+}  // namespace
+
+TEST_CASE("eval --model A,B --variant NAME@REV evaluates the 2x2 matrix with paired tests", "[e2e][matrix]") {
+  MatrixProject p;
+  std::vector<std::string> args = k_matrix;
+  args.insert(args.end(), {"--format", "csv"});
+  const RunResult r = p.eval(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string head = "HEAD (" + p.v2.substr(0, 7) + ")";
+  const std::string old = "greet@HEAD~1 (" + p.v1.substr(0, 7) + ")";
+  // Against column 1 (v2 on test-model, 6 of 8): fast-model fixes dee and hal (McNemar p =
+  // 2 * 1/4 = 0.5); v1 on test-model breaks eve, fay and gus and fixes dee (p = 2 * 5/16 =
+  // 0.625). Tokens are words in and out: "Yo Ann!" is 2, "ok" 1, an echoed prompt 2; so
+  // 6 * 3 + 2 * 4 = 26 for column 1, 8 * 3 = 24 for fast-model, 4 * 3 + 4 * 4 = 28 for column 3.
+  const std::string expected =
+      "PROMPT,#,VARIANT,MODEL,METRIC,VALUE,95% CI,DELTA,P,TOKENS,COST,P50,P95,NOTE\n"
+      "greet,1," + head + ",local/test-model,accuracy,0.750,\"" + wilson_text(6, 8) + "\",,,26,-,N ms,N ms,baseline\n"
+      "greet,2," + head + ",local/fast-model,accuracy,1.000,\"" + wilson_text(8, 8) +
+      "\",+0.250,0.5000,24,$0.0320,N ms,N ms,best\n"
+      "greet,3," + old + ",local/test-model,accuracy,0.500,\"" + wilson_text(4, 8) + "\",-0.250,0.6250,28,-,N ms,N ms,\n"
+      "greet,4," + old + ",local/fast-model,accuracy,1.000,\"" + wilson_text(8, 8) +
+      "\",+0.250,0.5000,24,$0.0320,N ms,N ms,\n";
+  CHECK(without_ms(r.out) == expected);
+  CHECK(p.server.requests() == 32);
+  CHECK(seen_model(p.server, "fast-model") == 16);
+
+  // Each combination is noted on its commit under its own key: two on HEAD, two on HEAD~1.
+  CHECK(note_lines(p.repo, "HEAD").size() == 2);
+  CHECK(note_lines(p.repo, "HEAD~1").size() == 2);
+
+  // The rerun calls no model and prints the same figures.
+  const RunResult again = p.eval(args);
+  CHECK(again.exit_code == 0);
+  CHECK(without_ms(again.out) == expected);
+  CHECK(p.server.requests() == 32);
+
+  const RunResult table = p.eval(k_matrix);
+  CHECK(table.exit_code == 0);
+  CHECK(table.err == "4 evaluations (4 from the cache), 0 model calls, 0 cached answers\n");
+  CHECK(table.out.starts_with("PROMPT  #  VARIANT"));
+  CHECK(table.out.find("greet   2  " + head + "          local/fast-model  accuracy  1.000  " + wilson_text(8, 8) +
+                       "  +0.250  0.5000") != std::string::npos);
+}
+
+TEST_CASE("eval matrix as JSON, Markdown and an HTML page; --baseline pairs with another column", "[e2e][matrix]") {
+  MatrixProject p;
+  std::vector<std::string> args = k_matrix;
+  args.insert(args.end(), {"--baseline", "2", "-o", "matrix.html", "-o", "matrix.md"});
+  const json doc = eval_json(p.repo.path(), args);
+  REQUIRE(doc["columns"].size() == 4);
+  CHECK(doc["columns"][3]["label"] == "greet@HEAD~1 (" + p.v1.substr(0, 7) + ") · fast-model");
+  CHECK(doc["columns"][3]["commit"] == p.v1);
+  CHECK(doc["columns"][3]["model"] == "fast-model");
+  CHECK(doc["columns"][0]["label"] == "HEAD (" + p.v2.substr(0, 7) + ") · test-model");
+  REQUIRE(doc["prompts"].size() == 1);
+  const json& cells = doc["prompts"][0]["cells"];
+  CHECK(cells[1]["baseline"] == true);
+  CHECK(cells[1]["best"] == true);  // the first of the two at 1.000
+  CHECK(cells[0]["delta"].get<double>() == Approx(-0.25));
+  CHECK(cells[0]["p_value"].get<double>() == Approx(0.5));
+  CHECK(cells[0]["test"] == "McNemar");
+  // v1 on test-model against fast-model: dee passes on both; 4 fail → pass... of 8, 4 pass → fail.
+  CHECK(cells[2]["p_value"].get<double>() == Approx(0.125));  // 2 * (1/2)^4
+  CHECK(cells[3]["delta"].get<double>() == Approx(0.0));
+  CHECK(cells[3]["p_value"].get<double>() == Approx(1.0));
+  CHECK(cells[3]["outcomes"] == "pppppppp");
+  CHECK(doc["summary"]["real_calls"] == 32);
+
+  const std::string markdown = read_text(p.repo.path() / "matrix.md");
+  CHECK(markdown.starts_with("| PROMPT | # | VARIANT | MODEL | METRIC | VALUE | 95% CI | DELTA | P | TOKENS | COST "
+                             "| P50 | P95 | NOTE |\n| --- | ---: | --- | --- | --- | ---: | --- | ---: | ---: | ---: "
+                             "| ---: | ---: | ---: | --- |\n"));
+  const std::string page = read_text(p.repo.path() / "matrix.html");
+  CHECK(page.find("local/fast-model") != std::string::npos);
+  CHECK(page.find("--model fast-model -- greet") != std::string::npos);
+}
+
+TEST_CASE("eval matrix refuses a range, two varied prompts, a column past the end", "[e2e][matrix]") {
+  MatrixProject p;
+  const RunResult range = p.eval({"HEAD~1..HEAD", "--model", "test-model,fast-model"});
+  CHECK(range.exit_code == 129);
+  CHECK(range.err ==
+        "git-promptops: error: --model and --variant compare at one revision, and 'HEAD~1..HEAD' is a range\n"
+        "hint: give one revision (git promptops eval HEAD --model A,B), or no revision for the working tree\n");
+  const RunResult two = p.eval({"--variant", "greet@HEAD~1", "--variant", "other@HEAD~1"});
+  CHECK(two.exit_code == 129);
+  CHECK(two.err.starts_with("git-promptops: error: --variant names two prompts ('greet' and 'other')\n"));
+  const RunResult names = p.eval({"--variant", "greet@HEAD~1", "--", "other"});
+  CHECK(names.exit_code == 129);
+  CHECK(names.err.starts_with("git-promptops: error: --variant varies prompt 'greet' but -- names other\n"));
+  const RunResult past = p.eval({"--model", "test-model,fast-model", "--baseline", "3"});
+  CHECK(past.exit_code == 129);
+  CHECK(past.err.starts_with("git-promptops: error: --baseline 3 is past the last column (2)\n"));
+  const RunResult empty = p.eval({"--model", "fast-model,"});
+  CHECK(empty.exit_code == 129);
+  CHECK(empty.err.starts_with("git-promptops: error: --model 'fast-model,' has an empty model name\n"));
+  const RunResult unknown = p.eval({"--variant", "gret@HEAD~1"});
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.err.find("gret") != std::string::npos);
+  CHECK(p.server.requests() == 0);
+}
