@@ -37,6 +37,22 @@ inline std::size_t seen_model(const LlmServer& server, const std::string& model)
   });
 }
 
+// The greeting pair of the compare and matrix tests: v1 "Hey NAME" is right for Ann, Bob, Cid and
+// Dee, v2 "Yo NAME" for Ann, Bob, Cid, Eve, Fay and Gus. True when `prompt` is one of those.
+inline bool greets_right(const std::string& prompt) {
+  for (const char* name : {"Ann", "Bob", "Cid", "Dee"}) {
+    if (prompt.find(std::string("Hey ") + name) != std::string::npos) {
+      return true;
+    }
+  }
+  for (const char* name : {"Ann", "Bob", "Cid", "Eve", "Fay", "Gus"}) {
+    if (prompt.find(std::string("Yo ") + name) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // .promptops.toml with one openai provider "local" at the server, fast retries, and the default
 // model "local"/"test-model". `provider_extra` goes into [providers.local], `extra` at the end.
 inline std::string config_toml(const LlmServer& server, const std::string& provider_extra = "",

@@ -33,15 +33,8 @@ std::string answer(const json& body) {
     return "ok";
   }
   const std::string prompt = LlmServer::prompt_text(body);
-  for (const char* name : {"Ann", "Bob", "Cid", "Dee"}) {
-    if (prompt.find(std::string("Hey ") + name) != std::string::npos) {
-      return "ok";
-    }
-  }
-  for (const char* name : {"Ann", "Bob", "Cid", "Eve", "Fay", "Gus"}) {
-    if (prompt.find(std::string("Yo ") + name) != std::string::npos) {
-      return "ok";
-    }
+  if (greets_right(prompt)) {
+    return "ok";
   }
   if (prompt.find("Yo Dee") != std::string::npos) {
     return k_long_answer;
