@@ -50,6 +50,7 @@ struct EvalCommandOptions {
   std::uint64_t seed = 0;
   std::size_t limit = 0;
   std::size_t max_calls = 0;
+  double max_cost = 0.0;
   bool sample_set = false;  // --sample given
   bool limit_set = false;   // --limit given
   std::vector<std::string> outputs;  // -o FILE...
@@ -427,11 +428,31 @@ void print_eval_report(Context& context, git::Repository& repo, const EvalReport
   print_run_summary(context, report);
 }
 
+std::string money_or_zero(double value) { return value == 0.0 ? "$0" : money(value); }
+
+// "eval: 10 requests to send, estimated $0.0050 (50 tokens in, at most 300 out) of --max-cost $0.0200"
+std::string estimate_text(const CostEstimate& estimate, double budget) {
+  std::string tokens = std::to_string(estimate.tokens_in) + " tokens in";
+  if (estimate.unbounded > 0) {
+    tokens += "; the output of " + std::to_string(estimate.unbounded) + " is not bounded by max_tokens";
+  } else {
+    tokens += ", at most " + std::to_string(estimate.tokens_out) + " out";
+  }
+  return "eval: " + util::plural(estimate.requests, "request") + " to send, estimated " +
+         money_or_zero(estimate.cost) + " (" + tokens + ") of --max-cost " + money(budget);
+}
+
 // The exit of eval: interrupted 130, cases that could not be judged or answered 2, note mismatches
 // (--verify-notes) 1.
-void finish_eval(Context& context, const EvalReport& report, std::size_t max_calls) {
+void finish_eval(Context& context, const EvalReport& report, const EvalCommandOptions& options) {
+  if (report.cost_reached) {
+    throw Error("stopped at --max-cost " + money(options.max_cost) + ": " + money_or_zero(report.spent) +
+                    " spent; " + util::plural(report.real_calls, "answer") +
+                    " received in this run are kept in the cache, and the unfinished rows have no result",
+                "run the same command with a larger --max-cost (or none) to go on from the cache");
+  }
   if (report.budget_reached) {
-    throw Error("stopped at --max-calls " + std::to_string(max_calls) + ": " +
+    throw Error("stopped at --max-calls " + std::to_string(options.max_calls) + ": " +
                     util::plural(report.real_calls, "answer") +
                     " received in this run are kept in the cache, and the unfinished rows have no result",
                 "run the same command with a larger --max-calls (or none) to go on from the cache");
@@ -467,6 +488,7 @@ EvalOptions eval_options_of(git::Repository& repo, const EvalCommandOptions& opt
   eval_options.notes = notes_policy(repo, options.verify_notes);
   eval_options.provider_options.max_concurrency = options.max_concurrency;
   eval_options.max_calls = options.max_calls;
+  eval_options.max_cost = options.max_cost;
   eval_options.vars = vars_of(options.vars);
   eval_options.cases.filter = options.filter;
   if (options.sample_set) {
@@ -587,6 +609,10 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   }
 
   EvalSession session(repo, !options.no_cache, options.format == "text" && output::is_terminal(stderr));
+  session.services().estimated = [&session, &options](const CostEstimate& estimate) {
+    session.clear_progress();
+    std::fprintf(stderr, "%s\n", estimate_text(estimate, options.max_cost).c_str());
+  };
   std::optional<MatrixReport> matrix;
   EvalReport report;
   if (request) {
@@ -605,7 +631,7 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
   const MatrixReport* shown = matrix ? &*matrix : nullptr;
   print_eval_report(context, repo, report, options.format, command, shown);
   write_outputs(repo, report, options.outputs, command, shown);
-  finish_eval(context, report, options.max_calls);
+  finish_eval(context, report, options);
 }
 
 }  // namespace
@@ -646,6 +672,12 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_option("--limit", options->limit, "run only the first N cases (after --filter and --sample)")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
       ->each([options](const std::string&) { options->limit_set = true; });
+  command
+      ->add_option("--max-cost", options->max_cost,
+                   "spend at most USD on requests, by the [prices] table (estimated before each "
+                   "request is sent), then stop with status 2")
+      ->check(CLI::PositiveNumber)
+      ->type_name("USD");
   command
       ->add_option("--max-calls", options->max_calls,
                    "send at most N requests (answers and judge calls; cached answers are free), then stop "

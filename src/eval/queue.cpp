@@ -6,6 +6,7 @@
 #include "model_graded.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <promptops/util/error.hpp>
 
@@ -37,6 +38,11 @@ std::string coalescing_key(const std::string& identity, const ChatRequest& reque
     add(message.content);
   }
   return key;
+}
+
+ConfigError no_price_error(const std::string& model) {
+  return ConfigError("model '" + model + "' has no price, and a cost budget needs the price of every model it asks",
+                     "add [prices.\"" + model + "\"] with input and output (per million tokens) to .promptops.toml");
 }
 
 }  // namespace
@@ -105,11 +111,64 @@ std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next() {
   if (!request && !m_judges_only) {
     request = next_answer();
   }
+  if (request && !fits_budget(request->first, request->second)) {
+    drop(request->first);
+    if (!m_fatal) {
+      m_run.report.budget_reached = true;
+      m_run.report.cost_reached = true;
+      drain_without_calls();
+    }
+    return std::nullopt;
+  }
   m_run.sent += request ? 1 : 0;
   return request;
 }
 
-bool EvalQueue::budget_spent() const { return m_run.max_calls > 0 && m_run.sent >= m_run.max_calls; }
+bool EvalQueue::budget_spent() const {
+  return (m_run.max_calls > 0 && m_run.sent >= m_run.max_calls) || m_run.report.cost_reached;
+}
+
+// Under a cost budget, whether `request` fits what is left: the spent cost, the estimates of the
+// requests in flight and its own (input by estimated_tokens_in(), output at max_tokens or the
+// longest answer so far). A model without a price stops the run with a ConfigError.
+bool EvalQueue::fits_budget(std::uint64_t id, const ChatRequest& request) {
+  if (m_run.max_cost <= 0.0) {
+    return true;
+  }
+  if (m_run.config.prices.find(request.model) == m_run.config.prices.end()) {
+    m_fatal = std::make_exception_ptr(no_price_error(request.model));
+    m_run.stop = true;
+    return false;
+  }
+  const double estimate = call_cost(m_run.config, request.model, estimated_tokens_in(request),
+                                    max_tokens_of(request).value_or(m_run.longest_out));
+  if (m_run.report.spent + m_run.in_flight_cost + estimate > m_run.max_cost) {
+    return false;
+  }
+  m_in_flight.at(id).estimate = estimate;
+  m_run.in_flight_cost += estimate;
+  return true;
+}
+
+// A request that is not sent: the samples waiting for it stay unfinished.
+void EvalQueue::drop(std::uint64_t id) {
+  const auto it = m_in_flight.find(id);
+  if (!it->second.judge) {
+    m_waiting_by_key.erase(it->second.key);
+  }
+  m_in_flight.erase(it);
+}
+
+// What an ended call cost: its estimate leaves the budget's in-flight sum, its price by the
+// tokens it used joins what was spent.
+void EvalQueue::settle_cost(const InFlight& call, const ChatResult& result) {
+  m_run.in_flight_cost -= call.estimate;
+  if (result.ok()) {
+    const ChatResponse& response = *result.response;
+    m_run.report.spent += call_cost(m_run.config, call.model, response.tokens_in, response.tokens_out);
+    m_run.longest_out = std::max(m_run.longest_out, response.tokens_out);
+  }
+}
 
 // Past --max-calls: the cases whose answers are cached are still scored; every request that
 // would be sent is dropped instead (its samples stay unfinished) and the report says so.
@@ -136,7 +195,7 @@ std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next_judge_call(
     m_judge_calls.erase(it);
   }
   const std::uint64_t id = m_next_id++;
-  m_in_flight[id] = InFlight{std::move(call.key), {}, true};
+  m_in_flight[id] = InFlight{std::move(call.key), {}, true, call.request.model, 0.0};
   return std::make_pair(id, std::move(call.request));
 }
 
@@ -178,7 +237,7 @@ std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next_answer() {
     }
     const std::uint64_t id = m_next_id++;
     m_waiting_by_key.emplace(key, id);
-    m_in_flight[id] = InFlight{std::move(key), {sample}, false};
+    m_in_flight[id] = InFlight{std::move(key), {sample}, false, request->model, 0.0};
     return std::make_pair(id, std::move(*request));
   }
   return std::nullopt;
@@ -187,14 +246,8 @@ std::optional<std::pair<std::uint64_t, ChatRequest>> EvalQueue::next_answer() {
 // The request of one case, its templates parsed once per job; nullopt (and the run stopped) when
 // the case cannot render.
 std::optional<ChatRequest> EvalQueue::render(const Job& job, const DatasetCase& c) {
-  Job& mutable_job = const_cast<Job&>(job);
-  if (!mutable_job.renderer) {
-    mutable_job.renderer = std::make_unique<PromptRenderer>(job.prompt);
-    mutable_job.params_text = job.model.params.dump();
-  }
-  ChatRequest request;
   try {
-    request.messages = job.renderer->render(c.vars);
+    return render_request(const_cast<Job&>(job), c);
   } catch (const Error& e) {
     m_fatal = std::make_exception_ptr(ConfigError(job.suite->dataset + ":" + std::to_string(c.line) + ": case '" +
                                                       c.id + "' cannot render prompt '" + job.prompt.name +
@@ -203,9 +256,46 @@ std::optional<ChatRequest> EvalQueue::render(const Job& job, const DatasetCase& 
     m_run.stop = true;
     return std::nullopt;
   }
+}
+
+ChatRequest render_request(Job& job, const DatasetCase& c) {
+  if (!job.renderer) {
+    job.renderer = std::make_unique<PromptRenderer>(job.prompt);
+    job.params_text = job.model.params.dump();
+  }
+  ChatRequest request;
+  request.messages = job.renderer->render(c.vars);
   request.model = job.model.name;
   request.params = job.model.params;
   return request;
+}
+
+CostEstimate estimate_cost(const std::vector<Job*>& jobs, const RunContext& run) {
+  CostEstimate estimate;
+  std::unordered_set<std::string> keys;  // identical requests are sent once
+  const ResultCache& cache = *run.services.cache;
+  for (Job* job : jobs) {
+    if (run.config.prices.find(job->model.name) == run.config.prices.end()) {
+      throw no_price_error(job->model.name);
+    }
+    for (std::size_t position = 0; position < job->case_count(); ++position) {
+      const ChatRequest request = render_request(*job, job->suite->cases[job->case_index(position)]);
+      for (int repeat = 0; repeat < run.repeat; ++repeat) {
+        std::string key = response_key(job->identity, request, job->params_text, repeat);
+        if ((cache.enabled() && cache.get("response", key)) || !keys.insert(std::move(key)).second) {
+          continue;
+        }
+        const std::int64_t tokens_in = estimated_tokens_in(request);
+        const std::optional<std::int64_t> tokens_out = max_tokens_of(request);
+        ++estimate.requests;
+        estimate.tokens_in += tokens_in;
+        estimate.tokens_out += tokens_out.value_or(0);
+        estimate.unbounded += tokens_out ? 0 : 1;
+        estimate.cost += call_cost(run.config, request.model, tokens_in, tokens_out.value_or(0));
+      }
+    }
+  }
+  return estimate;
 }
 
 void EvalQueue::done(std::uint64_t id, ChatResult result) {
@@ -215,6 +305,7 @@ void EvalQueue::done(std::uint64_t id, ChatResult result) {
   }
   InFlight call = std::move(it->second);
   m_in_flight.erase(it);
+  settle_cost(call, result);
   if (call.judge) {
     judged(call, result);
     return;

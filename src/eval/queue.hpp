@@ -48,6 +48,9 @@ struct RunContext {
   std::size_t done = 0;
   std::size_t max_calls = 0;  // > 0: no request (answer or judge) is sent past this many (--max-calls)
   std::size_t sent = 0;       // requests sent so far
+  double max_cost = 0.0;        // > 0: the cost budget (EvalOptions::max_cost)
+  double in_flight_cost = 0.0;  // estimated cost of the requests in flight
+  std::int64_t longest_out = 0;  // the most output tokens of an answer so far: the estimate without max_tokens
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 };
 
@@ -77,6 +80,8 @@ class EvalQueue final : public CallQueue {
     std::string key;
     std::vector<Sample> samples;  // empty for a judge call
     bool judge = false;
+    std::string model;      // whose price the answer costs
+    double estimate = 0.0;  // its estimated cost, under a cost budget
   };
   // An answer whose judges are not all in yet.
   struct Waiting {
@@ -89,6 +94,9 @@ class EvalQueue final : public CallQueue {
 
   std::optional<std::pair<std::uint64_t, ChatRequest>> next_judge_call();
   bool budget_spent() const;
+  bool fits_budget(std::uint64_t id, const ChatRequest& request);
+  void drop(std::uint64_t id);
+  void settle_cost(const InFlight& call, const ChatResult& result);
   void drain_without_calls();
   std::optional<std::pair<std::uint64_t, ChatRequest>> next_answer();
   std::optional<ChatRequest> render(const Job& job, const DatasetCase& c);
@@ -132,6 +140,13 @@ class EvalQueue final : public CallQueue {
   std::exception_ptr m_fatal;
   std::map<std::string, std::string> m_causes;
 };
+
+// The request of case `c` of `job`, its templates parsed once per job. Throws what rendering throws.
+ChatRequest render_request(Job& job, const DatasetCase& c);
+
+// What the answers of `jobs` not in the cache will cost (CostEstimate); a ConfigError when a
+// job's model has no price.
+CostEstimate estimate_cost(const std::vector<Job*>& jobs, const RunContext& run);
 
 // Answers received before a fatal error are kept, then the error is thrown. The queue raised the
 // stop flag to end the run; it is lowered again, so that the caller may run again (check does).

@@ -30,6 +30,24 @@ double call_cost(const Config& config, const std::string& model, std::int64_t to
          1e6;
 }
 
+std::int64_t estimated_tokens_in(const ChatRequest& request) {
+  std::int64_t tokens = 0;
+  for (const Message& message : request.messages) {
+    tokens += static_cast<std::int64_t>((message.content.size() + 3) / 4);
+  }
+  return tokens;
+}
+
+std::optional<std::int64_t> max_tokens_of(const ChatRequest& request) {
+  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+    const auto it = request.params.find(name);
+    if (it != request.params.end() && it->is_number_integer()) {
+      return it->get<std::int64_t>();
+    }
+  }
+  return std::nullopt;
+}
+
 json EvalResult::to_json() const {
   json out = {{"key", key},
           {"prompt", prompt},
@@ -168,6 +186,13 @@ void run_jobs(const std::vector<Job*>& jobs, const Config& providers_config, con
   AnswerWriter writer(*services.cache);
   RunContext run{services, stop, report, providers_config, assertion_services, writer, options.repeat, 0};
   run.max_calls = options.max_calls;
+  run.max_cost = options.max_cost;
+  if (options.max_cost > 0.0) {
+    const CostEstimate estimate = estimate_cost(jobs, run);
+    if (services.estimated) {
+      services.estimated(estimate);
+    }
+  }
   for (const Job* job : jobs) {
     run.total += job->total;
   }

@@ -138,6 +138,51 @@ TEST_CASE("eval --max-calls sends no request past the budget, keeps every answer
   CHECK(p.server.requests() == 6);
 }
 
+TEST_CASE("eval --max-cost estimates the run, sends no request past the budget, and exits 2",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  // Each answer echoes "Q: question ID": 3 tokens in and 3 out at $1000 per million, $0.006. The
+  // estimate of a request is 5 tokens in (20 or 18 bytes / 4, rounded up) and the longest answer
+  // so far out: $0.005 for the first, $0.008 after. With -j 1: $0.006, $0.012, $0.018, and the
+  // fourth ($0.026) would pass $0.021.
+  p.repo.write(".promptops.toml", config_toml(p.server, "", "[prices.\"test-model\"]\ninput = 1000\noutput = 1000\n"));
+  p.repo.commit("prices");
+  const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD", "--max-cost", "0.021", "-j", "1"});
+  CHECK(r.exit_code == 2);
+  CHECK(p.server.requests() == 3);
+  CHECK(r.err ==
+        "eval: 10 requests to send, estimated $0.0500 (50 tokens in; the output of 10 is not bounded by "
+        "max_tokens) of --max-cost $0.0210\n"
+        "0 evaluations (0 from the cache), 3 model calls, 0 cached answers\n"
+        "git-promptops: error: stopped at --max-cost $0.0210: $0.0180 spent; 3 answers received in this run are "
+        "kept in the cache, and the unfinished rows have no result\n"
+        "hint: run the same command with a larger --max-cost (or none) to go on from the cache\n");
+
+  // The cached answers are free and out of the estimate.
+  p.server.reset_counters();
+  const RunResult rest = run_promptops(p.repo.path(), {"eval", "HEAD", "--max-cost", "1", "--format", "json"});
+  CHECK(rest.exit_code == 0);
+  CHECK(json::parse(rest.out).at("rows").at(0).at("outcomes") == "pppppppppp");
+  CHECK(p.server.requests() == 7);
+  CHECK(rest.err ==
+        "eval: 7 requests to send, estimated $0.0350 (35 tokens in; the output of 7 is not bounded by "
+        "max_tokens) of --max-cost $1.0000\n");
+}
+
+TEST_CASE("eval --max-cost needs a price for the model and a positive budget", "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
+  const RunResult r = run_promptops(p.repo.path(), {"eval", "HEAD", "--max-cost", "5"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err ==
+        "git-promptops: error: model 'test-model' has no price, and a cost budget needs the price of every "
+        "model it asks\n"
+        "hint: add [prices.\"test-model\"] with input and output (per million tokens) to .promptops.toml\n");
+  CHECK(p.server.requests() == 0);
+  CHECK(run_promptops(p.repo.path(), {"eval", "HEAD", "--max-cost", "0"}).exit_code == 129);
+  CHECK(run_promptops(p.repo.path(), {"eval", "HEAD", "--max-cost", "-1"}).exit_code == 129);
+  CHECK(p.server.requests() == 0);
+}
+
 TEST_CASE("eval -o writes the report to each file in the format of its extension", "[e2e][eval][selection]") {
   AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
   const std::filesystem::path dir = p.repo.path() / "out";

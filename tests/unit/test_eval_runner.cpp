@@ -383,3 +383,18 @@ TEST_CASE("labels fold case as the equals assertion does, over Unicode", "[eval]
   CHECK(result.metrics.labels->confusion.labels == std::vector<std::string>{"HIVER", "\xC3\x89T\xC3\x89"});
   CHECK(result.metrics.labels->accuracy == 1.0);
 }
+
+TEST_CASE("a cost budget estimates one token per 4 bytes in and max_tokens out", "[eval][runner]") {
+  ChatRequest request;
+  request.messages = {{"system", "Be brief.", {}}, {"user", "Q: question refund-0", {}}};
+  CHECK(estimated_tokens_in(request) == 3 + 5);  // 9 bytes round up to 3, 20 bytes are 5
+  CHECK_FALSE(max_tokens_of(request));
+  request.params = {{"max_tokens", "many"}};
+  CHECK_FALSE(max_tokens_of(request));
+  request.params = {{"max_completion_tokens", 64}};
+  CHECK(max_tokens_of(request) == 64);
+  request.params = {{"max_tokens", 256}, {"max_completion_tokens", 64}};
+  CHECK(max_tokens_of(request) == 256);
+  request.messages.clear();
+  CHECK(estimated_tokens_in(request) == 0);
+}

@@ -118,6 +118,22 @@ struct EvalOptions {
   // > 0: send at most this many requests (answers and judge calls; cached answers are free), then
   // score what is cached and stop (EvalReport::budget_reached).
   std::size_t max_calls = 0;
+  // > 0: spend at most this much (in the currency of [prices]) on requests. Before each request
+  // its cost is estimated (estimated_tokens_in(), max_tokens_of()); it is sent only while what was spent, the
+  // estimates of the requests in flight and its own fit. Past that, as max_calls. Every model asked
+  // needs a price: one without is a ConfigError before the run (answers) or when its first judge
+  // call would be sent.
+  double max_cost = 0.0;
+};
+
+// What the answers still to request should cost, told before the run when EvalOptions::max_cost
+// is set. Judge calls are not in it: they depend on the answers.
+struct CostEstimate {
+  std::size_t requests = 0;     // answers not in the cache
+  std::int64_t tokens_in = 0;   // estimated: one per 4 bytes of the rendered messages
+  std::int64_t tokens_out = 0;  // bounded by max_tokens where the model's params set it
+  std::size_t unbounded = 0;    // requests without max_tokens: their output is not in `cost`
+  double cost = 0.0;
 };
 
 // done/total count case samples (cases x repeat) of the evaluations that had to run.
@@ -138,6 +154,8 @@ struct EvalServices {
   std::atomic<bool>* stop = nullptr;
   // Called on the engine's thread as cases finish (often: throttle it).
   std::function<void(const EvalProgress&)> progress;
+  // Called once before the first request when EvalOptions::max_cost is set. May be empty.
+  std::function<void(const CostEstimate&)> estimated;
   // Makes a provider; empty = make_provider(spec, options.provider_options). Providers are made
   // only when an answer is missing from the cache, so a fully cached run needs no API key.
   std::function<std::unique_ptr<Provider>(const ProviderSpec&)> make_provider;
@@ -234,6 +252,8 @@ struct EvalReport {
   bool interrupted = false;                   // stopped: rows whose key is not in results are unfinished
   // EvalOptions::max_calls was reached with requests still to send: those rows are unfinished too.
   bool budget_reached = false;
+  bool cost_reached = false;  // ... and it was EvalOptions::max_cost that was reached
+  double spent = 0.0;         // what this run's requests cost, answers and judge calls, by [prices]
   std::vector<std::string> skipped;           // prompts without [eval] that were not named
   std::vector<std::string> missing;           // offline: keys found neither in the cache nor in notes
   std::size_t from_notes = 0;                 // evaluations taken from notes (now or via the cache)
@@ -295,5 +315,10 @@ std::vector<Diagnostic> lint_eval(const Snapshot& snapshot, const std::vector<st
 // The cost of a call from the [prices] table: tokens x price per million; 0 for unknown models.
 double call_cost(const Config& config, const std::string& model, std::int64_t tokens_in,
                  std::int64_t tokens_out);
+// The tokens of `request` as a budget counts them before it is sent: one per 4 bytes (rounded up)
+// of each message's content.
+std::int64_t estimated_tokens_in(const ChatRequest& request);
+// The output bound of `request`: its params' max_tokens (or max_completion_tokens), or nullopt.
+std::optional<std::int64_t> max_tokens_of(const ChatRequest& request);
 
 }  // namespace promptops::eval
