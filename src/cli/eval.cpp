@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 
 #include <promptops/util/error.hpp>
 #include <promptops/eval/eval.hpp>
@@ -51,6 +52,7 @@ struct EvalCommandOptions {
   std::size_t limit = 0;
   std::size_t max_calls = 0;
   double max_cost = 0.0;
+  bool failing = false;
   bool sample_set = false;  // --sample given
   bool limit_set = false;   // --limit given
   std::vector<std::string> outputs;  // -o FILE...
@@ -478,6 +480,35 @@ void finish_eval(Context& context, const EvalReport& report, const EvalCommandOp
   report_note_mismatches(report.note_mismatches);
 }
 
+// --failing: per prompt (those named, else every prompt with a recorded result), the ids of the
+// cases that did not pass in its last recorded result on HEAD's first-parent history; a prompt
+// none of whose cases failed is left out.
+std::map<std::string, std::set<std::string>> failing_cases(const git::Repository& repo,
+                                                           const std::vector<std::string>& names) {
+  const std::optional<git::Oid> head = repo.head();
+  const std::map<std::string, EvalResult> recorded =
+      head ? last_recorded_results(repo, *head, names) : std::map<std::string, EvalResult>();
+  for (const std::string& name : names) {
+    if (recorded.count(name) == 0) {
+      throw NotFoundError("--failing: prompt '" + name + "' has no recorded result to take its failing cases from",
+                          "run git promptops eval -- " + name + " first: it records each result in notes");
+    }
+  }
+  if (recorded.empty()) {
+    throw NotFoundError("--failing: no prompt has a recorded result to take its failing cases from",
+                        "run git promptops eval first: it records each result in notes");
+  }
+  std::map<std::string, std::set<std::string>> failing;
+  for (const auto& [name, result] : recorded) {
+    for (std::size_t i = 0; i < result.case_ids.size() && i < result.outcomes.size(); ++i) {
+      if (result.outcomes[i] != 'p') {
+        failing[name].insert(result.case_ids[i]);
+      }
+    }
+  }
+  return failing;
+}
+
 EvalOptions eval_options_of(git::Repository& repo, const EvalCommandOptions& options,
                             const EvalArguments& arguments) {
   EvalOptions eval_options;
@@ -497,6 +528,13 @@ EvalOptions eval_options_of(git::Repository& repo, const EvalCommandOptions& opt
   }
   if (options.limit_set) {
     eval_options.cases.limit = options.limit;
+  }
+  if (options.failing) {
+    eval_options.cases.only = failing_cases(repo, arguments.names);
+    eval_options.names.clear();
+    for (const auto& [name, ids] : eval_options.cases.only) {
+      eval_options.names.push_back(name);
+    }
   }
   return eval_options;
 }
@@ -602,6 +640,10 @@ void run_eval_command(Context& context, const EvalCommandOptions& options) {
     return;
   }
   EvalOptions eval_options = eval_options_of(repo, options, arguments);
+  if (options.failing && eval_options.cases.only.empty()) {
+    context.out("no case failed in the last recorded results: nothing to run\n");
+    return;
+  }
   const bool matrix_run = is_matrix(options);
   std::optional<MatrixRequest> request;
   if (matrix_run) {
@@ -672,6 +714,9 @@ void add_eval(CLI::App& app, Context& context) {
   command->add_option("--limit", options->limit, "run only the first N cases (after --filter and --sample)")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
       ->each([options](const std::string&) { options->limit_set = true; });
+  command->add_flag("--failing", options->failing,
+                    "run only the cases that did not pass in each prompt's last recorded result (its newest "
+                    "note on HEAD's history)");
   command
       ->add_option("--max-cost", options->max_cost,
                    "spend at most USD on requests, by the [prices] table (estimated before each "

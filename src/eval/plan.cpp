@@ -44,7 +44,7 @@ std::string eval_key(const Prompt& prompt, const std::string& identity, const Mo
     parts.push_back(suite.judge_prompts);  // a repository's judge prompt, edited, judges again
   }
   if (selection.active()) {
-    parts.push_back(selection.key_text());  // a subset of the cases is another evaluation
+    parts.push_back(selection.key_text(prompt.name));  // a subset of the cases is another evaluation
   }
   if (!suite.override_vars.empty()) {
     parts.push_back("vars " + suite.override_vars.dump());
@@ -234,10 +234,9 @@ void Planner::plan_version(const std::string& name, std::size_t i, std::size_t n
   }
   std::vector<std::size_t> cases;
   if (m_options.cases.active()) {
-    cases = select_cases(m_options.cases, suite.cases.size(), [&suite](std::size_t index) {
-      const DatasetCase c = suite.cases.at(index);
-      return c.id + "\n" + c.description;
-    });
+    cases = select_cases(
+        m_options.cases, name, suite.cases.size(), [&suite](std::size_t index) { return suite.cases.at(index).id; },
+        [&suite](std::size_t index) { return suite.cases.at(index).description; });
     if (cases.empty()) {
       throw UsageError("no case of " + suite.dataset + " is selected by " + m_options.cases.key_text(),
                        "check the filter against the case ids and descriptions");

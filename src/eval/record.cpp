@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include <promptops/util/error.hpp>
 #include <promptops/git/notes.hpp>
@@ -118,6 +119,32 @@ std::optional<EvalResult> latest_eval_note(const EvalNotes& notes, const std::st
     }
   }
   return best != nullptr ? std::optional<EvalResult>(*best) : std::nullopt;
+}
+
+std::map<std::string, EvalResult> last_recorded_results(const git::Repository& repo, const git::Oid& from,
+                                                        const std::vector<std::string>& names) {
+  const std::map<git::Oid, git::NoteLines> notes = git::read_all_note_lines(repo);
+  std::map<std::string, EvalResult> found;
+  const auto wanted = [&names](const std::string& prompt) {
+    return names.empty() || std::find(names.begin(), names.end(), prompt) != names.end();
+  };
+  std::set<git::Oid> seen;  // a first-parent walk meets each commit once; this only guards a broken graph
+  for (std::optional<git::Oid> commit = from; commit && seen.insert(*commit).second;) {
+    if (const auto it = notes.find(*commit); it != notes.end()) {
+      const EvalNotes evals = eval_notes(it->second);
+      for (const EvalResult& result : evals.results) {
+        if (wanted(result.prompt) && found.count(result.prompt) == 0) {
+          found.emplace(result.prompt, *latest_eval_note(evals, result.prompt));
+        }
+      }
+    }
+    if (!names.empty() && found.size() == names.size()) {
+      break;
+    }
+    const std::vector<git::Oid> parents = repo.parents(*commit);
+    commit = parents.empty() ? std::nullopt : std::optional<git::Oid>(parents.front());
+  }
+  return found;
 }
 
 std::vector<NoteMismatch> compare_with_notes(const git::Oid& commit, const EvalResult& result,

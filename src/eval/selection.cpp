@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <promptops/util/error.hpp>
 
@@ -15,9 +16,9 @@ std::string CaseSelection::key_text() const {
   if (!active()) {
     return {};
   }
-  std::string text;
+  std::string text = only.empty() ? "" : "failing";
   if (!filter.empty()) {
-    text += "filter " + filter;
+    text += std::string(text.empty() ? "" : " ") + "filter " + filter;
   }
   if (sample) {
     text += std::string(text.empty() ? "" : " ") + "sample " + std::to_string(*sample) + " seed " +
@@ -29,34 +30,60 @@ std::string CaseSelection::key_text() const {
   return text;
 }
 
+std::string CaseSelection::key_text(const std::string& prompt) const {
+  std::string text = key_text();
+  if (const auto it = only.find(prompt); it != only.end()) {
+    for (const std::string& id : it->second) {
+      text += " " + std::to_string(id.size()) + ":" + id;  // length-prefixed: ids may hold spaces
+    }
+  }
+  return text;
+}
+
 namespace {
 
-// The indices whose text the filter finds.
-std::vector<std::size_t> filtered(const std::string& filter, std::size_t count,
-                                  const std::function<std::string(std::size_t)>& text_of) {
+// The indices of the cases `only` names for `prompt` (all of them when it is not set).
+std::vector<std::size_t> named(const CaseSelection& selection, const std::string& prompt, std::size_t count,
+                               const std::function<std::string(std::size_t)>& id_of) {
   std::vector<std::size_t> kept;
-  if (filter.empty()) {
-    kept.resize(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      kept[i] = i;
+  const std::set<std::string>* ids = nullptr;
+  if (!selection.only.empty()) {
+    const auto it = selection.only.find(prompt);
+    if (it == selection.only.end()) {
+      return kept;
     }
+    ids = &it->second;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (ids == nullptr || ids->count(id_of(i)) > 0) {
+      kept.push_back(i);
+    }
+  }
+  return kept;
+}
+
+// The indices of `kept` whose text the filter finds.
+std::vector<std::size_t> filtered(const std::string& filter, std::vector<std::size_t> kept,
+                                  const std::function<std::string(std::size_t)>& text_of) {
+  if (filter.empty()) {
     return kept;
   }
+  std::vector<std::size_t> found_in;
   const RegexCompileResult compiled = Regex::compile(filter, false);
   if (!compiled.regex) {
     throw UsageError("the case filter '" + filter + "' is not a regular expression: " + compiled.error,
                      "write a PCRE2 pattern that finds case ids, e.g. '^refund-'");
   }
-  for (std::size_t i = 0; i < count; ++i) {
+  for (const std::size_t i : kept) {
     const RegexSearchResult found = compiled.regex->search(text_of(i));
     if (!found.error.empty()) {
       throw UsageError("the case filter '" + filter + "' stopped: " + found.error, "simplify the pattern");
     }
     if (found.found) {
-      kept.push_back(i);
+      found_in.push_back(i);
     }
   }
-  return kept;
+  return found_in;
 }
 
 // `n` of `kept` drawn without replacement by a Fisher-Yates shuffle on mt19937_64 (specified
@@ -77,9 +104,11 @@ std::vector<std::size_t> sampled(std::vector<std::size_t> kept, std::size_t n, s
 
 }  // namespace
 
-std::vector<std::size_t> select_cases(const CaseSelection& selection, std::size_t count,
-                                      const std::function<std::string(std::size_t)>& text_of) {
-  std::vector<std::size_t> kept = filtered(selection.filter, count, text_of);
+std::vector<std::size_t> select_cases(const CaseSelection& selection, const std::string& prompt, std::size_t count,
+                                      const std::function<std::string(std::size_t)>& id_of,
+                                      const std::function<std::string(std::size_t)>& description_of) {
+  const auto text_of = [&](std::size_t i) { return id_of(i) + "\n" + description_of(i); };
+  std::vector<std::size_t> kept = filtered(selection.filter, named(selection, prompt, count, id_of), text_of);
   if (selection.sample) {
     kept = sampled(std::move(kept), *selection.sample, selection.seed);
   }

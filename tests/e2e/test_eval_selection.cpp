@@ -183,6 +183,43 @@ TEST_CASE("eval --max-cost needs a price for the model and a positive budget", "
   CHECK(p.server.requests() == 0);
 }
 
+TEST_CASE("eval --failing runs only the cases that did not pass in the last recorded result",
+          "[e2e][eval][selection]") {
+  AskRepo p("  { type = \"contains\", value = \"question refund\" },\n", ten_cases(), {});
+  const RunResult none = run_promptops(p.repo.path(), {"eval", "--failing"});
+  CHECK(none.exit_code == 2);
+  CHECK(none.err ==
+        "git-promptops: error: --failing: no prompt has a recorded result to take its failing cases from\n"
+        "hint: run git promptops eval first: it records each result in notes\n");
+
+  // HEAD's result, recorded in its note: the five ship cases fail.
+  CHECK(eval_json(p.repo.path(), {"HEAD"}).at("rows").at(0).at("outcomes") == "pppppfffff");
+  p.server.reset_counters();
+  const json doc = eval_json(p.repo.path(), {"--failing", "--no-cache"});
+  const json& row = doc.at("rows").at(0);
+  CHECK(ids_of(row) == std::vector<std::string>{"ship-0", "ship-1", "ship-2", "ship-3", "ship-4"});
+  CHECK(row.at("outcomes") == "fffff");
+  CHECK(p.server.requests() == 5);
+
+  // Fixed in the working tree: the failing cases pass; a selection writes no note, so the last
+  // recorded result is still HEAD's.
+  p.repo.write("prompts/ask.toml",
+               "template = \"Q: {{q}}\"\n[vars]\nq = { required = true }\n[eval]\ndataset = \"evals/ask.jsonl\"\n"
+               "assert = [{ type = \"contains\", value = \"question\" }]\n");
+  CHECK(eval_json(p.repo.path(), {"--failing", "--", "ask"}).at("rows").at(0).at("outcomes") == "ppppp");
+  p.repo.commit("ask: any question");
+  CHECK(eval_json(p.repo.path(), {"HEAD"}).at("rows").at(0).at("outcomes") == "pppppppppp");
+  const RunResult clean = run_promptops(p.repo.path(), {"eval", "--failing"});
+  CHECK(clean.exit_code == 0);
+  CHECK(clean.out == "no case failed in the last recorded results: nothing to run\n");
+
+  const RunResult unknown = run_promptops(p.repo.path(), {"eval", "--failing", "--", "nope"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err ==
+        "git-promptops: error: --failing: prompt 'nope' has no recorded result to take its failing cases from\n"
+        "hint: run git promptops eval -- nope first: it records each result in notes\n");
+}
+
 TEST_CASE("eval -o writes the report to each file in the format of its extension", "[e2e][eval][selection]") {
   AskRepo p("  { type = \"contains\", value = \"question\" },\n", ten_cases(), {});
   const std::filesystem::path dir = p.repo.path() / "out";

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,21 +86,27 @@ void check_repeat(int repeat);
 // cases keep their dataset order. An evaluation of a selection has a key of its own and is not
 // recorded in notes: it is not the version's result.
 struct CaseSelection {
+  // By prompt name: only these case ids, before the rest (the CLI's --failing). When set, a prompt
+  // not in it has no case selected.
+  std::map<std::string, std::set<std::string>> only;
   std::string filter;                 // a PCRE2 pattern searched in each case's id and description
   std::optional<std::size_t> sample;  // then this many of them, drawn at random with `seed`
   std::uint64_t seed = 0;
   std::optional<std::size_t> limit;  // then the first this many
-  bool active() const { return !filter.empty() || sample.has_value() || limit.has_value(); }
-  // The selection as text for eval keys and messages ("filter ^a sample 3 seed 0"); empty when
-  // not active.
+  bool active() const { return !only.empty() || !filter.empty() || sample.has_value() || limit.has_value(); }
+  // The selection as text for messages ("failing filter ^a sample 3 seed 0"); empty when not
+  // active.
   std::string key_text() const;
+  // ... and for the eval key of `prompt`: with the case ids `only` names for it.
+  std::string key_text(const std::string& prompt) const;
 };
 
-// The case indices of `count` cases that `selection` keeps, in dataset order; `text_of(i)` gives
-// case i's id and description (joined by a newline) for the filter. Throws UsageError for a
-// filter that does not compile.
-std::vector<std::size_t> select_cases(const CaseSelection& selection, std::size_t count,
-                                      const std::function<std::string(std::size_t)>& text_of);
+// The case indices of `count` cases of `prompt` that `selection` keeps, in dataset order;
+// `id_of(i)` and `description_of(i)` give case i's for `only` and the filter (which searches both,
+// joined by a newline). Throws UsageError for a filter that does not compile.
+std::vector<std::size_t> select_cases(const CaseSelection& selection, const std::string& prompt, std::size_t count,
+                                      const std::function<std::string(std::size_t)>& id_of,
+                                      const std::function<std::string(std::size_t)>& description_of);
 
 struct EvalOptions {
   std::vector<std::string> names;  // prompts to evaluate; empty = every prompt with [eval]
@@ -288,6 +295,12 @@ std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report);
 // are not well-formed eval results are skipped.
 std::optional<EvalResult> latest_eval_note(const std::vector<nlohmann::json>& entries,
                                            const std::string& prompt);
+
+// The last recorded result of each prompt in `names` (every prompt when empty): walking first
+// parents from `from`, the newest eval note entry for it on the first commit that has one. Note
+// entries that are not well-formed are skipped.
+std::map<std::string, EvalResult> last_recorded_results(const git::Repository& repo, const git::Oid& from,
+                                                        const std::vector<std::string>& names);
 
 // The eval entries ("type": "eval") of one commit's checked note lines, each as a result whose
 // key is its "eval_key" and prompt its "prompt". An eval entry with missing or mistyped fields,
