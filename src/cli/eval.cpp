@@ -59,6 +59,7 @@ struct EvalCommandOptions {
   std::vector<std::string> vars;     // --var NAME=VALUE...
   std::vector<std::string> models;    // --model A,B...: the matrix's models
   std::vector<std::string> variants;  // --variant REF...: the matrix's other variants
+  std::vector<std::string> sets;      // --set NAME=V1,V2...: the matrix's model parameters
   std::size_t baseline = 1;           // --baseline N: the matrix column the others are paired with
 };
 
@@ -540,7 +541,42 @@ EvalOptions eval_options_of(git::Repository& repo, const EvalCommandOptions& opt
 }
 
 bool is_matrix(const EvalCommandOptions& options) {
-  return !options.models.empty() || !options.variants.empty();
+  return !options.models.empty() || !options.variants.empty() || !options.sets.empty();
+}
+
+// One --set value: a JSON number, boolean or null as such (temperature=0.7), anything else a string.
+nlohmann::json param_value(const std::string& text) {
+  const nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
+  return !value.is_discarded() && (value.is_number() || value.is_boolean() || value.is_null())
+             ? value
+             : nlohmann::json(text);
+}
+
+// --set temperature=0,0.7 --set top_p=1: each parameter with its values, in order, each once.
+// Throws UsageError for a word without NAME=, an empty value, or a parameter set twice.
+std::vector<std::pair<std::string, std::vector<nlohmann::json>>> params_of(const std::vector<std::string>& words) {
+  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> params;
+  for (const std::string& word : words) {
+    const std::size_t equals = word.find('=');
+    const std::string name = word.substr(0, equals);
+    const auto same = [&name](const auto& param) { return param.first == name; };
+    if (equals == std::string::npos || name.empty() || std::any_of(params.begin(), params.end(), same)) {
+      throw UsageError("--set '" + word + "' is not NAME=VALUE[,VALUE...] of a parameter not set yet",
+                       "write --set temperature=0,0.7 (one --set per parameter, commas between values)");
+    }
+    std::vector<nlohmann::json> values;
+    for (const std::string& text : util::split(word.substr(equals + 1), ',')) {
+      if (text.empty()) {
+        throw UsageError("--set '" + word + "' has an empty value",
+                         "write --set temperature=0,0.7 (commas between values, none at the ends)");
+      }
+      if (std::find(values.begin(), values.end(), param_value(text)) == values.end()) {
+        values.push_back(param_value(text));
+      }
+    }
+    params.emplace_back(name, std::move(values));
+  }
+  return params;
 }
 
 // --model A,B --model C: the models in order, each once. Throws UsageError for an empty one.
@@ -560,6 +596,8 @@ std::vector<std::string> models_of(const std::vector<std::string>& words) {
   return models;
 }
 
+constexpr std::size_t k_max_columns = 1000;
+
 // The matrix at the one target `spec` names: its request, from the flags.
 MatrixRequest matrix_request(const EvalCommandOptions& options, const std::string& spec,
                              const std::vector<EvalTarget>& targets, EvalOptions eval_options) {
@@ -578,7 +616,13 @@ MatrixRequest matrix_request(const EvalCommandOptions& options, const std::strin
                           : "working tree";
   request.variants = options.variants;
   request.models = models_of(options.models);
-  const std::size_t columns = (1 + options.variants.size()) * std::max<std::size_t>(1, request.models.size());
+  request.params = params_of(options.sets);
+  const std::size_t columns = matrix_column_count(request);
+  if (columns > k_max_columns) {
+    throw UsageError("the matrix would have " + std::to_string(columns) + " columns, more than " +
+                         std::to_string(k_max_columns),
+                     "vary fewer models, variants or parameter values per run");
+  }
   if (options.baseline > columns) {
     throw UsageError("--baseline " + std::to_string(options.baseline) + " is past the last column (" +
                          std::to_string(columns) + ")",
@@ -613,6 +657,9 @@ std::string matrix_flags(const EvalCommandOptions& options) {
   }
   for (const std::string& variant : options.variants) {
     out += " --variant " + variant;
+  }
+  for (const std::string& set : options.sets) {
+    out += " --set " + set;
   }
   if (options.baseline != 1) {
     out += " --baseline " + std::to_string(options.baseline);
@@ -740,9 +787,13 @@ void add_eval(CLI::App& app, Context& context) {
                       "the matrix: also evaluate this variant, NAME@REV or a revision, on the same cases "
                       "(repeatable)");
   command
+      ->add_option("--set", options->sets,
+                   "the matrix: NAME=V1,V2 runs each value of this model parameter (temperature, "
+                   "max_tokens, ...) over the model's own (repeatable: the columns cross them)");
+  command
       ->add_option("--baseline", options->baseline,
                    "the matrix: pair every column with column N of the table (default 1)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+      ->check(CLI::Range(std::size_t{1}, k_max_columns));
   add_format_option(*command, options->format, {"text", "json", "junit", "markdown", "csv", "html"});
   command->callback([&context, options] { run_eval_command(context, *options); });
 }

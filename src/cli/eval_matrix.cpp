@@ -60,8 +60,11 @@ std::string ms_text(const std::optional<LatencySummary>& latency, double Latency
 std::vector<std::string> matrix_cells(const MatrixReport& report, const MatrixPrompt& prompt, std::size_t column) {
   const MatrixColumn& col = report.columns[column];
   const MatrixCell& cell = prompt.cells[column];
-  std::vector<std::string> cells{prompt.prompt, std::to_string(column + 1), col.variant.label,
-                                 cell.result ? cell.result->model : col.model.empty() ? "-" : col.model};
+  std::string model = cell.result ? cell.result->model : col.model.empty() ? "-" : col.model;
+  if (!col.params.empty()) {
+    model += " " + params_text(col.params);
+  }
+  std::vector<std::string> cells{prompt.prompt, std::to_string(column + 1), col.variant.label, model};
   if (!cell.result) {
     cells.insert(cells.end(), {"-", "-", "", "", "", "", "", "", ""});
   } else {
@@ -112,7 +115,8 @@ std::string matrix_json(const MatrixReport& report) {
                        {"label", column.label},
                        {"variant", column.variant.text},
                        {"commit", target.commit ? json(target.commit->hex()) : json(nullptr)},
-                       {"model", column.model.empty() ? json(nullptr) : json(column.model)}});
+                       {"model", column.model.empty() ? json(nullptr) : json(column.model)},
+                       {"params", column.params}});
   }
   json prompts = json::array();
   for (const MatrixPrompt& prompt : report.prompts) {

@@ -11,6 +11,7 @@
 #include <promptops/eval/statistics.hpp>
 #include <promptops/output/html_report.hpp>
 #include <promptops/util/error.hpp>
+#include <promptops/workflows/matrix.hpp>
 
 #include "eval_targets.hpp"
 
@@ -37,13 +38,19 @@ std::string short_commit(const EvalTarget& target) {
 }
 
 std::string column_label(const PromptRow& row) {
-  return row.version + " (" + short_commit(*row.target) + ")" + (row.result ? " · " + row.result->model : "");
+  const nlohmann::json& params = row.target->params;
+  return row.version + " (" + short_commit(*row.target) + ")" + (row.result ? " · " + row.result->model : "") +
+         (params.empty() ? "" : " · " + params_text(params));
 }
 
 std::string eval_command(const PromptRow& row) {
   const std::string model = row.target->model.empty() ? "" : "--model " + row.target->model + " ";
+  std::string sets;
+  for (const auto& [name, value] : row.target->params.items()) {
+    sets += "--set " + params_text({{name, value}}) + " ";
+  }
   return "git promptops eval " + (row.target->commit ? row.target->commit->short_hex() + " " : std::string()) +
-         model + "-- " + row.row->prompt;
+         model + sets + "-- " + row.row->prompt;
 }
 
 // The rows of each prompt, in the order prompts first appear.

@@ -250,6 +250,9 @@ ModelSpec Planner::model_of(const Prompt& prompt, std::size_t i) const {
   if (!m_eval_targets[i].model.empty()) {
     override_model(model, m_eval_targets[i].model, providers_config(), m_targets[i].config);
   }
+  if (!m_eval_targets[i].params.empty()) {
+    model.params.update(m_eval_targets[i].params);
+  }
   if (model.provider.empty() || model.name.empty()) {
     throw ConfigError(
         prompt.path + ": prompt '" + prompt.name + "' names no model" + (model.provider.empty() ? " provider" : ""),

@@ -40,6 +40,25 @@ void narrow_names(const std::optional<std::string>& prompt, std::vector<std::str
   names = {*prompt};
 }
 
+// Every combination of the parameters' values, the last parameter varying fastest; one empty
+// object when there are none.
+std::vector<nlohmann::json> param_combinations(
+    const std::vector<std::pair<std::string, std::vector<nlohmann::json>>>& params) {
+  std::vector<nlohmann::json> combinations{nlohmann::json::object()};
+  for (const auto& [name, values] : params) {
+    std::vector<nlohmann::json> grown;
+    for (const nlohmann::json& combination : combinations) {
+      for (const nlohmann::json& value : values) {
+        nlohmann::json next = combination;
+        next[name] = value;
+        grown.push_back(std::move(next));
+      }
+    }
+    combinations = std::move(grown);
+  }
+  return combinations;
+}
+
 MatrixCell cell_of(const EvalReport& report, const EvalRow& row, const std::set<std::string>& missing) {
   MatrixCell cell;
   cell.key = row.key;
@@ -127,15 +146,37 @@ std::vector<MatrixColumn> matrix_columns(const git::Repository& repo, const Matr
   }
   narrow_names(varied_prompt(variants), names);
   const std::vector<std::string> models = request.models.empty() ? std::vector<std::string>{""} : request.models;
+  const std::vector<nlohmann::json> combinations = param_combinations(request.params);
   std::vector<MatrixColumn> columns;
   for (const CompareSide& variant : variants) {
     for (const std::string& model : models) {
-      MatrixColumn column{variant, model, variant.label + (model.empty() ? "" : " · " + model)};
-      column.variant.target.model = model;
-      columns.push_back(std::move(column));
+      for (const nlohmann::json& params : combinations) {
+        const std::string label = variant.label + (model.empty() ? "" : " · " + model) +
+                                  (params.empty() ? "" : " · " + params_text(params));
+        MatrixColumn column{variant, model, params, label};
+        column.variant.target.model = model;
+        column.variant.target.params = params;
+        columns.push_back(std::move(column));
+      }
     }
   }
   return columns;
+}
+
+std::size_t matrix_column_count(const MatrixRequest& request) {
+  std::size_t count = (1 + request.variants.size()) * std::max<std::size_t>(1, request.models.size());
+  for (const auto& [name, values] : request.params) {
+    count *= values.size();
+  }
+  return count;
+}
+
+std::string params_text(const nlohmann::json& params) {
+  std::vector<std::string> words;
+  for (const auto& [name, value] : params.items()) {
+    words.push_back(name + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+  }
+  return util::join(words, " ");
 }
 
 MatrixReport run_matrix(const git::Repository& repo, const MatrixRequest& request, EvalServices& services) {

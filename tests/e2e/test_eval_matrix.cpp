@@ -22,9 +22,10 @@ namespace {
 const std::vector<std::string> k_names = {"Ann", "Bob", "Cid", "Dee", "Eve", "Fay", "Gus", "Hal"};
 
 // On test-model, v1 "Hey NAME" is right for Ann, Bob, Cid and Dee (0.500) and v2 "Yo NAME" for
-// Ann, Bob, Cid, Eve, Fay and Gus (0.750); fast-model answers "ok" to everything (1.000).
+// Ann, Bob, Cid, Eve, Fay and Gus (0.750); fast-model, and any model at temperature 0, answers
+// "ok" to everything (1.000).
 std::string answer(const json& body) {
-  if (body.value("model", "") == "fast-model") {
+  if (body.value("model", "") == "fast-model" || body.value("temperature", -1.0) == 0.0) {
     return "ok";
   }
   const std::string prompt = LlmServer::prompt_text(body);
@@ -174,4 +175,40 @@ TEST_CASE("eval matrix refuses a range, two varied prompts, a column past the en
   CHECK(unknown.exit_code != 0);
   CHECK(unknown.err.find("gret") != std::string::npos);
   CHECK(p.server.requests() == 0);
+}
+
+TEST_CASE("eval --set crosses model parameter values into the matrix", "[e2e][matrix]") {
+  MatrixProject p;
+  const RunResult r = p.eval({"HEAD", "--set", "temperature=0,0.7", "--format", "csv", "--", "greet"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string head = "HEAD (" + p.v2.substr(0, 7) + ")";
+  // At temperature 0 every answer is "ok" (8 of 8, 8 * 3 tokens); at 0.7 v2 passes 6 of 8 (as in
+  // the 2x2 test, 26 tokens): dee and hal flip to fail, McNemar p = 2 * 1/4 = 0.5.
+  CHECK(without_ms(r.out) ==
+        "PROMPT,#,VARIANT,MODEL,METRIC,VALUE,95% CI,DELTA,P,TOKENS,COST,P50,P95,NOTE\n"
+        "greet,1," + head + ",local/test-model temperature=0,accuracy,1.000,\"" + wilson_text(8, 8) +
+        "\",,,24,-,N ms,N ms,\"baseline, best\"\n"
+        "greet,2," + head + ",local/test-model temperature=0.7,accuracy,0.750,\"" + wilson_text(6, 8) +
+        "\",-0.250,0.5000,26,-,N ms,N ms,\n");
+  CHECK(count_seen(p.server, [](const SeenRequest& q) { return q.body.value("temperature", -1.0) == 0.7; }) == 8);
+  CHECK(p.server.requests() == 16);
+  CHECK(note_lines(p.repo, "HEAD").size() == 2);  // each parameter value under its own key
+
+  const json doc = eval_json(p.repo.path(), {"HEAD", "--set", "temperature=0,0.7", "--model", "test-model", "--", "greet"});
+  CHECK(doc["columns"][1]["label"] == head + " · test-model · temperature=0.7");
+  CHECK(doc["columns"][1]["params"] == json{{"temperature", 0.7}});
+  CHECK(p.server.requests() == 16);
+
+  const RunResult bare = p.eval({"HEAD", "--set", "temperature"});
+  CHECK(bare.exit_code == 129);
+  CHECK(bare.err ==
+        "git-promptops: error: --set 'temperature' is not NAME=VALUE[,VALUE...] of a parameter not set yet\n"
+        "hint: write --set temperature=0,0.7 (one --set per parameter, commas between values)\n");
+  const RunResult empty = p.eval({"HEAD", "--set", "temperature=0,,1"});
+  CHECK(empty.exit_code == 129);
+  CHECK(empty.err ==
+        "git-promptops: error: --set 'temperature=0,,1' has an empty value\n"
+        "hint: write --set temperature=0,0.7 (commas between values, none at the ends)\n");
+  CHECK(p.server.requests() == 16);
 }

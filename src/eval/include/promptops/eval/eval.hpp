@@ -34,6 +34,9 @@ struct EvalTarget {
   // "PROVIDER/NAME" or "NAME" (the prompt's provider): every prompt at this target runs on this
   // model instead of its own (compare --model). Empty = each prompt's own model.
   std::string model;
+  // Set over each prompt's model parameters at this target (the matrix's --set): another
+  // evaluation, since the parameters are in the eval key. Empty = the prompts' own.
+  nlohmann::json params = nlohmann::json::object();
   // Lends its dataset and assertions (as the newest target, with SuiteAt::newest) and its providers
   // (as the last target) without being evaluated itself: it gets no row (bisect's bad side, once
   // known, also with --no-cache).

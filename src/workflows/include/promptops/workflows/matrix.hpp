@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <promptops/eval/eval.hpp>
@@ -20,7 +21,8 @@ namespace promptops::inline workflows {
 struct MatrixColumn {
   CompareSide variant;  // where the prompts are read; the first variant is the base
   std::string model;    // as given (PROVIDER/NAME or NAME); empty = each prompt's own model
-  std::string label;    // "greet@HEAD~1 (1a2b3c4) · fast-model"
+  nlohmann::json params = nlohmann::json::object();  // set over the model's parameters
+  std::string label;    // "greet@HEAD~1 (1a2b3c4) · fast-model · temperature=0.7"
 };
 
 // What a column holds for one prompt.
@@ -47,12 +49,14 @@ struct MatrixRequest {
   std::string base_label;             // "HEAD (1a2b3c4)", "working tree"
   std::vector<std::string> variants;  // NAME@REV, NAME, or a revision (as compare's sides)
   std::vector<std::string> models;    // empty = each prompt's own model
+  // Model parameters and their values (--set temperature=0,0.7): the columns cross them all.
+  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> params;
   std::size_t baseline = 0;           // column index the others are paired with
   EvalOptions options;                // names, cases, vars, repeat, limits; suite_at is set here
 };
 
 struct MatrixReport {
-  std::vector<MatrixColumn> columns;  // variants (base first) x models, variant by variant
+  std::vector<MatrixColumn> columns;  // variants (base first) x models x params, variant by variant
   std::vector<MatrixPrompt> prompts;  // in the order the run met them
   EvalReport eval;                    // one row per (column, prompt); targets[i] is column i
 };
@@ -79,7 +83,11 @@ std::vector<MatrixColumn> matrix_columns(const git::Repository& repo, const Matr
 // Resolves the columns, evaluates every column through one run_eval (content keys: a column that
 // repeats another's content costs nothing), and pairs each prompt's columns with its baseline.
 // Throws as matrix_columns and run_eval do; std::out_of_range for a baseline past the last
-// column (the caller checks it: there are (1 + variants) x max(1, models) columns).
+// column (the caller checks it: matrix_column_count()).
+// (1 + variants) x max(1, models) x the product of each parameter's number of values.
+std::size_t matrix_column_count(const MatrixRequest& request);
+// "temperature=0.7 top_p=1": the parameters as the labels show them.
+std::string params_text(const nlohmann::json& params);
 MatrixReport run_matrix(const git::Repository& repo, const MatrixRequest& request, EvalServices& services);
 
 }  // namespace promptops::workflows
