@@ -18,6 +18,7 @@
 
 #include "common.hpp"
 #include "evaluation.hpp"
+#include "html_page.hpp"
 #include <promptops/output/markdown.hpp>
 #include <promptops/output/terminal.hpp>
 #include <promptops/util/strings.hpp>
@@ -395,9 +396,26 @@ json report_json(const CompareReport& report) {
             {"interrupted", report.interrupted}}}};
 }
 
-void print_report(Context& context, const CompareReport& report, const std::string& format) {
+// "git promptops compare A B --model M -- NAME...": what made the page.
+std::string compare_command(const CompareCommandOptions& options) {
+  std::string command = "git promptops compare " + options.a + " " + options.b;
+  if (!options.model.empty()) {
+    command += " --model " + options.model;
+  }
+  if (!options.names.empty()) {
+    command += " -- " + util::join(options.names, " ");
+  }
+  return command;
+}
+
+void print_report(Context& context, const CompareReport& report, const CompareCommandOptions& options) {
+  const std::string& format = options.format;
   if (format == "json") {
     context.out_json(report_json(report));
+    return;
+  }
+  if (format == "html") {
+    context.out(html_page(context.repo(), report.eval, "git-promptops compare", compare_command(options)));
     return;
   }
   std::vector<std::string> blocks;
@@ -435,7 +453,7 @@ void run_compare(Context& context, const CompareCommandOptions& options) {
     }
     return;
   }
-  print_report(context, report, options.format);
+  print_report(context, report, options);
   RunEnd end;
   end.interrupted = report.interrupted;
   end.answers = report.real_calls;
@@ -469,7 +487,7 @@ void add_compare(CLI::App& app, Context& context) {
   command->add_flag("--offline", options->offline,
                     "use only results in the cache or notes; make no model call and name what is missing");
   command->add_flag("--no-cache", options->no_cache, "ask the model again instead of reading cached answers");
-  add_format_option(*command, options->format, {"text", "json", "markdown"});
+  add_format_option(*command, options->format, {"text", "json", "markdown", "html"});
   command->callback([&context, options] { run_compare(context, *options); });
 }
 

@@ -302,7 +302,8 @@ CompareReport run_compare(git::Repository& repo, const CompareRequest& request, 
   if (out.selection.names.empty()) {
     return out;
   }
-  const EvalReport report = evaluate(repo, out, request, services);
+  out.eval = evaluate(repo, out, request, services);
+  const EvalReport& report = out.eval;
   out.real_calls = report.real_calls;
   out.cache_hits = report.cache_hits;
   out.errors = report.errors;

@@ -241,6 +241,23 @@ TEST_CASE("compare --format markdown gives a table per prompt for a pull request
   CHECK(r.err.empty());
 }
 
+TEST_CASE("compare --format html writes the page of both sides with the flipped cases", "[e2e][compare]") {
+  CompareProject p;
+  const RunResult r = p.compare({"greet@v1", "greet@v2", "--format", "html"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.starts_with("<!DOCTYPE html>"));
+  CHECK(r.out.find("<h1>git-promptops compare</h1>") != std::string::npos);
+  CHECK(r.out.find("Made by <code>git promptops compare greet@v1 greet@v2</code>") != std::string::npos);
+  CHECK(r.out.find("data-version=\"v1\" data-value=\"0.500\"") != std::string::npos);
+  CHECK(r.out.find("data-version=\"v2\" data-value=\"0.750\"") != std::string::npos);
+  CHECK(r.out.find("<tr class=\"case\" data-id=\"dee\" data-outcomes=\"pf\">") != std::string::npos);
+  CHECK(p.server.requests() == 16);
+  // The page comes from the cache the second time.
+  CHECK(p.compare({"greet@v1", "greet@v2", "--format", "html"}).out == r.out);
+  CHECK(p.server.requests() == 16);
+}
+
 TEST_CASE("compare says when a drop rests on too few changed cases to be significant", "[e2e][compare]") {
   // greet@v2 -> greet@v1: pass -> fail 3, fail -> pass 1. With 4 changed cases the smallest
   // two-sided p is 2 * 2^-4 = 0.125, so no outcome of them could be significant at 95%.

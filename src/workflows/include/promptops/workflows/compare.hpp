@@ -123,6 +123,7 @@ struct CompareReport {
   std::size_t cache_hits = 0;
   std::size_t errors = 0;  // case samples without an answer
   bool interrupted = false;
+  EvalReport eval;  // the run behind the comparisons: rows at A, then at B
 };
 
 // Resolves both sides, checks them, selects the prompts, evaluates them at A and B (B's suite
