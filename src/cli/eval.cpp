@@ -602,11 +602,11 @@ constexpr std::size_t k_max_columns = 1000;
 MatrixRequest matrix_request(const EvalCommandOptions& options, const std::string& spec,
                              const std::vector<EvalTarget>& targets, EvalOptions eval_options) {
   if (targets.size() != 1 || spec.find("..") != std::string::npos) {
-    throw UsageError("--model and --variant compare at one revision, and '" + spec + "' is a range",
+    throw UsageError("a matrix (--model, --variant, --set) is of one revision, and '" + spec + "' is a range",
                      "give one revision (git promptops eval HEAD --model A,B), or no revision for the working tree");
   }
   if (options.suite_at == "each") {
-    throw UsageError("--suite-at each does not go with --model or --variant",
+    throw UsageError("--suite-at each does not go with a matrix (--model, --variant, --set)",
                      "the matrix judges every column by the base revision's dataset and assertions");
   }
   MatrixRequest request;

@@ -157,8 +157,12 @@ TEST_CASE("eval matrix refuses a range, two varied prompts, a column past the en
   const RunResult range = p.eval({"HEAD~1..HEAD", "--model", "test-model,fast-model"});
   CHECK(range.exit_code == 129);
   CHECK(range.err ==
-        "git-promptops: error: --model and --variant compare at one revision, and 'HEAD~1..HEAD' is a range\n"
+        "git-promptops: error: a matrix (--model, --variant, --set) is of one revision, and 'HEAD~1..HEAD' is "
+        "a range\n"
         "hint: give one revision (git promptops eval HEAD --model A,B), or no revision for the working tree\n");
+  const RunResult set_range = p.eval({"HEAD~1..HEAD", "--set", "temperature=0,1"});
+  CHECK(set_range.exit_code == 129);
+  CHECK(set_range.err == range.err);
   const RunResult two = p.eval({"--variant", "greet@HEAD~1", "--variant", "other@HEAD~1"});
   CHECK(two.exit_code == 129);
   CHECK(two.err.starts_with("git-promptops: error: --variant names two prompts ('greet' and 'other')\n"));
