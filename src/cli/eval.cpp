@@ -60,6 +60,7 @@ struct EvalCommandOptions {
   std::vector<std::string> models;    // --model A,B...: the matrix's models
   std::vector<std::string> variants;  // --variant REF...: the matrix's other variants
   std::vector<std::string> sets;      // --set NAME=V1,V2...: the matrix's model parameters
+  bool declared = false;              // --matrix: also the [[eval.matrix]] columns
   std::size_t baseline = 1;           // --baseline N: the matrix column the others are paired with
 };
 
@@ -541,7 +542,7 @@ EvalOptions eval_options_of(git::Repository& repo, const EvalCommandOptions& opt
 }
 
 bool is_matrix(const EvalCommandOptions& options) {
-  return !options.models.empty() || !options.variants.empty() || !options.sets.empty();
+  return !options.models.empty() || !options.variants.empty() || !options.sets.empty() || options.declared;
 }
 
 // One --set value: a JSON number, boolean or null as such (temperature=0.7), anything else a string.
@@ -598,15 +599,21 @@ std::vector<std::string> models_of(const std::vector<std::string>& words) {
 
 constexpr std::size_t k_max_columns = 1000;
 
+UsageError baseline_past_end(std::size_t baseline, std::size_t columns) {
+  return UsageError("--baseline " + std::to_string(baseline) + " is past the last column (" + std::to_string(columns) +
+                        ")",
+                    "name a column by its number in the table, 1 to " + std::to_string(columns));
+}
+
 // The matrix at the one target `spec` names: its request, from the flags.
 MatrixRequest matrix_request(const EvalCommandOptions& options, const std::string& spec,
                              const std::vector<EvalTarget>& targets, EvalOptions eval_options) {
   if (targets.size() != 1 || spec.find("..") != std::string::npos) {
-    throw UsageError("a matrix (--model, --variant, --set) is of one revision, and '" + spec + "' is a range",
+    throw UsageError("a matrix (--model, --variant, --set, --matrix) is of one revision, and '" + spec + "' is a range",
                      "give one revision (git promptops eval HEAD --model A,B), or no revision for the working tree");
   }
   if (options.suite_at == "each") {
-    throw UsageError("--suite-at each does not go with a matrix (--model, --variant, --set)",
+    throw UsageError("--suite-at each does not go with a matrix (--model, --variant, --set, --matrix)",
                      "the matrix judges every column by the base revision's dataset and assertions");
   }
   MatrixRequest request;
@@ -623,11 +630,10 @@ MatrixRequest matrix_request(const EvalCommandOptions& options, const std::strin
                          std::to_string(k_max_columns),
                      "vary fewer models, variants or parameter values per run");
   }
-  if (options.baseline > columns) {
-    throw UsageError("--baseline " + std::to_string(options.baseline) + " is past the last column (" +
-                         std::to_string(columns) + ")",
-                     "name a column by its number in the table, 1 to " + std::to_string(columns));
+  if (options.baseline > columns && !options.declared) {
+    throw baseline_past_end(options.baseline, columns);
   }
+  request.declared = options.declared;
   request.baseline = options.baseline - 1;
   request.options = std::move(eval_options);
   return request;
@@ -638,7 +644,15 @@ MatrixReport run_matrix_explained(const git::Repository& repo, const MatrixReque
                                   EvalServices& services) {
   try {
     return run_matrix(repo, request, services);
+  } catch (const MatrixBaselineError& e) {
+    throw baseline_past_end(request.baseline + 1, e.columns);
   } catch (const MatrixVariantsError& e) {
+    if (e.kind == MatrixVariantsError::Kind::none_declared) {
+      throw UsageError("--matrix found no [[eval.matrix]] entry in .promptops.toml or " +
+                           (e.names.empty() ? std::string("any prompt") : util::join(e.names, ", ")),
+                       "declare columns as [[eval.matrix]] tables (model, params, variant, messages), or vary "
+                       "with --model, --variant and --set");
+    }
     if (e.kind == MatrixVariantsError::Kind::two_prompts) {
       throw UsageError("--variant names two prompts ('" + e.prompts[0] + "' and '" + e.prompts[1] + "')",
                        "vary one prompt per run (--variant " + e.prompts[0] +
@@ -660,6 +674,9 @@ std::string matrix_flags(const EvalCommandOptions& options) {
   }
   for (const std::string& set : options.sets) {
     out += " --set " + set;
+  }
+  if (options.declared) {
+    out += " --matrix";
   }
   if (options.baseline != 1) {
     out += " --baseline " + std::to_string(options.baseline);
@@ -790,6 +807,9 @@ void add_eval(CLI::App& app, Context& context) {
       ->add_option("--set", options->sets,
                    "the matrix: NAME=V1,V2 runs each value of this model parameter (temperature, "
                    "max_tokens, ...) over the model's own (repeatable: the columns cross them)");
+  command->add_flag("--matrix", options->declared,
+                    "the matrix: also run the [[eval.matrix]] columns that .promptops.toml (every prompt) and "
+                    "each prompt (itself alone) declare");
   command
       ->add_option("--baseline", options->baseline,
                    "the matrix: pair every column with column N of the table (default 1)")

@@ -116,13 +116,16 @@ std::string matrix_json(const MatrixReport& report) {
                        {"variant", column.variant.text},
                        {"commit", target.commit ? json(target.commit->hex()) : json(nullptr)},
                        {"model", column.model.empty() ? json(nullptr) : json(column.model)},
-                       {"params", column.params}});
+                       {"params", column.params},
+                       {"prompt", target.only ? json(target.only->prompt) : json(nullptr)}});
   }
   json prompts = json::array();
   for (const MatrixPrompt& prompt : report.prompts) {
     json cells = json::array();
     for (std::size_t i = 0; i < prompt.cells.size(); ++i) {
-      cells.push_back(cell_json(prompt, i));
+      if (column_varies(report.columns[i], prompt.prompt)) {
+        cells.push_back(cell_json(prompt, i));
+      }
     }
     prompts.push_back({{"prompt", prompt.prompt}, {"cells", std::move(cells)}});
   }
@@ -148,6 +151,9 @@ std::string matrix_document(const MatrixReport& report, const std::string& forma
   output::Table table(k_matrix_headers, k_matrix_align);
   for (const MatrixPrompt& prompt : report.prompts) {
     for (std::size_t column = 0; column < prompt.cells.size(); ++column) {
+      if (!column_varies(report.columns[column], prompt.prompt)) {
+        continue;
+      }
       rows.push_back(matrix_cells(report, prompt, column));
       table.add_row(rows.back());
     }

@@ -14,7 +14,7 @@ namespace {
 using config::Entry;
 using config::TomlReader;
 
-const std::vector<std::string> k_top_keys{"prompts", "patterns", "providers", "defaults", "prices"};
+const std::vector<std::string> k_top_keys{"prompts", "patterns", "providers", "defaults", "prices", "eval"};
 const std::vector<std::string> k_provider_keys{
     "kind",    "base_url",        "api_key_env", "api_key_header", "command",         "headers",
     "max_concurrency", "timeout", "max_retries", "retry_delay",    "embedding_model"};
@@ -230,6 +230,18 @@ void read_prices(TomlReader& reader, const toml::table& root, Config& config) {
   }
 }
 
+// [eval] in .promptops.toml holds only [[eval.matrix]]: columns that vary every prompt.
+void read_eval(TomlReader& reader, const toml::table& root, Config& config) {
+  const toml::table* eval = reader.get_table(root, "eval", "");
+  if (eval == nullptr) {
+    return;
+  }
+  reader.check_keys(*eval, {"matrix"}, "[eval]");
+  if (const toml::node* matrix = eval->get("matrix")) {
+    config.matrix = reader.read_matrix(*matrix, "eval.matrix", false);
+  }
+}
+
 void read_providers(TomlReader& reader, const toml::table& root, Config& config) {
   const toml::table* providers = reader.get_table(root, "providers", "");
   if (providers == nullptr) {
@@ -340,6 +352,7 @@ ParsedConfig parse_config(std::string_view text, const std::string& path) {
   read_providers(reader, *root, parsed.config);
   read_defaults(reader, *root, parsed.config);
   read_prices(reader, *root, parsed.config);
+  read_eval(reader, *root, parsed.config);
   config::sort_by_location(parsed.diagnostics);
   return parsed;
 }

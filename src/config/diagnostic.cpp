@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <promptops/util/error.hpp>
+
 namespace promptops::inline config {
 
 std::string Location::format() const {
@@ -34,6 +36,14 @@ std::string Diagnostic::located_message() const {
 bool has_errors(const std::vector<Diagnostic>& diagnostics) {
   return std::any_of(diagnostics.begin(), diagnostics.end(),
                      [](const Diagnostic& d) { return d.severity == Severity::error; });
+}
+
+void throw_first_error(const std::vector<Diagnostic>& diagnostics) {
+  for (const Diagnostic& d : diagnostics) {
+    if (d.severity == Severity::error) {
+      throw ConfigError(d.located_message(), d.hint);
+    }
+  }
 }
 
 }  // namespace promptops::config

@@ -395,4 +395,109 @@ GateSpec TomlReader::read_gate(const toml::table& table, std::string_view path) 
   return gate;
 }
 
+const std::vector<std::string>& message_roles() {
+  static const std::vector<std::string> roles{"system", "user", "assistant"};
+  return roles;
+}
+
+std::vector<MatrixEntry> TomlReader::read_matrix(const toml::node& node, std::string_view path, bool own_prompt) {
+  std::vector<MatrixEntry> entries;
+  const auto* array = node.as_array();
+  if (array == nullptr) {
+    wrong_type(node, path, "an array of tables ([[eval.matrix]])");
+    return entries;
+  }
+  for (const auto& item : *array) {
+    const auto* table = item.as_table();
+    if (table == nullptr) {
+      wrong_type(item, path, "an array of tables ([[eval.matrix]])");
+    } else if (std::optional<MatrixEntry> entry = read_matrix_entry(*table, path, own_prompt)) {
+      entries.push_back(std::move(*entry));
+    }
+  }
+  return entries;
+}
+
+// One [[eval.matrix]] table; nullopt when it has an error or varies nothing.
+std::optional<MatrixEntry> TomlReader::read_matrix_entry(const toml::table& table, std::string_view path,
+                                                         bool own_prompt) {
+  static const std::vector<std::string> keys{"label", "model", "params", "variant", "messages", "template"};
+  const std::size_t errors_before = m_out.size();
+  check_keys(table, keys, "[[" + std::string(path) + "]]");
+  MatrixEntry entry;
+  entry.where = where(table.source());
+  entry.label = get_string(table, "label", path).value_or("");
+  for (const char* key : {"model", "variant"}) {
+    if (std::optional<std::string> text = get_string(table, key, path)) {
+      if (text->empty()) {
+        bad_value(*table.get(key), key_path(path, key), "a non-empty string");
+      }
+      (std::string_view(key) == "model" ? entry.model : entry.variant) = std::move(*text);
+    }
+  }
+  if (const toml::table* params = get_table(table, "params", path)) {
+    entry.params = to_json(*params);
+  }
+  const toml::node* messages = table.get("messages");
+  const toml::node* body = table.get("template");
+  if ((messages != nullptr || body != nullptr) && !own_prompt) {
+    bad_value(messages != nullptr ? *messages : *body, key_path(path, messages != nullptr ? "messages" : "template"),
+              "in a prompt's own [[eval.matrix]]",
+              "messages replace one prompt's; .promptops.toml's entries vary every prompt");
+  } else if (messages != nullptr && body != nullptr) {
+    report(Severity::error, messages->source(), "template-and-messages",
+           "a [[" + std::string(path) + "]] entry has both 'template' and 'messages'",
+           "use template for one user message or messages for a conversation, not both");
+  } else if (messages != nullptr) {
+    entry.messages = read_matrix_messages(*messages, key_path(path, "messages"));
+  } else if (std::optional<std::string> text = get_string(table, "template", path)) {
+    entry.messages.emplace_back("user", std::move(*text));
+  }
+  if (m_out.size() != errors_before) {
+    return std::nullopt;
+  }
+  if (entry.model.empty() && entry.params.empty() && entry.variant.empty() && entry.messages.empty()) {
+    report(Severity::error, table.source(), "invalid-value",
+           "a [[" + std::string(path) + "]] entry varies nothing: it would repeat the base column",
+           own_prompt ? "give it a model, params, a variant or messages" : "give it a model, params or a variant");
+    return std::nullopt;
+  }
+  return entry;
+}
+
+// messages = [{ role = "system", content = "..." }, ...] in a matrix entry: (role, content) pairs.
+std::vector<std::pair<std::string, std::string>> TomlReader::read_matrix_messages(const toml::node& node,
+                                                                                  std::string_view path) {
+  std::vector<std::pair<std::string, std::string>> messages;
+  const auto* array = node.as_array();
+  if (array == nullptr) {
+    wrong_type(node, path, "an array of tables such as [{ role = \"system\", content = \"...\" }]");
+    return messages;
+  }
+  if (array->empty()) {
+    bad_value(node, path, "a non-empty array: one table per message");
+    return messages;
+  }
+  for (const auto& item : *array) {
+    const auto* table = item.as_table();
+    if (table == nullptr) {
+      wrong_type(item, path, "an array of tables such as [{ role = \"system\", content = \"...\" }]");
+      continue;
+    }
+    check_keys(*table, {"role", "content"}, std::string(path));
+    const std::optional<std::string> role = get_string(*table, "role", path);
+    const std::optional<std::string> content = get_string(*table, "content", path);
+    if (!role || !content) {
+      report(Severity::error, table->source(), "missing-key", "a message of '" + std::string(path) +
+                                                                  "' needs a role and a content string",
+             "write { role = \"system\", content = \"...\" }");
+    } else if (std::find(message_roles().begin(), message_roles().end(), *role) == message_roles().end()) {
+      bad_value(*table->get("role"), key_path(path, "role"), "system, user or assistant");
+    } else {
+      messages.emplace_back(*role, *content);
+    }
+  }
+  return messages;
+}
+
 }  // namespace promptops::config

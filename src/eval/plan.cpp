@@ -31,6 +31,20 @@ std::string prompt_content(const Prompt& prompt) {
   return json{{"messages", messages}, {"vars", vars}}.dump();
 }
 
+// A target that varies one prompt keeps only that prompt, read from `only.read_from`'s file when
+// set. Throws NotFoundError when that prompt is not at the target.
+void keep_one_prompt(const EvalTarget::OnePrompt& only, Target& target) {
+  const std::string& source = only.read_from.empty() ? only.prompt : only.read_from;
+  const auto it = target.files.find(source);
+  if (it == target.files.end()) {
+    throw NotFoundError("no prompt named '" + source + "' at " + target.snapshot->label(),
+                        "run 'git promptops list' to see the prompts");
+  }
+  PromptFile file{only.prompt, it->second.path};
+  target.files.clear();
+  target.files.emplace(only.prompt, std::move(file));
+}
+
 }  // namespace
 
 std::string eval_key(const Prompt& prompt, const std::string& identity, const ModelSpec& model,
@@ -111,6 +125,9 @@ void Planner::load_targets() {
     for (PromptFile& file : find_prompts(*t.snapshot, t.config)) {
       std::string name = file.name;
       t.files.emplace(std::move(name), std::move(file));
+    }
+    if (target.only) {
+      keep_one_prompt(*target.only, t);
     }
     m_targets.push_back(std::move(t));
   }
@@ -203,6 +220,10 @@ void Planner::plan_version(const std::string& name, std::size_t i, std::size_t n
     return;
   }
   Prompt prompt = i == newest ? newest_prompt : load_prompt(*m_targets[i].snapshot, file->second);
+  if (const auto& only = m_eval_targets[i].only; only && !only->messages.empty()) {
+    prompt.messages = only->messages;
+    prompt.has_template_key = false;
+  }
   const std::size_t suite_from = m_options.suite_at == SuiteAt::newest ? newest : i;
   const Prompt& suite_prompt = suite_from == i ? prompt : newest_prompt;
   if (!suite_prompt.eval.present) {

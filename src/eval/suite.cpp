@@ -25,16 +25,6 @@ const std::vector<std::string> k_metric_names{"pass_rate", "accuracy", "macro_f1
 constexpr std::size_t k_max_label_length = 100;
 constexpr std::size_t k_max_labels = 50;
 
-std::string first_error(const std::vector<Diagnostic>& diagnostics, std::string* hint) {
-  for (const Diagnostic& d : diagnostics) {
-    if (d.severity == Severity::error) {
-      *hint = d.hint;
-      return d.located_message();
-    }
-  }
-  return {};
-}
-
 // An error for each variable that an assertion uses and a case does not define (which would
 // render as nothing, so that `contains "{{missing}}"` passed every output). The prompt's
 // assertions are reported at the first case that lacks the variable, with a count of the others.
@@ -244,14 +234,6 @@ std::optional<Diagnostic> check_headline_metric(const EvalSpec& eval, const std:
 }
 
 }  // namespace
-
-void throw_first_error(const std::vector<Diagnostic>& diagnostics) {
-  std::string hint;
-  const std::string message = first_error(diagnostics, &hint);
-  if (!message.empty()) {
-    throw ConfigError(message, hint);
-  }
-}
 
 std::vector<Diagnostic> check_case_variables(const Prompt& prompt, const CaseTable& cases,
                                              const std::string& path, std::size_t begin) {

@@ -55,9 +55,6 @@ struct Suite {
   std::vector<std::string> named_metrics;
 };
 
-// Throws ConfigError for the first error of `diagnostics`; nothing when there is none.
-void throw_first_error(const std::vector<Diagnostic>& diagnostics);
-
 // Throws one ConfigError naming every case in `errors`, one per line (up to 20), so that a bad
 // case at line 9,000 stops the run before the first model call; nothing when empty.
 void throw_case_errors(const std::vector<Diagnostic>& errors);

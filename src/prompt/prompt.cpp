@@ -21,7 +21,7 @@ const std::vector<std::string> k_prompt_keys{"description", "tags", "template", 
                                              "model",       "vars", "eval",     "gate"};
 const std::vector<std::string> k_front_matter_keys{"description", "tags", "model", "vars", "eval", "gate"};
 const std::vector<std::string> k_message_keys{"role", "content"};
-const std::vector<std::string> k_roles{"system", "user", "assistant"};
+const std::vector<std::string>& k_roles = config::message_roles();
 const std::vector<std::string> k_var_keys{"required", "default", "description"};
 
 // Byte offsets in one file <-> 1-based line and column; columns count code points, as toml++ does.
@@ -212,6 +212,9 @@ void read_eval(TomlReader& reader, const toml::table& table, Prompt& prompt) {
     } else {
       reader.wrong_type(*defaults, "eval.default_vars", "a table such as { scope = \"cards\" }");
     }
+  }
+  if (const toml::node* matrix = table.get("matrix")) {
+    eval.matrix = reader.read_matrix(*matrix, "eval.matrix", true);
   }
   if (const toml::node* asserts = table.get("assert")) {
     const auto* array = asserts->as_array();

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <memory>
 #include <set>
-#include <stdexcept>
 
+#include <promptops/config/diagnostic.hpp>
 #include <promptops/prompt/registry.hpp>
 #include <promptops/util/error.hpp>
 #include <promptops/util/strings.hpp>
@@ -57,6 +57,88 @@ std::vector<nlohmann::json> param_combinations(
     combinations = std::move(grown);
   }
   return combinations;
+}
+
+std::unique_ptr<Snapshot> base_snapshot(const git::Repository& repo, const MatrixRequest& request) {
+  return request.base.commit ? commit_snapshot(repo, *request.base.commit) : worktree_snapshot(repo);
+}
+
+// A declared entry's variant: NAME@REV, NAME (a prompt at the base), or a revision (as --variant).
+CompareSide declared_variant(const git::Repository& repo, const MatrixRequest& request, const MatrixEntry& entry,
+                             const std::vector<PromptFile>& base_prompts) {
+  if (entry.variant.empty()) {
+    return CompareSide{request.base_label, {}, request.base, request.base_label};
+  }
+  const bool at_base = entry.variant.find('@') == std::string::npos &&
+                       std::any_of(base_prompts.begin(), base_prompts.end(),
+                                   [&entry](const PromptFile& file) { return file.name == entry.variant; });
+  if (at_base) {
+    return CompareSide{entry.variant, entry.variant, request.base, entry.variant + " at " + request.base_label};
+  }
+  try {
+    return resolve_side(repo, entry.variant);
+  } catch (const NotFoundError& e) {
+    throw NotFoundError(entry.where.format() + ": " + e.what(), e.hint(), e.remedy());
+  }
+}
+
+// "greet@HEAD~1 (1a2b3c4) · fast-model · temperature=0.7": what the column varies.
+std::string column_label(const std::string& variant, const std::string& model, const nlohmann::json& params) {
+  return variant + (model.empty() ? "" : " · " + model) + (params.empty() ? "" : " · " + params_text(params));
+}
+
+// One [[eval.matrix]] entry as a column: of every prompt (.promptops.toml's, `prompt` unset) or of
+// one prompt. Throws ConfigError for an entry of .promptops.toml whose variant names a prompt.
+MatrixColumn declared_column(const git::Repository& repo, const MatrixRequest& request, const MatrixEntry& entry,
+                             const std::optional<std::string>& prompt, const std::vector<PromptFile>& base_prompts) {
+  CompareSide variant = declared_variant(repo, request, entry, base_prompts);
+  if (variant.prompt && !prompt) {
+    throw ConfigError(entry.where.format() + ": variant '" + entry.variant + "' is a prompt, and an entry of " +
+                          entry.where.file + " varies every prompt",
+                      "give a revision here, or put the entry in the prompt's own [[eval.matrix]]");
+  }
+  if (!entry.label.empty()) {
+    variant.label = entry.label;
+  } else if (!entry.messages.empty()) {
+    variant.label += " · messages of " + entry.where.format();
+  }
+  MatrixColumn column{variant, entry.model, entry.params, column_label(variant.label, entry.model, entry.params)};
+  column.variant.target.model = entry.model;
+  column.variant.target.params = entry.params;
+  if (prompt) {
+    EvalTarget::OnePrompt only{*prompt, variant.prompt.value_or(*prompt), {}};
+    only.read_from = only.read_from == *prompt ? "" : only.read_from;
+    for (const auto& [role, content] : entry.messages) {
+      only.messages.push_back(Message{role, content, entry.where});
+    }
+    column.variant.target.only = std::move(only);
+  }
+  return column;
+}
+
+// The [[eval.matrix]] columns at the base: .promptops.toml's (every prompt), then each named
+// prompt's own, in name order. Throws MatrixVariantsError when there is none.
+std::vector<MatrixColumn> declared_columns(const git::Repository& repo, const MatrixRequest& request,
+                                           const std::vector<std::string>& names) {
+  const std::unique_ptr<Snapshot> base = base_snapshot(repo, request);
+  ParsedConfig parsed = load_config(*base);
+  throw_first_error(parsed.diagnostics);
+  const std::vector<PromptFile> prompts = find_prompts(*base, parsed.config);
+  std::vector<MatrixColumn> columns;
+  for (const MatrixEntry& entry : parsed.config.matrix) {
+    columns.push_back(declared_column(repo, request, entry, std::nullopt, prompts));
+  }
+  for (const PromptFile& file : prompts) {
+    if (names.empty() || std::find(names.begin(), names.end(), file.name) != names.end()) {
+      for (const MatrixEntry& entry : load_prompt(*base, file).eval.matrix) {
+        columns.push_back(declared_column(repo, request, entry, file.name, prompts));
+      }
+    }
+  }
+  if (columns.empty()) {
+    throw MatrixVariantsError(MatrixVariantsError::Kind::none_declared, {}, names);
+  }
+  return columns;
 }
 
 MatrixCell cell_of(const EvalReport& report, const EvalRow& row, const std::set<std::string>& missing) {
@@ -117,8 +199,7 @@ std::vector<MatrixPrompt> matrix_prompts(const git::Repository& repo, const Matr
     }
     it->cells[row.target] = cell_of(report, row, missing);
   }
-  const std::unique_ptr<Snapshot> base =
-      request.base.commit ? commit_snapshot(repo, *request.base.commit) : worktree_snapshot(repo);
+  const std::unique_ptr<Snapshot> base = base_snapshot(repo, request);
   for (MatrixPrompt& prompt : prompts) {
     if (prompt.cells[request.baseline].result) {
       prompt.baseline = request.baseline;
@@ -131,9 +212,27 @@ std::vector<MatrixPrompt> matrix_prompts(const git::Repository& repo, const Matr
 
 }  // namespace
 
+namespace {
+
+std::string variants_problem(MatrixVariantsError::Kind kind) {
+  switch (kind) {
+    case MatrixVariantsError::Kind::two_prompts:
+      return "variants name two prompts";
+    case MatrixVariantsError::Kind::names_excluded:
+      return "a variant's prompt is not among the names";
+    case MatrixVariantsError::Kind::none_declared:
+      break;
+  }
+  return "no [[eval.matrix]] entry is declared";
+}
+
+}  // namespace
+
+MatrixBaselineError::MatrixBaselineError(std::size_t columns_)
+    : UsageError("the baseline is past the last of " + std::to_string(columns_) + " columns", ""), columns(columns_) {}
+
 MatrixVariantsError::MatrixVariantsError(Kind kind_, std::vector<std::string> prompts_, std::vector<std::string> names_)
-    : UsageError(kind_ == Kind::two_prompts ? "variants name two prompts" : "a variant's prompt is not among the names",
-                 ""),
+    : UsageError(variants_problem(kind_), ""),
       kind(kind_),
       prompts(std::move(prompts_)),
       names(std::move(names_)) {}
@@ -151,16 +250,23 @@ std::vector<MatrixColumn> matrix_columns(const git::Repository& repo, const Matr
   for (const CompareSide& variant : variants) {
     for (const std::string& model : models) {
       for (const nlohmann::json& params : combinations) {
-        const std::string label = variant.label + (model.empty() ? "" : " · " + model) +
-                                  (params.empty() ? "" : " · " + params_text(params));
-        MatrixColumn column{variant, model, params, label};
+        MatrixColumn column{variant, model, params, column_label(variant.label, model, params)};
         column.variant.target.model = model;
         column.variant.target.params = params;
         columns.push_back(std::move(column));
       }
     }
   }
+  if (request.declared) {
+    for (MatrixColumn& column : declared_columns(repo, request, names)) {
+      columns.push_back(std::move(column));
+    }
+  }
   return columns;
+}
+
+bool column_varies(const MatrixColumn& column, const std::string& prompt) {
+  return !column.variant.target.only || column.variant.target.only->prompt == prompt;
 }
 
 std::size_t matrix_column_count(const MatrixRequest& request) {
@@ -184,8 +290,7 @@ MatrixReport run_matrix(const git::Repository& repo, const MatrixRequest& reques
   EvalOptions options = request.options;
   out.columns = matrix_columns(repo, request, options.names);
   if (request.baseline >= out.columns.size()) {
-    throw std::out_of_range("matrix baseline column " + std::to_string(request.baseline) + " of " +
-                            std::to_string(out.columns.size()));
+    throw MatrixBaselineError(out.columns.size());
   }
   std::vector<EvalTarget> targets;
   for (const MatrixColumn& column : out.columns) {

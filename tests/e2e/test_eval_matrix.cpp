@@ -2,6 +2,7 @@
 // End-to-end tests of the experiment matrix, `eval --model A,B --variant REF`: prompt variants
 // crossed with models on the same cases, against the loopback model server, with the paired tests
 // against the baseline column, the notes of each combination and a rerun that calls no model.
+#include <algorithm>
 #include <regex>
 #include <string>
 #include <vector>
@@ -157,7 +158,7 @@ TEST_CASE("eval matrix refuses a range, two varied prompts, a column past the en
   const RunResult range = p.eval({"HEAD~1..HEAD", "--model", "test-model,fast-model"});
   CHECK(range.exit_code == 129);
   CHECK(range.err ==
-        "git-promptops: error: a matrix (--model, --variant, --set) is of one revision, and 'HEAD~1..HEAD' is "
+        "git-promptops: error: a matrix (--model, --variant, --set, --matrix) is of one revision, and 'HEAD~1..HEAD' is "
         "a range\n"
         "hint: give one revision (git promptops eval HEAD --model A,B), or no revision for the working tree\n");
   const RunResult set_range = p.eval({"HEAD~1..HEAD", "--set", "temperature=0,1"});
@@ -215,4 +216,115 @@ TEST_CASE("eval --set crosses model parameter values into the matrix", "[e2e][ma
         "git-promptops: error: --set 'temperature=0,,1' has an empty value\n"
         "hint: write --set temperature=0,0.7 (commas between values, none at the ends)\n");
   CHECK(p.server.requests() == 16);
+}
+
+namespace {
+
+// The project's config declares a fast-model column for every prompt; greet declares its own:
+// prompt "other" read in its place, an inline template (v1's text), and v1 at temperature 0.
+const std::string k_greet_matrix =
+    "\n[[eval.matrix]]\nvariant = \"other\"\n"
+    "\n[[eval.matrix]]\nlabel = \"hey\"\ntemplate = \"Hey {{who}}!\"\n"
+    "\n[[eval.matrix]]\nvariant = \"HEAD~1\"\nparams = { temperature = 0 }\n";
+
+void declare_matrix(MatrixProject& p) {
+  p.repo.write(".promptops.toml", config_toml(p.server, "", k_prices) + "\n[[eval.matrix]]\nmodel = \"fast-model\"\n");
+  p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!", k_greet_matrix));
+  p.repo.commit("declare the matrix");
+}
+
+}  // namespace
+
+TEST_CASE("eval --matrix runs the [[eval.matrix]] columns of the config and of each prompt", "[e2e][matrix]") {
+  MatrixProject p;
+  // v1 on test-model first: the inline template repeats its text, so that column costs nothing.
+  REQUIRE(p.eval({"HEAD", "--variant", "greet@HEAD~1", "--", "greet"}).exit_code == 0);
+  const std::size_t before = p.server.requests();
+  CHECK(before == 16);
+  declare_matrix(p);
+  const RunResult r = p.eval({"HEAD", "--matrix", "--format", "csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string sha = p.repo.git({"rev-parse", "HEAD"}).substr(0, 7);
+  const std::string head = "HEAD (" + sha + ")";
+  const std::string old = "HEAD~1 (" + p.v2.substr(0, 7) + ")";
+  // greet against column 1 (6 of 8): fast-model and v1 at temperature 0 fix dee and hal (p = 0.5);
+  // "Hi NAME!" (other's text) breaks all six (p = 2 / 64, printed 0.0313); "Hey NAME!" breaks eve, fay and gus and
+  // fixes dee (p = 0.625). other's own text passes none; on fast-model all 8 (p = 2 / 256).
+  CHECK(without_ms(r.out) ==
+        "PROMPT,#,VARIANT,MODEL,METRIC,VALUE,95% CI,DELTA,P,TOKENS,COST,P50,P95,NOTE\n"
+        "greet,1," + head + ",local/test-model,accuracy,0.750,\"" + wilson_text(6, 8) + "\",,,26,-,N ms,N ms,baseline\n"
+        "greet,2," + head + ",local/fast-model,accuracy,1.000,\"" + wilson_text(8, 8) +
+        "\",+0.250,0.5000,24,$0.0320,N ms,N ms,best\n"
+        "greet,3,other at " + head + ",local/test-model,accuracy,0.000,\"" + wilson_text(0, 8) +
+        "\",-0.750,0.0313,32,-,N ms,N ms,\n"
+        "greet,4,hey,local/test-model,accuracy,0.500,\"" + wilson_text(4, 8) + "\",-0.250,0.6250,28,-,N ms,N ms,\n"
+        "greet,5," + old + ",local/test-model temperature=0,accuracy,1.000,\"" + wilson_text(8, 8) +
+        "\",+0.250,0.5000,24,-,N ms,N ms,\n"
+        "other,1," + head + ",local/test-model,accuracy,0.000,\"" + wilson_text(0, 8) +
+        "\",,,32,-,N ms,N ms,baseline\n"
+        "other,2," + head + ",local/fast-model,accuracy,1.000,\"" + wilson_text(8, 8) +
+        "\",+1.000,0.0078,24,$0.0320,N ms,N ms,best\n");
+  // greet's column 1 is in the cache, column 4 repeats v1's content and other's column 1 greet's
+  // column 3 (the same text on the same cases): 4 new evaluations of 8 cases.
+  CHECK(p.server.requests() - before == 32);
+
+  const json doc = eval_json(p.repo.path(), {"HEAD", "--matrix"});
+  REQUIRE(doc["columns"].size() == 5);
+  CHECK(doc["columns"][1]["prompt"].is_null());
+  CHECK(doc["columns"][2]["prompt"] == "greet");
+  CHECK(doc["columns"][3]["label"] == "hey");
+  CHECK(doc["prompts"][1]["cells"].size() == 2);  // other: the base and the config's column
+  CHECK(doc["summary"]["real_calls"] == 0);
+  CHECK(p.server.requests() - before == 32);
+
+  // -- other leaves greet's own columns out.
+  const RunResult other = p.eval({"HEAD", "--matrix", "--format", "csv", "--", "other"});
+  CHECK(other.exit_code == 0);
+  CHECK(std::count(other.out.begin(), other.out.end(), '\n') == 3);
+}
+
+TEST_CASE("eval --matrix: a bad or missing [[eval.matrix]] is one clear error before any call", "[e2e][matrix]") {
+  MatrixProject p;
+  const RunResult none = p.eval({"HEAD", "--matrix"});
+  CHECK(none.exit_code == 129);
+  CHECK(none.err ==
+        "git-promptops: error: --matrix found no [[eval.matrix]] entry in .promptops.toml or any prompt\n"
+        "hint: declare columns as [[eval.matrix]] tables (model, params, variant, messages), or vary with --model, "
+        "--variant and --set\n");
+
+  p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!", "\n[[eval.matrix]]\nlabel = \"same\"\n"));
+  const RunResult empty = p.eval({"--matrix"});
+  CHECK(empty.exit_code == 2);
+  CHECK(empty.err ==
+        "git-promptops: error: prompts/greet.toml:10:1: a [[eval.matrix]] entry varies nothing: it would repeat the "
+        "base column\nhint: give it a model, params, a variant or messages\n");
+
+  p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!", "\n[[eval.matrix]]\nmodle = \"fast-model\"\n"));
+  const RunResult typo = p.eval({"--matrix"});
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.starts_with(
+      "git-promptops: error: prompts/greet.toml:11:1: unknown key 'modle' in [[eval.matrix]]\nhint: did you mean "
+      "'model'?\n"));
+
+  p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!", "\n[[eval.matrix]]\nvariant = \"nowhere\"\n"));
+  const RunResult nowhere = p.eval({"--matrix"});
+  CHECK(nowhere.exit_code == 2);
+  CHECK(nowhere.err.starts_with("git-promptops: error: prompts/greet.toml:10:1: no prompt or revision named 'nowhere'\n"));
+
+  p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!"));
+  p.repo.write(".promptops.toml", config_toml(p.server, "", k_prices) +
+                                      "\n[[eval.matrix]]\nvariant = \"other\"\n"
+                                      "\n[[eval.matrix]]\ntemplate = \"Hi\"\n");
+  const RunResult config = p.eval({"--matrix"});
+  CHECK(config.exit_code == 2);
+  CHECK(config.err.find(".promptops.toml:") != std::string::npos);
+  CHECK(config.err.find("'eval.matrix.template' must be in a prompt's own [[eval.matrix]]") != std::string::npos);
+
+  p.repo.write(".promptops.toml", config_toml(p.server, "", k_prices) + "\n[[eval.matrix]]\nvariant = \"other\"\n");
+  const RunResult every = p.eval({"--matrix"});
+  CHECK(every.exit_code == 2);
+  CHECK(every.err.find("variant 'other' is a prompt, and an entry of .promptops.toml varies every prompt") !=
+        std::string::npos);
+  CHECK(p.server.requests() == 0);
 }

@@ -205,7 +205,7 @@ TEST_CASE("unknown config keys are reported with did-you-mean at their position"
           "cfg.toml:8:1: error: unknown key 'minimum' in [defaults.gate] [unknown-key] "
           "(expected one of: min, max_drop, confidence)\n"
           "cfg.toml:10:2: error: unknown key 'zzz' [unknown-key] "
-          "(expected one of: prompts, patterns, providers, defaults, prices)\n");
+          "(expected one of: prompts, patterns, providers, defaults, prices, eval)\n");
   }
 }
 
@@ -324,4 +324,52 @@ TEST_CASE("ModelSpec::over fills unset fields and merges params", "[config]") {
   CHECK(merged.params.at("max_tokens") == 100);
 
   CHECK(ModelSpec{}.over(ModelSpec{}).empty());
+}
+
+TEST_CASE("[[eval.matrix]] in .promptops.toml: listed columns for every prompt", "[config]") {
+  const ParsedConfig parsed = parse_config(R"([[eval.matrix]]
+model = "openai/gpt-4o"
+
+[[eval.matrix]]
+label = "cool"
+params = { temperature = 0.2, top_p = 1 }
+variant = "v1"
+)");
+  REQUIRE(parsed.diagnostics.empty());
+  REQUIRE(parsed.config.matrix.size() == 2);
+  const MatrixEntry& first = parsed.config.matrix[0];
+  CHECK(first.model == "openai/gpt-4o");
+  CHECK(first.params.empty());
+  CHECK(first.variant.empty());
+  CHECK(first.where.format() == ".promptops.toml:1:1");
+  const MatrixEntry& second = parsed.config.matrix[1];
+  CHECK(second.label == "cool");
+  CHECK(second.params.dump() == R"({"temperature":0.2,"top_p":1})");
+  CHECK(second.variant == "v1");
+  CHECK(second.messages.empty());
+}
+
+TEST_CASE("[[eval.matrix]] errors name the line: wrong types, no variation, messages outside a prompt", "[config]") {
+  const ParsedConfig parsed = parse_config(R"([eval]
+matrix = [
+  { label = "same" },
+  { model = 3 },
+  { template = "Hi" },
+  { variant = "" },
+]
+colour = 1
+)");
+  CHECK(listing(parsed.diagnostics) ==
+        ".promptops.toml:3:3: error: a [[eval.matrix]] entry varies nothing: it would repeat the base column "
+        "[invalid-value] (give it a model, params or a variant)\n"
+        ".promptops.toml:4:13: error: 'eval.matrix.model' must be a string, not an integer [invalid-value]\n"
+        ".promptops.toml:5:16: error: 'eval.matrix.template' must be in a prompt's own [[eval.matrix]] "
+        "[invalid-value] (messages replace one prompt's; .promptops.toml's entries vary every prompt)\n"
+        ".promptops.toml:6:15: error: 'eval.matrix.variant' must be a non-empty string [invalid-value]\n"
+        ".promptops.toml:8:1: error: unknown key 'colour' in [eval] [unknown-key] (expected one of: matrix)\n");
+  CHECK(parsed.config.matrix.empty());
+  const ParsedConfig not_array = parse_config("[eval]\nmatrix = { model = \"x\" }\n");
+  CHECK(listing(not_array.diagnostics) ==
+        ".promptops.toml:2:10: error: 'eval.matrix' must be an array of tables ([[eval.matrix]]), not a table "
+        "[invalid-value]\n");
 }

@@ -392,3 +392,54 @@ TEST_CASE("a text prompt whose body is not UTF-8 is an error at the first bad by
     CHECK(parse_prompt("\xEF\xBB\xBFh\xC3\xA9llo \xE2\x9C\x93 \xF0\x9F\x8E\x89", "p.prompt", "p").diagnostics.empty());
   }
 }
+
+TEST_CASE("a prompt's [[eval.matrix]] may replace its messages", "[prompt]") {
+  const ParsedPrompt parsed = parse_prompt(R"(template = "Hi {{who}}"
+[eval]
+dataset = "evals/greet.jsonl"
+
+[[eval.matrix]]
+variant = "greet_formal@v2"
+
+[[eval.matrix]]
+messages = [
+  { role = "system", content = "Be brief." },
+  { role = "user", content = "Hey {{who}}" },
+]
+
+[[eval.matrix]]
+template = "Yo {{who}}"
+model = "fast"
+)",
+                                           "prompts/greet.toml", "greet");
+  REQUIRE(parsed.diagnostics.empty());
+  REQUIRE(parsed.prompt);
+  const std::vector<MatrixEntry>& matrix = parsed.prompt->eval.matrix;
+  REQUIRE(matrix.size() == 3);
+  CHECK(matrix[0].variant == "greet_formal@v2");
+  CHECK(matrix[1].messages ==
+        std::vector<std::pair<std::string, std::string>>{{"system", "Be brief."}, {"user", "Hey {{who}}"}});
+  CHECK(matrix[1].where.format() == "prompts/greet.toml:8:1");
+  CHECK(matrix[2].messages == std::vector<std::pair<std::string, std::string>>{{"user", "Yo {{who}}"}});
+  CHECK(matrix[2].model == "fast");
+
+  const ParsedPrompt bad = parse_prompt(R"(template = "Hi"
+[eval]
+dataset = "d.jsonl"
+matrix = [
+  { template = "a", messages = [{ role = "user", content = "b" }] },
+  { messages = [{ role = "robot", content = "b" }] },
+  { messages = [{ role = "user" }] },
+  { messages = [] },
+]
+)",
+                                        "prompts/p.toml", "p");
+  CHECK(listing(bad.diagnostics) ==
+        "prompts/p.toml:5:32: error: a [[eval.matrix]] entry has both 'template' and 'messages' "
+        "[template-and-messages] (use template for one user message or messages for a conversation, not both)\n"
+        "prompts/p.toml:6:26: error: 'eval.matrix.messages.role' must be system, user or assistant [invalid-value]\n"
+        "prompts/p.toml:7:17: error: a message of 'eval.matrix.messages' needs a role and a content string "
+        "[missing-key] (write { role = \"system\", content = \"...\" })\n"
+        "prompts/p.toml:8:16: error: 'eval.matrix.messages' must be a non-empty array: one table per message "
+        "[invalid-value]\n");
+}

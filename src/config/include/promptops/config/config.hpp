@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,18 @@ struct Price {
   Location where;
 };
 
+// One [[eval.matrix]] entry: a column of the experiment matrix that `eval --matrix` runs, listed
+// as written rather than crossed with the others.
+struct MatrixEntry {
+  std::string label;  // the column's name; empty = made from the rest
+  std::string model;  // PROVIDER/NAME or NAME; empty = the prompt's own
+  nlohmann::json params = nlohmann::json::object();  // set over the model's parameters
+  std::string variant;  // NAME@REV, NAME (another prompt, read in this one's place) or a revision
+  // (role, content) pairs that replace the prompt's messages; only in a prompt's own entries.
+  std::vector<std::pair<std::string, std::string>> messages;
+  Location where;  // the entry's table
+};
+
 struct Config {
   std::string path = ".promptops.toml";  // repository-relative
   bool found = false;                    // false: every value below is a default
@@ -75,6 +88,7 @@ struct Config {
   ModelSpec default_model;
   GateSpec default_gate;
   std::map<std::string, Price> prices;  // by model name
+  std::vector<MatrixEntry> matrix;      // [[eval.matrix]]: columns that vary every prompt
 };
 
 struct ParsedConfig {

@@ -35,4 +35,8 @@ struct Diagnostic {
 // True when any diagnostic is an error (warnings alone are false).
 bool has_errors(const std::vector<Diagnostic>& diagnostics);
 
+// Throws ConfigError for the first error of `diagnostics` (its located message and hint); nothing
+// when there is none.
+void throw_first_error(const std::vector<Diagnostic>& diagnostics);
+
 }  // namespace promptops::config

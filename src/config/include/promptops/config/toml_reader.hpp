@@ -42,6 +42,9 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::string& 
 // Sorts diagnostics by line and column; equal positions keep their order.
 void sort_by_location(std::vector<Diagnostic>& diagnostics);
 
+// The roles a message may have: system, user, assistant.
+const std::vector<std::string>& message_roles();
+
 // Typed access to one file's TOML tree. Every problem is appended to the borrowed diagnostics
 // vector; getters return nullopt (or nullptr) when a value is absent or has the wrong type.
 class TomlReader {
@@ -78,10 +81,15 @@ class TomlReader {
   ModelSpec read_model(const toml::table& table, std::string_view path);
   // [gate] or [defaults.gate]: min and max_drop tables of numbers, confidence in (0, 1).
   GateSpec read_gate(const toml::table& table, std::string_view path);
+  // [[eval.matrix]]: an array of tables with label, model, params, variant and, when `own_prompt`
+  // (a prompt's [eval], not .promptops.toml), messages or template.
+  std::vector<MatrixEntry> read_matrix(const toml::node& node, std::string_view path, bool own_prompt);
 
  private:
   std::map<std::string, double> read_thresholds(const toml::node& node, std::string_view path,
                                                 bool non_negative);
+  std::optional<MatrixEntry> read_matrix_entry(const toml::table& table, std::string_view path, bool own_prompt);
+  std::vector<std::pair<std::string, std::string>> read_matrix_messages(const toml::node& node, std::string_view path);
 
   std::string m_path;
   std::vector<Diagnostic>& m_out;

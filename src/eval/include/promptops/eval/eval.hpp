@@ -41,6 +41,14 @@ struct EvalTarget {
   // (as the last target) without being evaluated itself: it gets no row (bisect's bad side, once
   // known, also with --no-cache).
   bool suite_only = false;
+  // A column of one prompt's [[eval.matrix]]: only that prompt is evaluated here, read from another
+  // prompt's file (`read_from`, at this target) and with its messages replaced, when these are set.
+  struct OnePrompt {
+    std::string prompt;
+    std::string read_from;          // empty = the prompt's own file
+    std::vector<Message> messages;  // empty = the file's own
+  };
+  std::optional<OnePrompt> only;
 
   static EvalTarget at_commit(const git::Oid& id, std::string subject) {
     EvalTarget target;

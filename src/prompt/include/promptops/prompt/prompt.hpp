@@ -48,6 +48,7 @@ struct EvalSpec {
   // default_vars (promptfoo's defaultTest.vars): values every case has unless it sets its own;
   // an object, empty when [eval] has none.
   nlohmann::json default_vars = nlohmann::json::object();
+  std::vector<MatrixEntry> matrix;  // [[eval.matrix]]: columns of this prompt's experiment matrix
   nlohmann::json raw = nlohmann::json::object();  // the whole table, for keys later issues add
   Location where;
 };

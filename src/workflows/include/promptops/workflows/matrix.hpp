@@ -19,7 +19,7 @@ namespace promptops::inline workflows {
 
 // One column: a variant of the prompts on a model.
 struct MatrixColumn {
-  CompareSide variant;  // where the prompts are read; the first variant is the base
+  CompareSide variant;  // where the prompts are read (target.only: one prompt); the first is the base
   std::string model;    // as given (PROVIDER/NAME or NAME); empty = each prompt's own model
   nlohmann::json params = nlohmann::json::object();  // set over the model's parameters
   std::string label;    // "greet@HEAD~1 (1a2b3c4) · fast-model · temperature=0.7"
@@ -51,6 +51,9 @@ struct MatrixRequest {
   std::vector<std::string> models;    // empty = each prompt's own model
   // Model parameters and their values (--set temperature=0,0.7): the columns cross them all.
   std::vector<std::pair<std::string, std::vector<nlohmann::json>>> params;
+  // Also the [[eval.matrix]] entries at the base, after the crossed columns: .promptops.toml's
+  // vary every prompt, a prompt's own vary it alone (its other prompts, revisions or messages).
+  bool declared = false;
   std::size_t baseline = 0;           // column index the others are paired with
   EvalOptions options;                // names, cases, vars, repeat, limits; suite_at is set here
 };
@@ -67,6 +70,7 @@ class MatrixVariantsError : public UsageError {
   enum class Kind {
     two_prompts,     // two variants name different prompts: `prompts` holds both
     names_excluded,  // a variant names prompts[0], and the names given are `names`
+    none_declared,   // declared columns were asked for, and neither the config nor the prompts (`names`) have one
   };
   MatrixVariantsError(Kind kind, std::vector<std::string> prompts, std::vector<std::string> names);
   Kind kind;
@@ -74,16 +78,27 @@ class MatrixVariantsError : public UsageError {
   std::vector<std::string> names;
 };
 
+// Whether `column` evaluates `prompt`: a column of one prompt's [[eval.matrix]] evaluates it alone.
+bool column_varies(const MatrixColumn& column, const std::string& prompt);
+
+// The baseline names a column past the last of `columns`; the CLI words it with its own syntax.
+class MatrixBaselineError : public UsageError {
+ public:
+  explicit MatrixBaselineError(std::size_t columns);
+  std::size_t columns;
+};
+
 // The columns of `request`, resolved. A variant naming a prompt narrows `names` to that prompt;
 // variants naming different prompts, or a prompt that `names` leave out, are a
 // MatrixVariantsError; a variant that is no prompt or revision is a NotFoundError (as compare's sides).
+// Declared columns: ConfigError for a bad entry, MatrixVariantsError (none_declared) when there is none.
 std::vector<MatrixColumn> matrix_columns(const git::Repository& repo, const MatrixRequest& request,
                                          std::vector<std::string>& names);
 
 // Resolves the columns, evaluates every column through one run_eval (content keys: a column that
 // repeats another's content costs nothing), and pairs each prompt's columns with its baseline.
-// Throws as matrix_columns and run_eval do; std::out_of_range for a baseline past the last
-// column (the caller checks it: matrix_column_count()).
+// Throws as matrix_columns and run_eval do; MatrixBaselineError for a baseline past the last
+// column (the caller can check it first when nothing is declared: matrix_column_count()).
 // (1 + variants) x max(1, models) x the product of each parameter's number of values.
 std::size_t matrix_column_count(const MatrixRequest& request);
 // "temperature=0.7 top_p=1": the parameters as the labels show them.
