@@ -251,10 +251,11 @@ std::optional<output::HtmlFlips> flips_of(git::Repository& repo, const std::vect
 }  // namespace
 
 std::string html_page(git::Repository& repo, const EvalReport& report, const std::string& title,
-                      const std::string& command) {
+                      const std::string& command, const std::vector<std::string>& notes) {
   output::HtmlReport page;
   page.title = title;
   page.command = command;
+  page.notes = notes;
   for (const auto& [prompt, rows] : rows_by_prompt(repo, report)) {
     HtmlSection section;
     section.prompt = prompt;

@@ -13,6 +13,7 @@
 #include <promptops/workflows/review.hpp>
 
 #include "check_report.hpp"
+#include "html_page.hpp"
 #include "common.hpp"
 #include "diff_text.hpp"
 #include "evaluation.hpp"
@@ -138,6 +139,35 @@ std::string render_markdown(const std::string& title, const CheckReport& report,
     }
   }
   return out;
+}
+
+// The page's lines under its title: the verdict, lint errors, each prompt's gate and problems.
+std::vector<std::string> review_notes(const CheckReport& report, const std::vector<PromptReview>& reviews) {
+  const bool failed = report.lint_failed() || report.gate_failed();
+  std::vector<std::string> notes{std::string(failed ? "Gate FAILED" : "Gate passed") + " · " +
+                                 util::plural(reviews.size(), "prompt") + " changed · " +
+                                 std::to_string(report.real_calls) + " model calls, " +
+                                 std::to_string(report.cache_hits) + " cached answers"};
+  for (const Diagnostic& d : report.lint) {
+    notes.push_back(d.format());
+  }
+  for (const PromptReview& review : reviews) {
+    notes.push_back(review.name + " (" + review.status + "): " + gate_word(review));
+    if (review.check && review.check->verdict) {
+      for (const MetricCheck& check : review.check->verdict->checks) {
+        notes.push_back(review.name + ": " + (check.failed ? "fails " : "passes ") +
+                        describe_metric(check, review.check->verdict->confidence));
+      }
+    }
+    if (review.check) {
+      for (const std::string& problem : {baseline_problem(*review.check), candidate_problem(*review.check)}) {
+        if (!problem.empty()) {
+          notes.push_back(review.name + ": " + problem);
+        }
+      }
+    }
+  }
+  return notes;
 }
 
 std::string render_text(const std::string& title, const CheckReport& report,
@@ -292,6 +322,9 @@ void run_review(Context& context, const ReviewOptions& options) {
     context.out_json(render_json(review.base, review.head, report, review.prompts));
   } else if (options.format == "markdown") {
     context.out(render_markdown(title, report, review.prompts));
+  } else if (options.format == "html") {
+    const std::string command = "git promptops review " + review.base.short_hex() + ".." + review.head.short_hex();
+    context.out(html_page(repo, review.eval, title, command, review_notes(report, review.prompts)));
   } else {
     context.out(render_text(title, report, review.prompts,
                             context.stdout_color() ? diff::Markers::color : diff::Markers::plain));
@@ -318,7 +351,7 @@ void add_review(CLI::App& app, Context& context) {
   command->add_flag("--offline", options->offline,
                     "use results already in the cache or notes; make no model call");
   command->add_flag("--no-cache", options->no_cache, "ask the model again instead of reading cached answers");
-  add_format_option(*command, options->format, {"text", "markdown", "json"});
+  add_format_option(*command, options->format, {"text", "markdown", "json", "html"});
   command->callback([&context, options] { run_review(context, *options); });
 }
 

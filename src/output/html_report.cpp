@@ -380,6 +380,13 @@ std::string render_html(const HtmlReport& report) {
     html += "<p class=\"muted\">Made by <code>" + html_escape(report.command) +
             "</code> from the cache and the notes.</p>\n";
   }
+  if (!report.notes.empty()) {
+    html += "<ul class=\"notes\">\n";
+    for (const std::string& note : report.notes) {
+      html += "<li>" + html_escape(note) + "</li>\n";
+    }
+    html += "</ul>\n";
+  }
   html += "</header>\n";
   if (report.sections.empty()) {
     html += "<p class=\"muted\">No evaluated prompt in this range.</p>\n";

@@ -152,6 +152,45 @@ std::vector<PromptReview> join_reviews(std::vector<PromptChange> changes, const 
   return reviews;
 }
 
+// A row of `side` (0 base, 1 head) for one side's result.
+void add_side(EvalReport& report, std::size_t side, const std::string& prompt, const std::string& path,
+              const std::string& key, const EvalResult& result) {
+  EvalRow row;
+  row.target = side;
+  row.prompt = prompt;
+  row.path = path;
+  row.key = key;
+  row.suite_from = 1;  // the candidate's dataset and assertions judged both
+  report.rows.push_back(std::move(row));
+  report.results.emplace(key, result);
+}
+
+// The reviews' results as one report over the base and head commits: rows by side, then name.
+EvalReport review_eval(const git::Repository& repo, const ReviewReport& review) {
+  EvalReport report;
+  report.targets = {EvalTarget::at_commit(review.base, repo.read_commit(review.base).subject()),
+                    EvalTarget::at_commit(review.head, repo.read_commit(review.head).subject())};
+  for (std::size_t side = 0; side < 2; ++side) {
+    for (const PromptReview& prompt : review.prompts) {
+      if (!prompt.check) {
+        continue;
+      }
+      const PromptCheck& check = *prompt.check;
+      const std::optional<EvalResult>& result = side == 0 ? check.baseline : check.candidate;
+      const bool renamed = prompt.change && !prompt.change->old_name.empty() && prompt.change->old_prompt;
+      const std::string path = side == 0 && renamed ? prompt.change->old_prompt->path : check.path;
+      if (result) {
+        add_side(report, side, check.prompt, path, side == 0 ? check.baseline_key : check.candidate_key, *result);
+      }
+    }
+  }
+  report.real_calls = review.check.real_calls;
+  report.cache_hits = review.check.cache_hits;
+  report.errors = review.check.errors;
+  report.interrupted = review.check.interrupted;
+  return report;
+}
+
 }  // namespace
 
 std::vector<MetricRow> metric_rows(const PromptCheck& check, const std::vector<std::string>& groups) {
@@ -210,6 +249,7 @@ ReviewReport run_review(git::Repository& repo, const ReviewRequest& request, Eva
   const std::unique_ptr<Snapshot> head_snapshot = commit_snapshot(repo, request.head);
   std::vector<PromptChange> changes = diff_prompts(*base_snapshot, *head_snapshot, {}, &out.skipped);
   out.prompts = join_reviews(std::move(changes), out.check, *head_snapshot, request.flips_shown);
+  out.eval = review_eval(repo, out);
   return out;
 }
 

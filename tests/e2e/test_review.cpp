@@ -116,6 +116,36 @@ TEST_CASE("review markdown of a regression lists the metrics, the gate, the flip
         nlohmann::json({"--- user ---", "  [-Hey-]{+Yo+} {{who}}!", "chars: 12 → 11", "tokens: 2 → 2"}));
 }
 
+TEST_CASE("review --format html writes the page of both sides with the gate's verdict", "[e2e][review]") {
+  ReviewProject project;
+  const RunResult r = run_promptops(project.repo.path(), {"review", "main..feature", "--format", "html"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string& html = r.out;
+  const auto has = [&html](const std::string& part) { return html.find(part) != std::string::npos; };
+  CHECK(html.starts_with("<!DOCTYPE html>"));
+  CHECK(has("<h1>Prompt review: " + project.title() + "</h1>"));
+  CHECK(has("Made by <code>git promptops review " + project.title() + "</code>"));
+  CHECK(has("<ul class=\"notes\">\n<li>Gate FAILED · 1 prompt changed · 16 model calls, 0 cached answers</li>\n"
+            "<li>greet (modified): FAILS</li>\n"
+            "<li>greet: fails accuracy 1.000 → 0.250 (-0.750; drop &gt; max_drop 0.000, p = 0.0313 by McNemar)</li>\n"
+            "</ul>"));
+  // Base then head, the second paired with the first; the six flipped cases with the word diff.
+  CHECK(has("data-value=\"1.000\""));
+  CHECK(has("data-value=\"0.250\""));
+  CHECK(has("<td class=\"num\">-0.750</td>"));
+  CHECK(has("<tr class=\"case\" data-id=\"cid\" data-outcomes=\"pf\">"));
+  CHECK(has("<p>pass → fail (6): "));
+  CHECK(has("<p>The prompt's word diff:</p><pre class=\"prompt-diff\">template = <del>&quot;Hey</del><ins>&quot;Yo</ins>"));
+  CHECK(project.server.seen().size() == 16);
+  // From the cache the second time, the same page but for the calls.
+  const RunResult again = run_promptops(project.repo.path(), {"review", "main..feature", "--format", "html"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("<li>Gate FAILED · 1 prompt changed · 0 model calls, 0 cached answers</li>") !=
+        std::string::npos);
+  CHECK(project.server.seen().size() == 16);
+}
+
 TEST_CASE("review of a neutral change, an unchanged evaluation, and bad ranges", "[e2e][review]") {
   ReviewProject project;
   // Back to the base's template, plus a description: the evaluation is the base's.

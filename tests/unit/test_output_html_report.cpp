@@ -71,6 +71,17 @@ TEST_CASE("render_html draws the trend, the columns and the cases from the model
   CHECK(contains(html, "data-outcomes=\"-\"><td><code>c2</code></td><td><span class=\"outcome o-none\">not run"));
 }
 
+TEST_CASE("render_html lists the notes under the title, escaped, and none when there are none", "[output][html]") {
+  HtmlReport report;
+  report.title = "review";
+  report.notes = {"Gate FAILED", "greet: fails accuracy 1.000 → 0.250 (drop > max_drop 0.000)"};
+  CHECK(contains(render_html(report), "<h1>review</h1>\n<ul class=\"notes\">\n<li>Gate FAILED</li>\n"
+                                      "<li>greet: fails accuracy 1.000 → 0.250 (drop &gt; max_drop 0.000)</li>\n"
+                                      "</ul>\n</header>"));
+  report.notes.clear();
+  CHECK(contains(render_html(report), "<h1>review</h1>\n</header>"));
+}
+
 TEST_CASE("render_html scales values outside [0, 1] to their own range", "[output][html]") {
   HtmlReport report;
   HtmlSection section;

@@ -89,6 +89,7 @@ struct HtmlSection {
 struct HtmlReport {
   std::string title;
   std::string command;  // the command that made the page
+  std::vector<std::string> notes;  // lines under the title (review: the gate's verdicts), as text
   std::vector<HtmlSection> sections;
 };
 

@@ -64,6 +64,9 @@ struct ReviewReport {
   CheckReport check;                  // lint, the gate and the calls
   std::vector<std::string> skipped;   // prompt files the diff could not load, with why
   std::vector<PromptReview> prompts;  // every changed prompt, by name
+  // The two sides as one evaluation report (targets base and head; a row per side that has a
+  // result), so that what renders an eval report (the HTML page) renders the review.
+  EvalReport eval;
 };
 
 // Checks `head` against `base` (run_check), diffs the prompts between them, and joins both per
