@@ -213,3 +213,5 @@ echo "\$ git promptops log support/classify   # METRIC comes from the git notes 
 git promptops log support/classify
 echo
 echo "The sample repository is in $demo; share its scores with: git push origin refs/notes/promptops"
+echo "The manual is built in: git promptops help [COMMAND]. For man git-promptops and git promptops --help too,"
+echo "and tab completion: cmake --install $top/build   (or, for this shell: source <(git promptops completion bash))"

@@ -12,6 +12,7 @@
 #include <promptops/util/error.hpp>
 
 #include "context.hpp"
+#include "help.hpp"
 #include "remedies.hpp"
 #include <promptops/util/strings.hpp>
 
@@ -128,7 +129,7 @@ std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>
       }
     }
   }
-  return "run 'git promptops --help' for usage";
+  return "run 'git promptops help' for usage";
 }
 
 }  // namespace
@@ -142,7 +143,6 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--color", context.color, "colour output: auto|always|never (default auto)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.footer("Run 'git promptops <command> --help' for a command's options; 'man git-promptops' for the manual.");
   for (const Command& command : commands()) {
     command.add(app, context);
   }
@@ -155,16 +155,13 @@ int main(int argc, char** argv) {
       if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
         const std::string close = did_you_mean(argv[1], names);
         throw UsageError(std::string("'") + argv[1] + "' is not a git-promptops command",
-                         close.empty() ? "run 'git promptops --help' for the commands" : "did you mean '" + close + "'?");
+                         close.empty() ? "run 'git promptops help' for the commands" : "did you mean '" + close + "'?");
       }
     }
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-      std::fputs(app.help().c_str(), stdout);
-      return 0;
-    } catch (const CLI::CallForAllHelp&) {
-      std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+      std::fputs(manual_text(parsed_command_path(app)).c_str(), stdout);
       return 0;
     } catch (const CLI::CallForVersion&) {
       std::printf("git-promptops version %s\n", PROMPTOPS_VERSION);

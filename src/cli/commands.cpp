@@ -10,9 +10,11 @@ void add_bisect_run(CLI::App& app, Context& context);
 void add_cache(CLI::App& app, Context& context);
 void add_check(CLI::App& app, Context& context);
 void add_compare(CLI::App& app, Context& context);
+void add_completion(CLI::App& app, Context& context);
 void add_diff(CLI::App& app, Context& context);
 void add_eval(CLI::App& app, Context& context);
 void add_export(CLI::App& app, Context& context);
+void add_help(CLI::App& app, Context& context);
 void add_hook(CLI::App& app, Context& context);
 void add_hooks(CLI::App& app, Context& context);
 void add_init(CLI::App& app, Context& context);
@@ -50,6 +52,8 @@ const std::vector<Command>& commands() {
       {"textconv", "print a prompt file as normalized text for git diff", add_textconv},
       {"hooks", "install or remove the pre-commit and pre-push hooks", add_hooks},
       {"version", "print the version", add_version},
+      {"help", "show the manual of git-promptops or of a command", add_help},
+      {"completion", "print the bash or zsh completion script", add_completion},
       {"hook", "", add_hook},  // hidden: what the installed hook shims run
   };
   return table;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Files embedded at build time (cmake/EmbedTemplates.cmake): templates/ for `git promptops init`
-// and hooks/ for `git promptops hooks install`.
+// and hooks/ for `git promptops hooks install`; man/ rendered for the built-in help.
 #pragma once
 
 #include <string_view>
@@ -17,5 +17,8 @@ struct EmbeddedFile {
 const std::vector<EmbeddedFile>& embedded_templates();
 // The hook shims of hooks/ (pre-commit, pre-push), sorted by path.
 const std::vector<EmbeddedFile>& embedded_hooks();
+// The man pages of man/ as `man` shows them (cmake/EmbedManPages.cmake): "git-promptops-eval" ->
+// its text, sorted by name.
+const std::vector<EmbeddedFile>& embedded_manuals();
 
 }  // namespace promptops::cli

@@ -97,7 +97,7 @@ TEST_CASE("an unknown flag or subcommand gets the closest known one", "[e2e][cli
     CHECK(r.exit_code == 129);
     CHECK(r.err ==
           "git-promptops: error: the following argument was not expected: --zzzzzzzz\n"
-          "hint: run 'git promptops --help' for usage\n");
+          "hint: run 'git promptops help' for usage\n");
   }
 }
 

@@ -401,6 +401,6 @@ TEST_CASE("unknown flags and missing arguments exit 129", "[e2e][cli]") {
     CHECK(r.exit_code == 129);
     CHECK(r.out.empty());
     CHECK(r.err.rfind("git-promptops: error: ", 0) == 0);
-    CHECK(r.err.find("\nhint: run 'git promptops --help' for usage\n") != std::string::npos);
+    CHECK(r.err.find("\nhint: run 'git promptops help' for usage\n") != std::string::npos);
   }
 }
