@@ -302,6 +302,11 @@ std::string TempRepo::commit(const std::string& message) {
 }
 
 std::filesystem::path promptops_binary() {
+  // Another build of the same version under test, such as the one the Debian package installs
+  // (scripts/package-test.sh).
+  if (const char* other = std::getenv("PROMPTOPS_TEST_BINARY"); other != nullptr && *other != '\0') {
+    return other;
+  }
 #ifdef PROMPTOPS_BINARY
   return PROMPTOPS_BINARY;
 #else

@@ -80,7 +80,7 @@ class TempRepo {
 RunResult run_promptops(const std::filesystem::path& cwd, const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env = {}, const std::string& input = {});
 
-// The path of the built git-promptops binary.
+// The path of the built git-promptops binary, or $PROMPTOPS_TEST_BINARY when set (the packaged one).
 std::filesystem::path promptops_binary();
 
 }  // namespace promptops::test
