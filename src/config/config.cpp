@@ -22,6 +22,13 @@ const std::vector<std::string> k_price_keys{"input", "output"};
 const std::vector<std::string> k_provider_kinds{"openai", "anthropic", "exec"};
 const std::vector<std::string> k_defaults_keys{"model", "gate"};
 
+const ProviderPreset* preset_of(std::string_view kind) {
+  const std::vector<ProviderPreset>& presets = provider_presets();
+  const auto it = std::find_if(presets.begin(), presets.end(),
+                               [kind](const ProviderPreset& preset) { return preset.kind == kind; });
+  return it == presets.end() ? nullptr : &*it;
+}
+
 bool is_env_name(std::string_view name) {
   if (name.empty() || (name.front() >= '0' && name.front() <= '9')) {
     return false;
@@ -106,12 +113,21 @@ void read_provider(TomlReader& reader, const std::string& name, const toml::tabl
   if (const auto kind = reader.get_string(table, "kind", path)) {
     if (std::find(k_provider_kinds.begin(), k_provider_kinds.end(), *kind) != k_provider_kinds.end()) {
       provider.kind = *kind;
+    } else if (const ProviderPreset* preset = preset_of(*kind)) {
+      provider.kind = "openai";
+      provider.preset = *kind;
+      provider.base_url = preset->base_url;
+      provider.api_key_env = preset->api_key_env;
     } else {
-      const std::string suggestion = did_you_mean(*kind, k_provider_kinds);
-      reader.report(
-          Severity::error, table.get("kind")->source(), "invalid-value",
-          "unknown provider kind '" + *kind + "'",
-          suggestion.empty() ? "expected openai, anthropic or exec" : "did you mean '" + suggestion + "'?");
+      std::vector<std::string> kinds = k_provider_kinds;
+      for (const ProviderPreset& known : provider_presets()) {
+        kinds.emplace_back(known.kind);
+      }
+      const std::string suggestion = did_you_mean(*kind, kinds);
+      reader.report(Severity::error, table.get("kind")->source(), "invalid-value",
+                    "unknown provider kind '" + *kind + "'",
+                    suggestion.empty() ? "expected one of: " + util::join(kinds, ", ")
+                                       : "did you mean '" + suggestion + "'?");
     }
   } else if (table.get("kind") == nullptr) {
     reader.report(Severity::error, table.source(), "missing-key", "provider '" + name + "' has no kind",
@@ -312,6 +328,22 @@ bool match_class(std::string_view pattern, std::size_t& p, char c) {
 }
 
 }  // namespace
+
+const std::vector<ProviderPreset>& provider_presets() {
+  static const std::vector<ProviderPreset> presets = {
+      {"ollama", "http://127.0.0.1:11434/v1", ""},
+      {"vllm", "http://127.0.0.1:8000/v1", ""},
+      {"llamacpp", "http://127.0.0.1:8080/v1", ""},
+      {"lmstudio", "http://127.0.0.1:1234/v1", ""},
+      {"openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"},
+      {"groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY"},
+      {"together", "https://api.together.xyz/v1", "TOGETHER_API_KEY"},
+      {"mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"},
+      {"deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"},
+      {"gemini-openai", "https://generativelanguage.googleapis.com/v1beta/openai", "GEMINI_API_KEY"},
+  };
+  return presets;
+}
 
 ModelSpec ModelSpec::over(const ModelSpec& base) const {
   ModelSpec out = *this;

@@ -21,7 +21,8 @@ struct WellKnown {
   std::string_view host;
 };
 
-// The variable each hosted API documents, to that API's own host (over https only).
+// The variable each hosted API documents, to that API's own host (over https only); the presets'
+// (provider_presets()) are trusted the same way.
 constexpr std::array<WellKnown, 2> k_well_known{{
     {"OPENAI_API_KEY", "api.openai.com"},
     {"ANTHROPIC_API_KEY", "api.anthropic.com"},
@@ -111,6 +112,15 @@ SecretVerdict judge_secret(std::string_view variable, std::string_view url,
   }
   for (const WellKnown& known : k_well_known) {
     if (known.variable == variable && known.host == to->host && !verdict.plain_http) {
+      verdict.allowed = true;
+      return verdict;
+    }
+  }
+  // A preset's documented variable to the preset's own https host (GROQ_API_KEY to api.groq.com).
+  for (const ProviderPreset& preset : provider_presets()) {
+    const std::optional<Destination> home = destination_of(preset.base_url);
+    if (!preset.api_key_env.empty() && preset.api_key_env == variable && home && home->scheme == "https" &&
+        home->host == to->host && !verdict.plain_http) {
       verdict.allowed = true;
       return verdict;
     }

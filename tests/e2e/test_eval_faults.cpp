@@ -425,3 +425,27 @@ TEST_CASE("exec providers run only in repositories whose user trusts them", "[e2
   CHECK(row.at("value").get<double>() == Approx(0.5));
   CHECK(row.at("calls") == 4);
 }
+
+TEST_CASE("a preset kind runs on its key variable, and a local server's preset sends no key", "[e2e][eval]") {
+  GreetProject p;
+  std::string config = p.repo.read(".promptops.toml");
+  config.replace(config.find("kind = \"openai\""), 15, "kind = \"groq\"");  // base_url: the loopback server
+  p.repo.write(".promptops.toml", config);
+  const RunResult groq = run_promptops(p.path(), {"eval"}, {{"GROQ_API_KEY", "groq-key-0123456789"}});
+  INFO(groq.err);
+  CHECK(groq.exit_code == 0);
+  REQUIRE(p.server.requests() == 4);
+  for (const SeenRequest& request : p.server.seen()) {
+    CHECK(request.headers.at("authorization") == "Bearer groq-key-0123456789");
+  }
+
+  config.replace(config.find("kind = \"groq\""), 13, "kind = \"vllm\"");
+  p.repo.write(".promptops.toml", config);
+  p.server.reset_counters();
+  const RunResult vllm = run_promptops(p.path(), {"eval", "--no-cache"}, {{"GROQ_API_KEY", "groq-key-0123456789"}});
+  CHECK(vllm.exit_code == 0);
+  REQUIRE(p.server.requests() == 4);
+  for (const SeenRequest& request : p.server.seen()) {
+    CHECK(request.headers.count("authorization") == 0);
+  }
+}

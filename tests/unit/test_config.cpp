@@ -373,3 +373,35 @@ colour = 1
         ".promptops.toml:2:10: error: 'eval.matrix' must be an array of tables ([[eval.matrix]]), not a table "
         "[invalid-value]\n");
 }
+
+TEST_CASE("a preset kind is openai with the service's base URL and key variable, each overridable", "[config]") {
+  const ParsedConfig parsed = parse_config(R"([providers.fast]
+kind = "groq"
+
+[providers.box]
+kind = "ollama"
+base_url = "http://10.0.0.5:11434/v1"
+
+[providers.router]
+kind = "openrouter"
+api_key_env = "MY_ROUTER_KEY"
+)");
+  REQUIRE(parsed.diagnostics.empty());
+  const ProviderSpec& fast = parsed.config.providers.at("fast");
+  CHECK(fast.kind == "openai");
+  CHECK(fast.preset == "groq");
+  CHECK(fast.base_url == "https://api.groq.com/openai/v1");
+  CHECK(fast.api_key_env == "GROQ_API_KEY");
+  const ProviderSpec& box = parsed.config.providers.at("box");
+  CHECK(box.kind == "openai");
+  CHECK(box.base_url == "http://10.0.0.5:11434/v1");
+  CHECK(box.api_key_env.empty());
+  const ProviderSpec& router = parsed.config.providers.at("router");
+  CHECK(router.base_url == "https://openrouter.ai/api/v1");
+  CHECK(router.api_key_env == "MY_ROUTER_KEY");
+  CHECK(provider_presets().size() == 10);
+
+  const ParsedConfig typo = parse_config("[providers.x]\nkind = \"olama\"\n");
+  CHECK(listing(typo.diagnostics) ==
+        ".promptops.toml:2:8: error: unknown provider kind 'olama' [invalid-value] (did you mean 'ollama'?)\n");
+}

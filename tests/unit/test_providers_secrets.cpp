@@ -152,3 +152,14 @@ TEST_CASE("make_provider refuses to send a key where the user has not trusted it
     CHECK(make_provider(spec, options)->identity() == "openai:https://attacker.invalid/v1");
   }
 }
+
+TEST_CASE("a preset's documented key goes to the preset's own host, over https, and nowhere else",
+          "[providers][secrets]") {
+  CHECK(allowed("GROQ_API_KEY", "https://api.groq.com/openai/v1"));
+  CHECK(allowed("MISTRAL_API_KEY", "https://api.mistral.ai/v1"));
+  CHECK(allowed("GEMINI_API_KEY", "https://generativelanguage.googleapis.com/v1beta/openai"));
+  CHECK(!allowed("GROQ_API_KEY", "http://api.groq.com/openai/v1"));
+  CHECK(!allowed("GROQ_API_KEY", "https://api.mistral.ai/v1"));
+  CHECK(!allowed("MISTRAL_API_KEY", "https://api.groq.com/openai/v1"));
+  CHECK(!allowed("GROQ_API_KEY", "https://evil.test/v1"));
+}

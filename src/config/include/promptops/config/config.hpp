@@ -32,7 +32,8 @@ struct ModelSpec {
 // environment variable `api_key_env`.
 struct ProviderSpec {
   std::string name;
-  std::string kind;  // openai | anthropic | exec
+  std::string kind;  // openai | anthropic | exec (a preset is openai with its defaults filled in)
+  std::string preset;  // the kind as written when it named a preset ("ollama", "groq"...), else ""
   std::string base_url;
   std::string api_key_env;
   // The header that carries the key: empty means the kind's own ("Authorization: Bearer KEY" for
@@ -48,6 +49,17 @@ struct ProviderSpec {
   std::string embedding_model;       // for `similar`; empty = "text-embedding-3-small"
   Location where;
 };
+
+// An OpenAI-compatible service that `kind = "NAME"` stands for: its API root and the environment
+// variable its documentation names for the key ("" for local servers that need none).
+struct ProviderPreset {
+  std::string_view kind;
+  std::string_view base_url;
+  std::string_view api_key_env;
+};
+
+// ollama, vllm, llamacpp, lmstudio, openrouter, groq, together, mistral, deepseek, gemini-openai.
+const std::vector<ProviderPreset>& provider_presets();
 
 // Thresholds that block a regression ([gate] in a prompt, [defaults.gate] in config).
 struct GateSpec {
