@@ -119,22 +119,28 @@ constexpr const char* k_bash = R"SH(# $1: the index in COMP_WORDS of the first w
 __git_promptops_complete () {
 	local first="$1" cur="${COMP_WORDS[COMP_CWORD]}" cmd="" sub="" dashes=0
 	__git_promptops_scan "${COMP_WORDS[@]:first:COMP_CWORD-first}"
-	local candidates="$(__git_promptops_candidates "$cmd" "$sub" "$cur" "$dashes")"
-	if [ "$2" = git ]; then
-		__gitcomp_nl "$candidates" "" "$cur"  # git's own: a space after each word
-	else
-		local IFS=$'\n'
-		COMPREPLY=($(compgen -W "$candidates" -- "$cur"))
-	fi
+	local candidates="$(__git_promptops_candidates "$cmd" "$sub" "$cur" "$dashes")" word
+	# The words come from the repository (prompt and ref names): matched as text, never expanded
+	# (compgen -W would run a $(...) in a ref name).
+	COMPREPLY=()
+	while IFS= read -r word; do
+		if [[ -n "$word" && "$word" == "$cur"* ]]; then
+			COMPREPLY+=("$word${2:+ }")  # git's completion adds no space itself
+		fi
+	done <<<"$candidates"
 }
 
 # `git promptops ...`: git's completion loads this file as git-promptops's and calls this.
 _git_promptops () {
-	local i
+	local i first=2  # after `git ALIAS` when an alias stands for promptops
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		[ "${COMP_WORDS[i]}" = promptops ] && break
+		if [ "${COMP_WORDS[i]}" = promptops ]; then
+			first=$((i + 1))
+			break
+		fi
 	done
-	__git_promptops_complete $((i + 1)) git
+	((first <= COMP_CWORD)) || return 0
+	__git_promptops_complete "$first" git
 }
 
 # `git-promptops ...`

@@ -597,7 +597,7 @@ std::vector<std::string> models_of(const std::vector<std::string>& words) {
   return models;
 }
 
-constexpr std::size_t k_max_columns = 1000;
+constexpr std::size_t k_max_columns = k_max_matrix_columns;
 
 UsageError baseline_past_end(std::size_t baseline, std::size_t columns) {
   return UsageError("--baseline " + std::to_string(baseline) + " is past the last column (" + std::to_string(columns) +

@@ -32,17 +32,18 @@ std::string prompt_content(const Prompt& prompt) {
 }
 
 // A target that varies one prompt keeps only that prompt, read from `only.read_from`'s file when
-// set. Throws NotFoundError when that prompt is not at the target.
+// set; none when that file is not at the target (its cell is then absent, as a variant's is).
 void keep_one_prompt(const EvalTarget::OnePrompt& only, Target& target) {
   const std::string& source = only.read_from.empty() ? only.prompt : only.read_from;
   const auto it = target.files.find(source);
-  if (it == target.files.end()) {
-    throw NotFoundError("no prompt named '" + source + "' at " + target.snapshot->label(),
-                        "run 'git promptops list' to see the prompts");
+  std::optional<PromptFile> file;
+  if (it != target.files.end()) {
+    file = PromptFile{only.prompt, it->second.path};
   }
-  PromptFile file{only.prompt, it->second.path};
   target.files.clear();
-  target.files.emplace(only.prompt, std::move(file));
+  if (file) {
+    target.files.emplace(only.prompt, std::move(*file));
+  }
 }
 
 }  // namespace

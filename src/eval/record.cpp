@@ -19,8 +19,11 @@ std::size_t record_eval_notes(git::Repository& repo, const EvalReport& report) {
   for (const EvalRow& row : report.rows) {
     const EvalTarget& target = report.targets.at(row.target);
     const auto result = report.results.find(row.key);
-    // A result with cases that got no answer is not a measurement of the version: not recorded.
-    if (!target.commit || result == report.results.end() || result->second.errors > 0) {
+    // A result with cases that got no answer is not a measurement of the version, and a matrix
+    // column that read another prompt's file or replaced the messages measured text that is not
+    // the commit's: neither is recorded.
+    const bool other_text = target.only && (!target.only->read_from.empty() || !target.only->messages.empty());
+    if (!target.commit || result == report.results.end() || result->second.errors > 0 || other_text) {
       continue;
     }
     nlohmann::json entry = result->second.to_json();

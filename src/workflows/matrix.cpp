@@ -75,11 +75,22 @@ CompareSide declared_variant(const git::Repository& repo, const MatrixRequest& r
   if (at_base) {
     return CompareSide{entry.variant, entry.variant, request.base, entry.variant + " at " + request.base_label};
   }
-  try {
-    return resolve_side(repo, entry.variant);
-  } catch (const NotFoundError& e) {
-    throw NotFoundError(entry.where.format() + ": " + e.what(), e.hint(), e.remedy());
+  if (entry.variant.find('@') != std::string::npos) {
+    try {
+      return resolve_side(repo, entry.variant);  // NAME@REV
+    } catch (const NotFoundError& e) {
+      throw NotFoundError(entry.where.format() + ": " + e.what(), e.hint(), e.remedy());
+    }
   }
+  // A word that is no prompt at the base is a revision, never a prompt of the working tree.
+  const std::optional<git::Oid> id = repo.resolve(entry.variant);
+  if (!id) {
+    throw NotFoundError(entry.where.format() + ": no prompt at " + request.base_label + " or revision named '" +
+                            entry.variant + "'",
+                        "a variant is a prompt's NAME at the evaluated revision, NAME@REV or a revision");
+  }
+  return CompareSide{entry.variant, {}, EvalTarget::at_commit(*id, repo.read_commit(*id).subject()),
+                     entry.variant + " (" + id->short_hex() + ")"};
 }
 
 // "greet@HEAD~1 (1a2b3c4) · fast-model · temperature=0.7": what the column varies.
@@ -289,6 +300,11 @@ MatrixReport run_matrix(const git::Repository& repo, const MatrixRequest& reques
   MatrixReport out;
   EvalOptions options = request.options;
   out.columns = matrix_columns(repo, request, options.names);
+  if (out.columns.size() > k_max_matrix_columns) {
+    throw ConfigError("the matrix would have " + std::to_string(out.columns.size()) + " columns, more than " +
+                          std::to_string(k_max_matrix_columns),
+                      "declare fewer [[eval.matrix]] entries, or vary fewer things per run");
+  }
   if (request.baseline >= out.columns.size()) {
     throw MatrixBaselineError(out.columns.size());
   }

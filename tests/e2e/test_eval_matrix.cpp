@@ -268,6 +268,9 @@ TEST_CASE("eval --matrix runs the [[eval.matrix]] columns of the config and of e
   // greet's column 1 is in the cache, column 4 repeats v1's content and other's column 1 greet's
   // column 3 (the same text on the same cases): 4 new evaluations of 8 cases.
   CHECK(p.server.requests() - before == 32);
+  // Notes on HEAD: greet and other on their own text (columns 1 and 2); columns 3 and 4 measured
+  // text that is not HEAD's greet, so they are not noted; column 5 is noted on HEAD~1.
+  CHECK(note_lines(p.repo, "HEAD").size() == 4);
 
   const json doc = eval_json(p.repo.path(), {"HEAD", "--matrix"});
   REQUIRE(doc["columns"].size() == 5);
@@ -310,7 +313,9 @@ TEST_CASE("eval --matrix: a bad or missing [[eval.matrix]] is one clear error be
   p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!", "\n[[eval.matrix]]\nvariant = \"nowhere\"\n"));
   const RunResult nowhere = p.eval({"--matrix"});
   CHECK(nowhere.exit_code == 2);
-  CHECK(nowhere.err.starts_with("git-promptops: error: prompts/greet.toml:10:1: no prompt or revision named 'nowhere'\n"));
+  CHECK(nowhere.err ==
+        "git-promptops: error: prompts/greet.toml:10:1: no prompt at working tree or revision named 'nowhere'\n"
+        "hint: a variant is a prompt's NAME at the evaluated revision, NAME@REV or a revision\n");
 
   p.repo.write("prompts/greet.toml", greet_toml("Yo {{who}}!"));
   p.repo.write(".promptops.toml", config_toml(p.server, "", k_prices) +

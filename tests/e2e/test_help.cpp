@@ -103,6 +103,24 @@ TEST_CASE("bash completes commands, flags, prompts, aliases and revisions, also 
   CHECK(complete(repo.path(), {"git-promptops", "eval", "HEAD", "--", ""}) == "summarize\nsupport/classify\n");
   // A hidden command is not offered.
   CHECK(complete(repo.path(), {"git-promptops", "hoo"}) == "hooks\n");
+  // Through a git alias for promptops.
+  repo.git({"config", "alias.po", "promptops"});
+  CHECK(complete(repo.path(), {"git", "po", "ev"}) == "eval \n");
+}
+
+TEST_CASE("completion offers a ref named like shell code as text and never runs it", "[e2e][help]") {
+  if (!std::filesystem::exists(k_git_completion)) {
+    WARN("skipped: git's bash completion is not installed at " + k_git_completion.string());
+    return;
+  }
+  TempRepo repo;
+  REQUIRE(run_promptops(repo.path(), {"init"}).exit_code == 0);
+  repo.commit("add the prompts");
+  const std::string hostile = "$(touch${IFS}PWNED)";
+  repo.git({"branch", hostile});
+  CHECK(complete(repo.path(), {"git-promptops", "eval", "$"}) == hostile + "\n");
+  CHECK(complete(repo.path(), {"git", "promptops", "eval", "$"}) == hostile + " \n");
+  CHECK_FALSE(std::filesystem::exists(repo.path() / "PWNED"));
 }
 
 TEST_CASE("completion: zsh's script has the same tables, and an unknown shell is a usage error", "[e2e][help]") {

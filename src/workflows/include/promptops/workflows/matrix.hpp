@@ -17,6 +17,9 @@
 
 namespace promptops::inline workflows {
 
+// The most columns one matrix may have: each costs a run of every case.
+inline constexpr std::size_t k_max_matrix_columns = 1000;
+
 // One column: a variant of the prompts on a model.
 struct MatrixColumn {
   CompareSide variant;  // where the prompts are read (target.only: one prompt); the first is the base
@@ -97,7 +100,8 @@ std::vector<MatrixColumn> matrix_columns(const git::Repository& repo, const Matr
 
 // Resolves the columns, evaluates every column through one run_eval (content keys: a column that
 // repeats another's content costs nothing), and pairs each prompt's columns with its baseline.
-// Throws as matrix_columns and run_eval do; MatrixBaselineError for a baseline past the last
+// Throws as matrix_columns and run_eval do; ConfigError past k_max_matrix_columns (declared entries
+// included); MatrixBaselineError for a baseline past the last
 // column (the caller can check it first when nothing is declared: matrix_column_count()).
 // (1 + variants) x max(1, models) x the product of each parameter's number of values.
 std::size_t matrix_column_count(const MatrixRequest& request);
