@@ -10,6 +10,7 @@ find_package(CLI11 2.1 REQUIRED)                                       # libcli1
 find_package(CURL REQUIRED)                                            # libcurl4-openssl-dev
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8>=10.40)  # libpcre2-dev
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc>=2.6)  # libutf8proc-dev
+find_package(yaml-cpp 0.7 REQUIRED)                                    # libyaml-cpp-dev
 find_package(Threads REQUIRED)
 
 # Header-only packages without CMake or pkg-config metadata.

@@ -35,6 +35,7 @@ LIBRARIES = {
     "git2.h": "PkgConfig::LIBGIT2", "git2/": "PkgConfig::LIBGIT2", "curl/": "CURL::libcurl",
     "toml++/": "PkgConfig::TOMLPP", "CLI/": "CLI11::CLI11", "dtl/": "promptops_dtl",
     "pcre2.h": "PkgConfig::PCRE2", "utf8proc.h": "PkgConfig::UTF8PROC", "kainjow/": "promptops_mustache",
+    "yaml-cpp/": "yaml-cpp",
 }
 
 

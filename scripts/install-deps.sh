@@ -6,7 +6,7 @@ set -eu
 
 packages="build-essential cmake pkg-config git libgit2-dev nlohmann-json3-dev libtomlplusplus-dev
 libcli11-dev libdtl-dev catch2 libcurl4-openssl-dev libkainjow-mustache-dev libpcre2-dev libutf8proc-dev
-clang libclang-rt-14-dev man-db python3 chromium"
+libyaml-cpp-dev clang libclang-rt-14-dev man-db python3 chromium"
 [ "${PROMPTOPS_BENCH_DEPS:-0}" = 1 ] && packages="$packages hyperfine"
 
 missing=""

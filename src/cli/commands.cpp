@@ -17,6 +17,7 @@ void add_export(CLI::App& app, Context& context);
 void add_help(CLI::App& app, Context& context);
 void add_hook(CLI::App& app, Context& context);
 void add_hooks(CLI::App& app, Context& context);
+void add_import(CLI::App& app, Context& context);
 void add_init(CLI::App& app, Context& context);
 void add_lint(CLI::App& app, Context& context);
 void add_list(CLI::App& app, Context& context);
@@ -42,7 +43,8 @@ const std::vector<Command>& commands() {
       {"report", "write the HTML page of recorded evaluations", add_report},
       {"cache", "show or clear the evaluation cache", add_cache},
       {"check", "lint and gate changed prompts against a baseline; exit 1 on a regression", add_check},
-      {"export", "export all prompts at a revision as JSON", add_export},
+      {"export", "write prompts as a JSON bundle, or one prompt as a dotprompt or Prompty file", add_export},
+      {"import", "turn promptfoo, dotprompt or Prompty files into prompts, datasets and config", add_import},
       {"diff", "show what changed in the prompts between two points", add_diff},
       {"compare", "A/B two references on the same cases with paired statistics", add_compare},
       {"review", "report a change for review: diffs, metrics with p-values, flipped cases, the gate", add_review},

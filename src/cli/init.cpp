@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `git promptops init`: scaffold .promptops.toml, an example prompt and a dataset; set up textconv.
+// `init --ci github|gitlab` writes the CI workflow alone (templates/ci/).
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -19,6 +20,24 @@ namespace {
 
 struct InitOptions {
   bool force = false;
+  std::string ci;  // empty: the project scaffold; "github" or "gitlab": that CI file alone
+};
+
+// A CI system's workflow: the template, where it goes, and what the user does next.
+struct CiWorkflow {
+  std::string_view name;
+  std::string_view source;  // under templates/
+  std::string_view target;  // under the work tree
+  std::string_view next;
+};
+
+constexpr CiWorkflow k_ci_workflows[] = {
+    {"github", "ci/github-actions.yml", ".github/workflows/promptops.yml",
+     "Next: set the Actions variable PROMPTOPS_REPO to the git URL of the git-promptops sources,\n"
+     "the secrets your providers' keys need, then commit the file.\n"},
+    {"gitlab", "ci/gitlab-ci.yml", ".gitlab-ci.yml",
+     "Next: set the CI/CD variables PROMPTOPS_REPO (the git URL of the git-promptops sources) and\n"
+     "PROMPTOPS_GITLAB_TOKEN, and your providers' keys, then commit the file.\n"},
 };
 
 struct Scaffold {
@@ -76,10 +95,33 @@ std::string scaffold_gitattributes(const std::filesystem::path& target, std::siz
   return "appended .gitattributes (the diff=promptops lines)\n";
 }
 
+// Writes the CI file alone: the project may be initialized already, and --force then replaces
+// that one file, never the user's prompts or config.
+std::string scaffold_ci_workflow(const std::filesystem::path& workdir, std::string_view name, bool force) {
+  const auto* workflow = std::find_if(std::begin(k_ci_workflows), std::end(k_ci_workflows),
+                                      [&](const CiWorkflow& item) { return item.name == name; });
+  if (workflow == std::end(k_ci_workflows)) {
+    throw UsageError("unknown CI system '" + std::string(name) + "'", "use github or gitlab");
+  }
+  const std::filesystem::path target = workdir / workflow->target;
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(target, ec);
+  if (exists && !force) {
+    return "kept     " + std::string(workflow->target) + " (exists; --force overwrites)\n";
+  }
+  util::write_file_atomic(target, template_content(workflow->source));
+  return (exists ? "replaced " : "created  ") + std::string(workflow->target) + "\n\n" +
+         std::string(workflow->next);
+}
+
 void run_init(Context& context, const InitOptions& options) {
   git::Repository& repo = context.repo();
   if (repo.is_bare()) {
     throw GitError("cannot initialize a bare repository", "run init in a clone with a working tree");
+  }
+  if (!options.ci.empty()) {
+    context.out(scaffold_ci_workflow(repo.workdir(), options.ci, options.force));
+    return;
   }
   std::string report;
   std::size_t created = 0;
@@ -113,6 +155,9 @@ void add_init(CLI::App& app, Context& context) {
   auto options = std::make_shared<InitOptions>();
   CLI::App* command = app.add_subcommand("init", "scaffold .promptops.toml, an example prompt and a dataset");
   command->add_flag("--force", options->force, "overwrite files that already exist");
+  command->add_option("--ci", options->ci, "write only the CI workflow of github or gitlab")
+      ->type_name("SYSTEM")
+      ->check(CLI::IsMember({"github", "gitlab"}));
   command->callback([&context, options] { run_init(context, *options); });
 }
 

@@ -16,10 +16,10 @@ using config::TomlReader;
 
 const std::vector<std::string> k_top_keys{"prompts", "patterns", "providers", "defaults", "prices", "eval"};
 const std::vector<std::string> k_provider_keys{
-    "kind",    "base_url",        "api_key_env", "api_key_header", "command",         "headers",
-    "max_concurrency", "timeout", "max_retries", "retry_delay",    "embedding_model"};
+    "kind",    "base_url",    "api_key_env", "api_key_header",  "command",   "headers",    "max_concurrency",
+    "timeout", "max_retries", "retry_delay", "embedding_model", "token_env", "deployment", "api_version"};
 const std::vector<std::string> k_price_keys{"input", "output"};
-const std::vector<std::string> k_provider_kinds{"openai", "anthropic", "exec"};
+const std::vector<std::string> k_provider_kinds{"openai", "anthropic", "azure", "gemini", "exec"};
 const std::vector<std::string> k_defaults_keys{"model", "gate"};
 
 const ProviderPreset* preset_of(std::string_view kind) {
@@ -36,6 +36,70 @@ bool is_env_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   });
+}
+
+// An Azure deployment name or api-version: letters, digits, '.', '_' and '-' (a URL path segment
+// and a query value without escaping).
+bool is_url_word(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+// token_env, deployment and api_version of an azure provider, with its defaults; an error for
+// them on any other kind.
+void read_azure_keys(TomlReader& reader, const std::string& path, const toml::table& table,
+                     ProviderSpec& provider) {
+  if (provider.kind != "azure") {
+    for (const char* key : {"token_env", "deployment", "api_version"}) {
+      if (const toml::node* node = table.get(key)) {
+        reader.report(Severity::error, node->source(), "invalid-value",
+                      "'" + config::key_path(path, key) + "' is only for kind = \"azure\"",
+                      "remove it, or set kind = \"azure\"");
+      }
+    }
+    return;
+  }
+  if (const auto env = reader.get_string(table, "token_env", path)) {
+    if (is_env_name(*env)) {
+      provider.token_env = *env;
+    } else {
+      reader.bad_value(*table.get("token_env"), config::key_path(path, "token_env"),
+                       "the name of an environment variable",
+                       "the token itself never lives in a file: token_env = \"AZURE_OPENAI_AD_TOKEN\"");
+    }
+  }
+  if (!provider.token_env.empty() && table.get("api_key_env") != nullptr) {
+    reader.report(Severity::error, table.get("token_env")->source(), "invalid-value",
+                  "azure provider '" + provider.name + "' sets both api_key_env and token_env",
+                  "keep api_key_env for an api-key, or token_env for an Entra ID token");
+  }
+  if (provider.token_env.empty() && table.get("api_key_env") == nullptr) {
+    provider.api_key_env = k_azure_default_key_env;
+  }
+  if (const auto deployment = reader.get_string(table, "deployment", path)) {
+    if (is_url_word(*deployment)) {
+      provider.deployment = *deployment;
+    } else {
+      reader.bad_value(*table.get("deployment"), config::key_path(path, "deployment"),
+                       "a deployment name of letters, digits, '.', '_' and '-'");
+    }
+  }
+  provider.api_version = k_azure_default_api_version;
+  if (const auto version = reader.get_string(table, "api_version", path)) {
+    if (is_url_word(*version)) {
+      provider.api_version = *version;
+    } else {
+      reader.bad_value(*table.get("api_version"), config::key_path(path, "api_version"),
+                       "an API version such as \"2024-10-21\"");
+    }
+  }
+  if (table.get("base_url") == nullptr) {
+    reader.report(Severity::error, table.source(), "missing-key",
+                  "azure provider '" + provider.name + "' has no base_url",
+                  "add base_url = \"https://RESOURCE.openai.azure.com\"");
+  }
 }
 
 // "prompts/", "./prompts" -> "prompts"; nullopt for paths that leave the repository.
@@ -212,6 +276,15 @@ void read_provider(TomlReader& reader, const std::string& name, const toml::tabl
   }
   if (const auto model = reader.get_string(table, "embedding_model", path)) {
     provider.embedding_model = *model;
+  }
+  read_azure_keys(reader, path, table, provider);
+  if (provider.kind == "gemini") {
+    if (provider.base_url.empty() && table.get("base_url") == nullptr) {
+      provider.base_url = k_gemini_default_base_url;
+    }
+    if (table.get("api_key_env") == nullptr) {
+      provider.api_key_env = k_gemini_default_key_env;
+    }
   }
   config.providers[name] = std::move(provider);
 }

@@ -106,7 +106,11 @@ std::string provider_identity(const ProviderSpec& spec, const ProviderOptions& o
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
-  return spec.kind + " " + base;
+  std::string identity = spec.kind + " " + base;
+  if (spec.kind == "azure") {  // one resource serves many deployments and API versions
+    identity += " deployment=" + spec.deployment + " api-version=" + spec.api_version;
+  }
+  return identity;
 }
 
 RunnerServices::RunnerServices(EvalServices& services, const Config& providers_config, const ProviderOptions& options)

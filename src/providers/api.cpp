@@ -15,7 +15,7 @@ HttpPolicy policy_of(const ProviderSpec& spec, const std::string& key) {
   HttpPolicy policy;
   policy.provider = spec.name;
   policy.secret = key;
-  policy.key_env = spec.api_key_env;
+  policy.key_env = spec.secret_env();
   policy.max_concurrency = spec.max_concurrency;
   policy.timeout_seconds = spec.timeout_seconds;
   policy.max_retries = std::max(0, spec.max_retries);
@@ -70,6 +70,13 @@ ChatResult ApiProvider::chat_result(HttpResult http) const {
     return malformed(http, start.empty() ? "the body is empty" : "the body is not JSON: " + start);
   }
   ParsedAnswer answer = parse_chat(body);
+  if (!answer.response && answer.withheld) {
+    result.error = CallError::rejected;
+    result.message = redact(
+        "answer withheld by " + http.url + ": " + answer.problem + retries_suffix(http.attempts), m_key);
+    result.cause = redact("answer withheld: " + answer.problem, m_key);
+    return result;
+  }
   if (!answer.response) {
     return malformed(http, answer.problem);
   }
@@ -89,12 +96,17 @@ ChatResult ApiProvider::malformed(const HttpResult& http, const std::string& why
   return result;
 }
 
-std::vector<std::string> ApiProvider::headers(std::string_view header, std::string_view prefix) const {
+std::vector<std::string> ApiProvider::configured_headers() const {
   std::vector<std::string> out;
   for (const auto& [name, value] : spec().headers) {
     // "Name;" is how libcurl sends a header with an empty value ("Name:" would remove it).
     out.push_back(value.empty() ? name + ";" : name + ": " + value);
   }
+  return out;
+}
+
+std::vector<std::string> ApiProvider::headers(std::string_view header, std::string_view prefix) const {
+  std::vector<std::string> out = configured_headers();
   if (!m_key.empty()) {
     if (spec().api_key_header.empty()) {
       out.push_back(std::string(header) + ": " + std::string(prefix) + m_key);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The libcurl multi event loop behind the openai and anthropic providers: one thread, many
+// The libcurl multi event loop behind the HTTP API providers: one thread, many
 // transfers, a shared connection cache, and retries that wait on timers instead of threads.
 #include "http.hpp"
 
@@ -200,7 +200,8 @@ bool is_transient(CURLcode code) {
   }
 }
 
-// The server's own words from an error body: OpenAI's and Anthropic's {"error": {"message"}},
+// The server's own words from an error body: OpenAI's, Azure's, Anthropic's and Google's
+// {"error": {"message"}},
 // {"error": "..."} (Ollama), {"message"} or {"detail"} (vLLM, FastAPI); else the body's first line.
 std::string server_message(const std::string& body) {
   const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
@@ -228,6 +229,71 @@ std::string server_message(const std::string& body) {
     text = body;
   }
   return first_line(text);
+}
+
+// The `@type` suffix of a Google API error detail ("type.googleapis.com/google.rpc.RetryInfo").
+bool google_detail_is(const nlohmann::json& detail, std::string_view type) {
+  const auto found = detail.is_object() ? detail.find("@type") : detail.end();
+  if (found == detail.end() || !found->is_string()) {
+    return false;
+  }
+  const std::string& name = found->get_ref<const std::string&>();
+  return name.size() >= type.size() && name.compare(name.size() - type.size(), type.size(), type) == 0;
+}
+
+// error.details of a Google API error body ({"error": {"code", "message", "status", "details"}}),
+// or null.
+const nlohmann::json* google_details(const nlohmann::json& body) {
+  const auto error = body.is_object() ? body.find("error") : body.end();
+  if (error == body.end() || !error->is_object()) {
+    return nullptr;
+  }
+  const auto details = error->find("details");
+  return details != error->end() && details->is_array() ? &*details : nullptr;
+}
+
+// A Google API's ErrorInfo reason ("API_KEY_INVALID"), or "".
+std::string google_error_reason(const nlohmann::json& body) {
+  if (const nlohmann::json* details = google_details(body)) {
+    for (const nlohmann::json& detail : *details) {
+      if (google_detail_is(detail, "google.rpc.ErrorInfo") && detail.contains("reason") &&
+          detail["reason"].is_string()) {
+        return detail["reason"].get<std::string>();
+      }
+    }
+  }
+  return {};
+}
+
+// The wait a Google API's RetryInfo asks for ({"retryDelay": "34.4s"}: a protobuf duration), which
+// Gemini sends in the body of a 429 instead of a Retry-After header; capped like Retry-After.
+std::optional<std::chrono::milliseconds> google_retry_delay(const nlohmann::json& body) {
+  const nlohmann::json* details = google_details(body);
+  if (details == nullptr) {
+    return std::nullopt;
+  }
+  for (const nlohmann::json& detail : *details) {
+    if (!google_detail_is(detail, "google.rpc.RetryInfo") || !detail.contains("retryDelay") ||
+        !detail["retryDelay"].is_string()) {
+      continue;
+    }
+    const std::string text = detail["retryDelay"].get<std::string>();
+    if (text.size() < 2 || text.back() != 's') {
+      return std::nullopt;
+    }
+    const std::string number = text.substr(0, text.size() - 1);
+    if (!std::all_of(number.begin(), number.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+      return std::nullopt;
+    }
+    char* end = nullptr;
+    const double seconds = std::strtod(number.c_str(), &end);
+    if (end == nullptr || *end != '\0') {
+      return std::nullopt;
+    }
+    return Millis(std::llround(std::min(seconds, k_max_wait_seconds) * 1000.0));
+  }
+  return std::nullopt;
 }
 
 struct Outcome {
@@ -420,7 +486,10 @@ class Loop {
 
     const std::string said = server_message(transfer.response);
     const std::string head = "HTTP " + std::to_string(status) + " from " + url;
-    if (status == 401 || status == 403) {
+    const nlohmann::json error_body = nlohmann::json::parse(transfer.response, nullptr, false);
+    // Google's APIs answer a key they do not know with 400 and the reason API_KEY_INVALID.
+    if (status == 401 || status == 403 ||
+        (status == 400 && google_error_reason(error_body) == "API_KEY_INVALID")) {
       result.error = CallError::auth;
       result.message = "authentication failed for provider '" + m_policy.provider + "' (" + head + ")";
       if (!said.empty()) {
@@ -450,13 +519,19 @@ class Loop {
         result.cause += ": " + said;
       }
       if (outcome.retryable) {
-        outcome.wait = parse_retry_after(transfer.retry_after);
-        if (!outcome.wait && !transfer.retry_after_ms.empty()) {
+        // retry-after-ms (Azure OpenAI, OpenAI) is the more precise of the two when both come.
+        if (!transfer.retry_after_ms.empty()) {
           char* end = nullptr;
           const double millis = std::strtod(transfer.retry_after_ms.c_str(), &end);
           if (end != nullptr && *end == '\0' && millis >= 0) {
             outcome.wait = Millis(std::llround(std::min(millis, k_max_wait_seconds * 1000.0)));
           }
+        }
+        if (!outcome.wait) {
+          outcome.wait = parse_retry_after(transfer.retry_after);
+        }
+        if (!outcome.wait) {
+          outcome.wait = google_retry_delay(error_body);
         }
       }
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The OpenAI-compatible backend: /chat/completions, /embeddings and /moderations (OpenAI, Azure,
-// vLLM, Ollama...).
+// The OpenAI-compatible backend: /chat/completions, /embeddings and /moderations (OpenAI, vLLM,
+// Ollama...), and the chat completions body and answer that the azure backend shares.
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -165,40 +165,11 @@ class OpenAiProvider final : public ApiProvider {
   OpenAiProvider(ProviderSpec spec, std::string key) : ApiProvider(std::move(spec), std::move(key)) {}
 
   HttpRequest chat_request(const ChatRequest& request) const override {
-    nlohmann::json body = request.params.is_object() ? request.params : nlohmann::json::object();
-    body.erase("stream");  // one JSON answer, not server-sent events
-    body["model"] = request.model;
-    body["messages"] = messages_json(request.messages);
     return HttpRequest{spec().base_url + "/chat/completions", headers("Authorization", "Bearer "),
-                       dump_json(body)};
+                       dump_json(openai_chat_body(request))};
   }
 
-  ParsedAnswer parse_chat(const nlohmann::json& body) const override {
-    ParsedAnswer answer;
-    const nlohmann::json* content = nullptr;
-    if (body.is_object()) {
-      const auto choices = body.find("choices");
-      if (choices != body.end() && choices->is_array() && !choices->empty() && choices->front().is_object()) {
-        const auto message = choices->front().find("message");
-        if (message != choices->front().end() && message->is_object()) {
-          const auto found = message->find("content");
-          if (found != message->end() && found->is_string()) {
-            content = &*found;
-          }
-        }
-      }
-    }
-    if (content == nullptr) {
-      answer.problem = "no choices[0].message.content string";
-      return answer;
-    }
-    ChatResponse response;
-    response.text = content->get<std::string>();
-    response.tokens_in = usage_count(body, "prompt_tokens");
-    response.tokens_out = usage_count(body, "completion_tokens");
-    answer.response = std::move(response);
-    return answer;
-  }
+  ParsedAnswer parse_chat(const nlohmann::json& body) const override { return parse_openai_chat(body); }
 
   std::vector<std::vector<double>> embed(const std::vector<std::string>& inputs,
                                          const std::string& model) override {
@@ -245,6 +216,48 @@ class OpenAiProvider final : public ApiProvider {
 };
 
 }  // namespace
+
+nlohmann::json openai_chat_body(const ChatRequest& request) {
+  nlohmann::json body = request.params.is_object() ? request.params : nlohmann::json::object();
+  body.erase("stream");  // one JSON answer, not server-sent events
+  body["model"] = request.model;
+  body["messages"] = messages_json(request.messages);
+  return body;
+}
+
+ParsedAnswer parse_openai_chat(const nlohmann::json& body) {
+  ParsedAnswer answer;
+  const nlohmann::json* choice = nullptr;
+  const nlohmann::json* content = nullptr;
+  if (body.is_object()) {
+    const auto choices = body.find("choices");
+    if (choices != body.end() && choices->is_array() && !choices->empty() && choices->front().is_object()) {
+      choice = &choices->front();
+      const auto message = choice->find("message");
+      if (message != choice->end() && message->is_object()) {
+        const auto found = message->find("content");
+        if (found != message->end() && found->is_string()) {
+          content = &*found;
+        }
+      }
+    }
+  }
+  if (content == nullptr) {
+    if (choice != nullptr && choice->value("finish_reason", nlohmann::json()) == "content_filter") {
+      answer.problem = "the content filter withheld the answer (finish_reason content_filter)";
+      answer.withheld = true;
+      return answer;
+    }
+    answer.problem = "no choices[0].message.content string";
+    return answer;
+  }
+  ChatResponse response;
+  response.text = content->get<std::string>();
+  response.tokens_in = usage_count(body, "prompt_tokens");
+  response.tokens_out = usage_count(body, "completion_tokens");
+  answer.response = std::move(response);
+  return answer;
+}
 
 std::unique_ptr<Provider> make_openai_provider(ProviderSpec spec, std::string key) {
   return std::make_unique<OpenAiProvider>(std::move(spec), std::move(key));

@@ -112,14 +112,15 @@ void check_base_url(const ProviderSpec& spec) {
 // A tracked config chooses both the URL and the variable: the key goes only where the user trusts
 // it to go, and that is decided before the variable is even read.
 void check_secret_destination(const ProviderSpec& spec, const ProviderOptions& options) {
-  if (spec.api_key_env.empty()) {
+  const std::string& variable = spec.secret_env();
+  if (variable.empty()) {
     return;
   }
-  const SecretVerdict verdict = judge_secret(spec.api_key_env, spec.base_url, options.trusted_secrets);
+  const SecretVerdict verdict = judge_secret(variable, spec.base_url, options.trusted_secrets);
   if (verdict.allowed) {
     return;
   }
-  const std::string what = "provider '" + spec.name + "' would send $" + spec.api_key_env;
+  const std::string what = "provider '" + spec.name + "' would send $" + variable;
   if (verdict.host.empty()) {
     throw ConfigError(located(spec, what + " to base_url '" + spec.base_url + "', which names no host"),
                       "write the API's root, such as base_url = \"https://api.openai.com/v1\"");
@@ -131,21 +132,47 @@ void check_secret_destination(const ProviderSpec& spec, const ProviderOptions& o
 }
 
 std::string read_key(const ProviderSpec& spec, const ProviderOptions& options) {
-  if (spec.api_key_env.empty()) {
+  const std::string& variable = spec.secret_env();
+  if (variable.empty()) {
     return {};
   }
   std::optional<std::string> value;
   if (options.getenv) {
-    value = options.getenv(spec.api_key_env);
-  } else if (const char* raw = std::getenv(spec.api_key_env.c_str()); raw != nullptr) {
+    value = options.getenv(variable);
+  } else if (const char* raw = std::getenv(variable.c_str()); raw != nullptr) {
     value = std::string(raw);
   }
+  const std::string what = spec.token_env.empty() ? "key" : "token";
   if (!value || value->empty()) {
-    throw ConfigError("provider '" + spec.name + "' reads its key from $" + spec.api_key_env + ", which is " +
-                          (value ? "empty" : "not set"),
-                      "export " + spec.api_key_env + "=<your key>");
+    throw ConfigError("provider '" + spec.name + "' reads its " + what + " from $" + variable +
+                          ", which is " + (value ? "empty" : "not set"),
+                      "export " + variable + "=<your " + what + ">");
   }
   return *value;
+}
+
+// azure and gemini: base_url is required (the config fills in gemini's), the URL checked and
+// trimmed, azure's api-version defaulted, the secret judged and read.
+std::unique_ptr<Provider> make_native_provider(ProviderSpec checked, const ProviderOptions& options) {
+  const bool azure = checked.kind == "azure";
+  if (checked.base_url.empty()) {
+    throw ConfigError(located(checked, checked.kind + " provider '" + checked.name + "' has no base_url"),
+                      "add base_url = \"" +
+                          (azure ? std::string("https://RESOURCE.openai.azure.com")
+                                 : std::string(k_gemini_default_base_url)) +
+                          "\" to [providers." + checked.name + "]");
+  }
+  check_base_url(checked);
+  checked.base_url = trim_base_url(checked.base_url);
+  if (azure && checked.api_version.empty()) {
+    checked.api_version = k_azure_default_api_version;
+  }
+  check_secret_destination(checked, options);
+  std::string key = read_key(checked, options);
+  if (azure) {
+    return providers::make_azure_provider(std::move(checked), std::move(key));
+  }
+  return providers::make_gemini_provider(std::move(checked), std::move(key));
 }
 
 }  // namespace
@@ -258,6 +285,9 @@ std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const Provider
     }
     return providers::make_anthropic_provider(std::move(checked), std::move(key));
   }
+  if (spec.kind == "azure" || spec.kind == "gemini") {
+    return make_native_provider(std::move(checked), options);
+  }
   if (spec.kind == "exec") {
     if (spec.command.empty() || spec.command.front().empty()) {
       throw ConfigError(located(spec, "exec provider '" + spec.name + "' has no command"),
@@ -277,7 +307,7 @@ std::unique_ptr<Provider> make_provider(const ProviderSpec& spec, const Provider
                       "add kind = \"openai\", \"anthropic\" or \"exec\" to [providers." + spec.name + "]");
   }
   throw ConfigError(located(spec, "provider '" + spec.name + "' has unknown kind '" + spec.kind + "'"),
-                    "kind is one of: openai, anthropic, exec");
+                    "kind is one of: openai, anthropic, azure, gemini, exec");
 }
 
 std::string format_seconds(double seconds) {
@@ -326,5 +356,24 @@ std::string retries_suffix(int attempts) {
 }
 
 std::string command_line(const std::vector<std::string>& command) { return util::join(command, " "); }
+
+std::string url_path_segment(std::string_view text) {
+  constexpr std::string_view k_hex = "0123456789ABCDEF";
+  const bool dots_only = text == "." || text == "..";  // a dot segment would climb the path
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_' || c == '~' || (c == '.' && !dots_only);
+    if (plain) {
+      out += c;
+    } else {
+      out += '%';
+      out += k_hex[byte >> 4];
+      out += k_hex[byte & 0xF];
+    }
+  }
+  return out;
+}
 
 }  // namespace promptops::providers

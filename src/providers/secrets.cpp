@@ -23,10 +23,25 @@ struct WellKnown {
 
 // The variable each hosted API documents, to that API's own host (over https only); the presets'
 // (provider_presets()) are trusted the same way.
-constexpr std::array<WellKnown, 2> k_well_known{{
+constexpr std::array<WellKnown, 3> k_well_known{{
     {"OPENAI_API_KEY", "api.openai.com"},
     {"ANTHROPIC_API_KEY", "api.anthropic.com"},
+    {"GEMINI_API_KEY", "generativelanguage.googleapis.com"},
 }};
+
+// Azure OpenAI's documented variables (the key and an Entra ID token), to any resource's own
+// host under Microsoft's domains (over https only): the resource name is the user's, the domain
+// is not. `domain` starts with a dot, and at least one label must come before it.
+constexpr std::array<WellKnown, 4> k_well_known_domains{{
+    {"AZURE_OPENAI_API_KEY", ".openai.azure.com"},
+    {"AZURE_OPENAI_API_KEY", ".cognitiveservices.azure.com"},
+    {"AZURE_OPENAI_AD_TOKEN", ".openai.azure.com"},
+    {"AZURE_OPENAI_AD_TOKEN", ".cognitiveservices.azure.com"},
+}};
+
+bool in_domain(std::string_view host, std::string_view domain) {
+  return host.size() > domain.size() && host.substr(host.size() - domain.size()) == domain;
+}
 
 // One part of a URL parsed by libcurl, which is what will connect: "" when absent.
 std::string url_part(CURLU* url, CURLUPart part) {
@@ -112,6 +127,12 @@ SecretVerdict judge_secret(std::string_view variable, std::string_view url,
   }
   for (const WellKnown& known : k_well_known) {
     if (known.variable == variable && known.host == to->host && !verdict.plain_http) {
+      verdict.allowed = true;
+      return verdict;
+    }
+  }
+  for (const WellKnown& known : k_well_known_domains) {
+    if (known.variable == variable && in_domain(to->host, known.host) && !verdict.plain_http) {
       verdict.allowed = true;
       return verdict;
     }

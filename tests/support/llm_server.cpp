@@ -25,8 +25,10 @@
 
 // Choices the header leaves open, made here:
 // - Order of checks: unknown path → 404, known path but not POST → 405 (neither is a model
-//   request), then the key → 401, then the body → 400 (not JSON, or no "messages"/"input").
-//   Only requests that pass all of these wait `latency` and meet faults.
+//   request), then the key → 401 (Gemini: 403 or 400), then Azure's api-version → 404, then the
+//   body → 400 (not JSON, or no "messages"/"input"/"contents"). Only requests that pass all of
+//   these wait `latency` and meet faults.
+// - Azure and Gemini paths name one deployment or model: one more '/' in it is an unknown path.
 // - A request matching an inject_when marker gets that fault and leaves the inject() queue alone;
 //   inject() replaces whatever was left of the queue.
 // - prompt_text() of an embeddings or moderations body is its inputs joined by "\n" (what
@@ -46,11 +48,12 @@ constexpr std::size_t k_max_head_bytes = 64 * 1024;
 constexpr std::size_t k_max_body_bytes = 64 * 1024 * 1024;
 constexpr int k_listen_backlog = 1024;
 
-enum class Endpoint { none, chat, messages, embeddings, moderations };
+enum class Endpoint { none, chat, messages, embeddings, moderations, azure_chat, gemini };
 
 struct Request {
   std::string method;
   std::string path;
+  std::string query;
   std::string version;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
@@ -227,8 +230,25 @@ std::vector<double> embed(std::string_view text) {
   return vector;
 }
 
+// The text of a Gemini Content's parts ({"parts": [{"text"}...]}), joined by "\n".
+std::string gemini_parts_text(const nlohmann::json& content) {
+  if (!content.is_object() || !content.contains("parts")) {
+    return {};
+  }
+  return content_text(content["parts"]).value_or(std::string());
+}
+
 // The last user message's text, or "" when there is none.
 std::string last_user_message(const nlohmann::json& body) {
+  if (body.is_object() && body.contains("contents") && body["contents"].is_array()) {
+    const nlohmann::json& contents = body["contents"];
+    for (auto it = contents.rbegin(); it != contents.rend(); ++it) {
+      if (it->is_object() && it->value("role", nlohmann::json()) == "user") {
+        return gemini_parts_text(*it);
+      }
+    }
+    return {};
+  }
   if (!body.is_object() || !body.contains("messages") || !body["messages"].is_array()) {
     return {};
   }
@@ -290,7 +310,78 @@ Response error_response(int status, const std::string& message, const std::strin
   return response;
 }
 
+// "/openai/deployments/DEPLOYMENT/chat/completions" and "/v1beta/models/MODEL:generateContent".
+Endpoint native_endpoint_of(std::string_view path) {
+  constexpr std::string_view k_azure_prefix = "/openai/deployments/";
+  constexpr std::string_view k_azure_suffix = "/chat/completions";
+  if (path.size() > k_azure_prefix.size() + k_azure_suffix.size() && path.starts_with(k_azure_prefix) &&
+      path.ends_with(k_azure_suffix)) {
+    const std::string_view deployment =
+        path.substr(k_azure_prefix.size(), path.size() - k_azure_prefix.size() - k_azure_suffix.size());
+    return deployment.find('/') == std::string_view::npos ? Endpoint::azure_chat : Endpoint::none;
+  }
+  constexpr std::string_view k_gemini_prefix = "/v1beta/models/";
+  constexpr std::string_view k_gemini_suffix = ":generateContent";
+  if (path.size() > k_gemini_prefix.size() + k_gemini_suffix.size() && path.starts_with(k_gemini_prefix) &&
+      path.ends_with(k_gemini_suffix)) {
+    const std::string_view model =
+        path.substr(k_gemini_prefix.size(), path.size() - k_gemini_prefix.size() - k_gemini_suffix.size());
+    return model.find('/') == std::string_view::npos ? Endpoint::gemini : Endpoint::none;
+  }
+  return Endpoint::none;
+}
+
+// The model of a Gemini path: what lies between "/v1beta/models/" and ":generateContent".
+std::string gemini_model_of(const std::string& path) {
+  const std::size_t start = std::string_view("/v1beta/models/").size();
+  return path.substr(start, path.size() - start - std::string_view(":generateContent").size());
+}
+
+// Azure's error body: {"error": {"code": "STATUS", "message"}}.
+Response azure_error(int status, const std::string& message, const std::string& code = {}) {
+  Response response;
+  response.status = status;
+  response.body = dump(nlohmann::json{
+      {"error", {{"code", code.empty() ? std::to_string(status) : code}, {"message", message}}}});
+  return response;
+}
+
+// The google.rpc status name Gemini sends with an HTTP status.
+std::string gemini_status_name(int status) {
+  switch (status) {
+    case 400:
+      return "INVALID_ARGUMENT";
+    case 403:
+      return "PERMISSION_DENIED";
+    case 404:
+      return "NOT_FOUND";
+    case 429:
+      return "RESOURCE_EXHAUSTED";
+    case 503:
+      return "UNAVAILABLE";
+    case 504:
+      return "DEADLINE_EXCEEDED";
+    default:
+      return status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+  }
+}
+
+// Gemini's error body: {"error": {"code", "message", "status"[, "details"]}}.
+Response gemini_error(int status, const std::string& message, nlohmann::json details = nullptr) {
+  nlohmann::json error = {{"code", status}, {"message", message}, {"status", gemini_status_name(status)}};
+  if (!details.is_null()) {
+    error["details"] = std::move(details);
+  }
+  Response response;
+  response.status = status;
+  response.body = dump(nlohmann::json{{"error", std::move(error)}});
+  return response;
+}
+
 Endpoint endpoint_of(const std::string& path) {
+  if (const Endpoint native = native_endpoint_of(path); native != Endpoint::none) {
+    return native;
+  }
   if (path == "/v1/chat/completions") {
     return Endpoint::chat;
   }
@@ -481,7 +572,9 @@ class RequestReader {
     }
     request.method = first.substr(0, space1);
     const std::string target = first.substr(space1 + 1, space2 - space1 - 1);
-    request.path = target.substr(0, target.find('?'));
+    const std::size_t question = target.find('?');
+    request.path = target.substr(0, question);
+    request.query = question == std::string::npos ? std::string() : target.substr(question + 1);
     if (request.path.rfind("http://", 0) == 0) {  // absolute form: we are standing in for a proxy
       const std::size_t slash = request.path.find('/', 7);
       request.path = slash == std::string::npos ? "/" : request.path.substr(slash);
@@ -707,6 +800,7 @@ struct LlmServer::State {
     SeenRequest seen;
     seen.method = request.method;
     seen.path = request.path;
+    seen.query = request.query;
     seen.headers = request.headers;
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
     if (body.is_discarded()) {
@@ -773,7 +867,38 @@ struct LlmServer::State {
       responder = m_responder;
       latency = m_latency;
     }
-    if (!key.empty()) {
+    if (!key.empty() && endpoint == Endpoint::azure_chat) {
+      std::optional<std::string> sent;
+      if (const auto found = request.headers.find("api-key"); found != request.headers.end()) {
+        sent = found->second;
+      } else if (const auto bearer = request.headers.find("authorization");
+                 bearer != request.headers.end() && lower(bearer->second.substr(0, 7)) == "bearer ") {
+        sent = std::string(trim(bearer->second.substr(7)));
+      }
+      if (!sent || *sent != key) {
+        return azure_error(
+            401,
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+            "provide a valid key for an active subscription and use a correct regional API "
+            "endpoint for your resource.");
+      }
+    } else if (!key.empty() && endpoint == Endpoint::gemini) {
+      const auto found = request.headers.find("x-goog-api-key");
+      if (found == request.headers.end()) {
+        return gemini_error(
+            403,
+            "Method doesn't allow unregistered callers (callers without established identity). "
+            "Please use API Key or other form of API consumer identity to call this API.");
+      }
+      if (found->second != key) {
+        return gemini_error(
+            400, "API key not valid. Please pass a valid API key.",
+            nlohmann::json::array({{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
+                                    {"reason", "API_KEY_INVALID"},
+                                    {"domain", "googleapis.com"},
+                                    {"metadata", {{"service", "generativelanguage.googleapis.com"}}}}}));
+      }
+    } else if (!key.empty()) {
       std::optional<std::string> sent;
       if (endpoint == Endpoint::messages) {
         if (const auto found = request.headers.find("x-api-key"); found != request.headers.end()) {
@@ -793,12 +918,22 @@ struct LlmServer::State {
       }
     }
 
+    if (endpoint == Endpoint::azure_chat && request.query.find("api-version=") == std::string::npos) {
+      return azure_error(404, "Resource not found");
+    }
+    if (endpoint == Endpoint::gemini && (!body.is_object() || !body.contains("contents"))) {
+      return gemini_error(400, body.is_null()
+                                   ? "Invalid JSON payload received."
+                                   : "* GenerateContentRequest.contents: contents is not specified\n");
+    }
     if (body.is_null()) {
       return error_response(400, "We could not parse the JSON body of your request.",
                             "invalid_request_error");
     }
     std::optional<std::vector<std::string>> inputs;
-    if (endpoint == Endpoint::embeddings || endpoint == Endpoint::moderations) {
+    if (endpoint == Endpoint::gemini) {
+      // "contents" was checked above
+    } else if (endpoint == Endpoint::embeddings || endpoint == Endpoint::moderations) {
       inputs = embedding_inputs(body);
       if (!inputs) {
         return error_response(400, "'input' is a required property", "invalid_request_error");
@@ -831,14 +966,39 @@ struct LlmServer::State {
     if (fault) {
       switch (fault->kind) {
         case Fault::Kind::status: {
-          Response response =
-              error_response(fault->status, "Injected fault: HTTP " + std::to_string(fault->status),
-                             error_type(fault->status));
+          const std::string message = "Injected fault: HTTP " + std::to_string(fault->status);
+          Response response;
+          if (endpoint == Endpoint::azure_chat) {
+            response = azure_error(fault->status, message);
+          } else if (endpoint == Endpoint::gemini) {
+            nlohmann::json details = nullptr;
+            if (fault->retry_delay) {
+              details = nlohmann::json::array({{{"@type", "type.googleapis.com/google.rpc.RetryInfo"},
+                                                {"retryDelay", *fault->retry_delay}}});
+            }
+            response = gemini_error(fault->status, message, std::move(details));
+          } else {
+            response = error_response(fault->status, message, error_type(fault->status));
+          }
           if (fault->retry_after) {
             response.headers.emplace_back("Retry-After", *fault->retry_after);
           }
+          if (fault->retry_after_ms) {
+            response.headers.emplace_back("retry-after-ms", *fault->retry_after_ms);
+          }
           return response;
         }
+        case Fault::Kind::blocked:
+          if (endpoint == Endpoint::azure_chat || endpoint == Endpoint::chat) {
+            return azure_error(
+                400,
+                "The response was filtered due to the prompt triggering Azure OpenAI's content "
+                "management policy.",
+                "content_filter");
+          }
+          break;
+        case Fault::Kind::safety:
+          break;
         case Fault::Kind::drop:
           return dropped;
         case Fault::Kind::malformed: {
@@ -855,7 +1015,11 @@ struct LlmServer::State {
           break;
       }
     }
-    const bool truncated = fault && fault->kind == Fault::Kind::truncated;
+    const bool filtered =
+        fault && (fault->kind == Fault::Kind::safety || fault->kind == Fault::Kind::blocked);
+    const bool truncated = fault && (fault->kind == Fault::Kind::truncated ||
+                                     (filtered && endpoint != Endpoint::gemini &&
+                                      endpoint != Endpoint::chat && endpoint != Endpoint::azure_chat));
     const nlohmann::json model = body.contains("model") ? body["model"] : nlohmann::json("");
 
     Response response;
@@ -902,7 +1066,31 @@ struct LlmServer::State {
       id = m_next_id++;
     }
     nlohmann::json answer;
-    if (endpoint == Endpoint::chat) {
+    if (endpoint == Endpoint::gemini) {
+      answer = {{"usageMetadata",
+                 {{"promptTokenCount", input_tokens},
+                  {"candidatesTokenCount", output_tokens},
+                  {"totalTokenCount", input_tokens + output_tokens}}},
+                {"modelVersion", gemini_model_of(request.path)},
+                {"responseId", "resp-" + std::to_string(id)}};
+      const nlohmann::json harassment = {
+          {"category", "HARM_CATEGORY_HARASSMENT"}, {"probability", "HIGH"}, {"blocked", true}};
+      if (fault && fault->kind == Fault::Kind::blocked) {
+        answer["promptFeedback"] = {{"blockReason", "SAFETY"},
+                                    {"safetyRatings", nlohmann::json::array({harassment})}};
+        answer["usageMetadata"].erase("candidatesTokenCount");
+      } else if (fault && fault->kind == Fault::Kind::safety) {
+        answer["candidates"] =
+            nlohmann::json::array({{{"finishReason", "SAFETY"},
+                                    {"index", 0},
+                                    {"safetyRatings", nlohmann::json::array({harassment})}}});
+      } else if (!truncated) {
+        answer["candidates"] = nlohmann::json::array(
+            {{{"content", {{"role", "model"}, {"parts", nlohmann::json::array({{{"text", text}}})}}},
+              {"finishReason", "STOP"},
+              {"index", 0}}});
+      }
+    } else if (endpoint == Endpoint::chat || endpoint == Endpoint::azure_chat) {
       answer = {{"id", "chatcmpl-" + std::to_string(id)},
                 {"object", "chat.completion"},
                 {"created", static_cast<std::int64_t>(std::time(nullptr))},
@@ -911,7 +1099,12 @@ struct LlmServer::State {
                  {{"prompt_tokens", input_tokens},
                   {"completion_tokens", output_tokens},
                   {"total_tokens", input_tokens + output_tokens}}}};
-      if (!truncated) {
+      if (filtered) {
+        answer["choices"] =
+            nlohmann::json::array({{{"index", 0},
+                                    {"message", {{"role", "assistant"}, {"content", nullptr}}},
+                                    {"finish_reason", "content_filter"}}});
+      } else if (!truncated) {
         answer["choices"] = nlohmann::json::array({{{"index", 0},
                                                     {"message", {{"role", "assistant"}, {"content", text}}},
                                                     {"finish_reason", "stop"}}});
@@ -929,7 +1122,7 @@ struct LlmServer::State {
       }
     }
     response.body = dump(answer);
-    real_answer = !truncated;
+    real_answer = !truncated && !filtered;
     return response;
   }
 };
@@ -1033,7 +1226,14 @@ std::string LlmServer::prompt_text(const nlohmann::json& body) {
       parts.push_back(std::move(*system));
     }
   }
-  if (body.contains("messages") && body["messages"].is_array()) {
+  if (body.contains("systemInstruction")) {
+    parts.push_back(gemini_parts_text(body["systemInstruction"]));
+  }
+  if (body.contains("contents") && body["contents"].is_array()) {
+    for (const auto& content : body["contents"]) {
+      parts.push_back(gemini_parts_text(content));
+    }
+  } else if (body.contains("messages") && body["messages"].is_array()) {
     for (const auto& message : body["messages"]) {
       if (message.is_object() && message.contains("content")) {
         if (auto text = content_text(message["content"])) {

@@ -117,10 +117,10 @@ TEST_CASE("make_provider rejects specs it cannot use", "[providers]") {
   };
 
   SECTION("unknown kind") {
-    spec.kind = "gemini";
+    spec.kind = "bedrock";
     CHECK(error_of(spec) == std::pair<std::string, std::string>{
-                                ".promptops.toml:4:1: provider 'main' has unknown kind 'gemini'",
-                                "kind is one of: openai, anthropic, exec"});
+                                ".promptops.toml:4:1: provider 'main' has unknown kind 'bedrock'",
+                                "kind is one of: openai, anthropic, azure, gemini, exec"});
   }
 
   SECTION("openai without base_url") {

@@ -32,7 +32,8 @@ struct ModelSpec {
 // environment variable `api_key_env`.
 struct ProviderSpec {
   std::string name;
-  std::string kind;  // openai | anthropic | exec (a preset is openai with its defaults filled in)
+  // openai | anthropic | azure | gemini | exec (a preset is openai with its defaults filled in)
+  std::string kind;
   std::string preset;  // the kind as written when it named a preset ("ollama", "groq"...), else ""
   std::string base_url;
   std::string api_key_env;
@@ -40,6 +41,12 @@ struct ProviderSpec {
   // openai, "x-api-key: KEY" for anthropic); another name sends the bare key in it ("api-key" for
   // Azure OpenAI).
   std::string api_key_header;
+  // azure only: where the Entra ID token lives, sent as "Authorization: Bearer TOKEN" instead of
+  // a key (api_key_env is then unset); the deployment every model of the provider goes to (empty:
+  // the model's name); the api-version query value.
+  std::string token_env;
+  std::string deployment;
+  std::string api_version;
   std::vector<std::string> command;  // exec only
   std::map<std::string, std::string> headers;
   int max_concurrency = 8;
@@ -48,7 +55,16 @@ struct ProviderSpec {
   double retry_delay_seconds = 0.5;  // the first backoff; doubles per retry, with jitter
   std::string embedding_model;       // for `similar`; empty = "text-embedding-3-small"
   Location where;
+
+  // The variable the secret is read from: token_env when set, else api_key_env ("" for none).
+  const std::string& secret_env() const { return token_env.empty() ? api_key_env : token_env; }
 };
+
+// What kind = "azure" and kind = "gemini" fill in when the file leaves them out.
+constexpr std::string_view k_azure_default_key_env = "AZURE_OPENAI_API_KEY";
+constexpr std::string_view k_azure_default_api_version = "2024-10-21";
+constexpr std::string_view k_gemini_default_base_url = "https://generativelanguage.googleapis.com/v1beta";
+constexpr std::string_view k_gemini_default_key_env = "GEMINI_API_KEY";
 
 // An OpenAI-compatible service that `kind = "NAME"` stands for: its API root and the environment
 // variable its documentation names for the key ("" for local servers that need none).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Model providers, the only network code: one interface and three backends (openai, anthropic,
-// exec), with retries, backoff and secrets kept out of every message.
+// Model providers, the only network code: one interface and five backends (openai, anthropic,
+// azure, gemini, exec), with retries, backoff and secrets kept out of every message.
 #pragma once
 
 #include <atomic>
@@ -141,9 +141,10 @@ class Provider {
   ProviderSpec m_spec;
 };
 
-// The provider `spec` describes. Throws ConfigError (with a hint) for an unknown kind, an openai or
-// anthropic provider without base_url (anthropic defaults to https://api.anthropic.com/v1), an
-// api_key_env naming an unset or empty variable ("export NAME=..."), a key that judge_secret()
+// The provider `spec` describes. Throws ConfigError (with a hint) for an unknown kind, an openai,
+// azure or gemini provider without base_url (anthropic defaults to https://api.anthropic.com/v1;
+// the config fills in gemini's), an api_key_env (or azure's token_env) naming an unset or empty
+// variable ("export NAME=..."), a key that judge_secret()
 // does not allow to go to base_url (the `git config` line that trusts it), and an exec provider
 // when options.exec_trusted is false ("git config promptops.trustExec true" after reading the
 // command).
@@ -168,9 +169,12 @@ struct SecretVerdict {
   std::string trust;        // the promptops.trustSecret value that would allow it
 };
 // Allowed: to a loopback host (localhost, 127.0.0.0/8, [::1]) over http or https;
-// OPENAI_API_KEY to https://api.openai.com and ANTHROPIC_API_KEY to https://api.anthropic.com;
-// and a pair the user trusts (`trusted`, as ProviderOptions::trusted_secrets). Hosts are compared
-// case-insensitively as libcurl parses the URL (userinfo and port are not the host); any port.
+// OPENAI_API_KEY to https://api.openai.com, ANTHROPIC_API_KEY to https://api.anthropic.com,
+// GEMINI_API_KEY to https://generativelanguage.googleapis.com, AZURE_OPENAI_API_KEY and
+// AZURE_OPENAI_AD_TOKEN to https://*.openai.azure.com and https://*.cognitiveservices.azure.com,
+// a preset's variable to its own https host; and a pair the user trusts (`trusted`, as
+// ProviderOptions::trusted_secrets). Hosts are compared case-insensitively as libcurl parses the
+// URL (userinfo and port are not the host); any port.
 // A URL libcurl cannot parse is refused.
 SecretVerdict judge_secret(std::string_view variable, std::string_view url,
                            const std::vector<std::string>& trusted);
